@@ -1,0 +1,242 @@
+"""Thin click commands: parse options, call one library function, render, exit.
+
+Everything heavy is imported inside the command that needs it, so ``envcheck --help`` and
+``envcheck --version`` stay fast. Errors are ``EnvcheckError`` subclasses carrying their exit
+code; :func:`main` is the only place that turns them into an exit status (one line on stderr,
+or one JSON envelope on stdout with ``--json``; a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from envcheck import __version__
+from envcheck.errors import EXIT_USAGE, EnvcheckError
+
+EXIT_INTERNAL = 70
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one versioned JSON envelope on stdout.")
+os_choice = click.Choice(["linux", "windows", "macos"])
+
+
+class Outcome:
+    """What a command produced: data for JSON, lines for text, and the exit code."""
+
+    def __init__(self, command: str, data, lines: list[str], exit_code: int = 0, warnings=None, data_info=None):
+        self.command = command
+        self.data = data
+        self.lines = lines
+        self.exit_code = exit_code
+        self.warnings = list(warnings or [])
+        self.data_info = data_info
+
+
+def finish(outcome: Outcome, as_json: bool) -> None:
+    from envcheck.render import emit_json, envelope, err
+
+    if as_json:
+        emit_json(
+            envelope(
+                outcome.command,
+                exit_code=outcome.exit_code,
+                data=outcome.data,
+                warnings=outcome.warnings,
+                data_info=outcome.data_info,
+            )
+        )
+    else:
+        out = sys.stdout
+        for line in outcome.lines:
+            out.write(line + "\n")
+        out.flush()
+        for w in outcome.warnings:
+            err(f"envcheck: warning: {w}")
+    if outcome.exit_code:
+        sys.exit(outcome.exit_code)
+
+
+def _version_text() -> str:
+    from envcheck.matrix import store
+
+    try:
+        m = store.load()
+    except EnvcheckError as exc:
+        return f"envcheck {__version__}\ndata: unusable ({exc.message})"
+    i = m.info
+    origin = "refreshed" if i.origin == "user" else "shipped"
+    return (
+        f"envcheck {__version__}\n"
+        f"data: {origin}, updated {i.updated[:10]}, newest torch {i.newest_release} "
+        f"({i.releases} releases) from {i.directory}"
+    )
+
+
+def _print_version(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(_version_text())
+    ctx.exit(0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show envcheck's version and the date and newest release of its data.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """envcheck: make PyTorch + CUDA installs boring.
+
+    Exit codes: 0 ok, 1 problems found, 2 bad input, 3 could not inspect or run,
+    4 corrupt data, 5 network failure, 70 internal error.
+    """
+    ctx.obj = {"debug": debug}
+
+
+# ---------------------------------------------------------------------------------------- matrix
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--torch", "torch_spec", metavar="VERSION|SPEC", help="A release (2.7.1), a series (2.7) or a range ('<2.6').")
+@click.option("--cuda", metavar="X.Y", help="Releases with a build for this CUDA (12.1, cu121, 12.1.1).")
+@click.option("--rocm", metavar="X.Y", help="Releases with a build for this ROCm (6.2, rocm6.2).")
+@click.option("--cpu", is_flag=True, help="Releases with a CPU-only build.")
+@click.option("--conda", is_flag=True, help="With --cuda/--rocm/--cpu: conda packages instead of pip wheels.")
+@click.option("--compute-capability", "--cc", "cc", metavar="X.Y", help="Which builds run on a GPU of this compute capability (8.6, sm_86).")
+@click.option("--os", "os_name", type=os_choice, default="linux", show_default=True, help="Whose wheels' GPU code to show.")
+@json_option
+@click.pass_context
+def matrix(ctx, torch_spec, cuda, rocm, cpu, conda, cc, os_name, as_json):
+    """What exists: releases, partners, Pythons, builds and the GPUs they run on.
+
+    \b
+      envcheck matrix                      every release, one line each
+      envcheck matrix --torch 2.7          partners, Pythons, builds, GPU code
+      envcheck matrix --cuda 12.1          which releases have a cu121 build
+      envcheck matrix --cc 7.0 --torch '>=2.8'   which builds run on a V100
+      envcheck matrix update               refresh the data from upstream
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from envcheck.errors import InputError
+    from envcheck.matrix import query, report, store
+    from envcheck.matrix.variants import Variant, parse_cc, parse_cuda, parse_rocm
+    from envcheck.render import matrix_text
+
+    picked = [x for x in (cuda, rocm, cpu or None) if x]
+    if len(picked) > 1:
+        raise InputError("give only one of --cuda, --rocm and --cpu")
+    m = store.load()
+    info = report.data_info(m)
+    warnings: list[str] = []
+    releases = query.find_releases(m, torch_spec) if torch_spec else list(m.releases)
+    if picked:
+        variant = parse_cuda(cuda) if cuda else parse_rocm(rocm) if rocm else Variant("cpu")
+        having = query.releases_with(m, variant, conda=conda)
+        chosen = [r for r in releases if r in having]
+        if not chosen:
+            raise query.no_such_build(releases, variant, having, conda=conda)
+        rows = [r for r in report.overview(m) if any(r["torch"] == c.torch for c in chosen)]
+        what = "conda packages" if conda else "pip wheels"
+        lines = [f"{variant.describe()} ({variant.label}) {what} exist for {len(chosen)} releases:"]
+        lines += matrix_text.overview_text(rows)
+        data = {"variant": variant.label, "conda": conda, "releases": rows}
+        for r in chosen:
+            warnings += query.caveats(r)
+    elif cc:
+        gpu = parse_cc(cc)
+        from envcheck.matrix.archs import generation
+
+        rows = report.gpu_entry(m, releases, gpu, os_name)
+        lines = matrix_text.gpu_text(str(gpu), generation(gpu), rows)
+        data = {"compute_capability": str(gpu), "generation": generation(gpu), "os": os_name, "releases": rows}
+    elif torch_spec:
+        entries = [report.release_entry(m, r, os_name) for r in releases]
+        lines = []
+        for e in entries:
+            lines += matrix_text.release_text(e) + [""]
+        data = {"releases": entries}
+    else:
+        rows = report.overview(m)
+        lines = matrix_text.overview_text(rows)
+        data = {"releases": rows}
+    lines.append(matrix_text.info_line(info))
+    finish(Outcome("matrix", data, lines, 0, sorted(set(warnings)), info), as_json)
+
+
+@matrix.command("update")
+@click.option("--write", is_flag=True, help="Write the refreshed data (atomically, after validation).")
+@click.option("--output", type=click.Path(file_okay=False), help="Write to this folder instead of the user data folder (maintainers: matrices/).")
+@click.option("--check", is_flag=True, help="Exit 1 when upstream has releases or builds the data lacks (for scheduled CI).")
+@click.option("--from", "source", type=click.Path(exists=True, file_okay=False), help="Read recorded index pages from this folder instead of the network.")
+@click.option("--timeout", type=float, default=20.0, show_default=True, help="Seconds per HTTP request.")
+@json_option
+def matrix_update(write, output, check, source, timeout, as_json):
+    """Refresh the data from PyTorch's package indexes and PyPI; show what changed."""
+    from envcheck.matrix import update
+
+    result = update.run(write=write, output=output, check=check, source=source, timeout=timeout)
+    finish(Outcome("matrix update", result.to_dict(), result.text_lines(), result.exit_code,
+                   result.warnings, result.data_info), as_json)
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def _wants_json(argv: list[str]) -> bool:
+    return "--json" in argv
+
+
+def _command_name(argv: list[str]) -> str:
+    words = [a for a in argv if not a.startswith("-")]
+    return " ".join(words[:2]) if words[:1] == ["matrix"] and words[1:2] == ["update"] else (words[0] if words else "")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and map every failure to a documented exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    as_json = _wants_json(args)
+    try:
+        cli.main(args=args, prog_name="envcheck", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("envcheck: aborted\n")
+        sys.exit(130)
+    except click.ClickException as exc:  # usage errors: unknown option, bad choice...
+        _fail(args, as_json, "usage", exc.format_message(), EXIT_USAGE, hint="see envcheck --help")
+    except EnvcheckError as exc:
+        if debug:
+            raise
+        _fail(args, as_json, exc.kind, exc.message, exc.exit_code, hint=exc.hint)
+    except KeyboardInterrupt:
+        sys.stderr.write("envcheck: interrupted\n")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except BrokenPipeError:  # `envcheck matrix | head`
+        sys.exit(0)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        if debug:
+            raise
+        _fail(args, as_json, "internal", f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", EXIT_INTERNAL)
+
+
+def _fail(args: list[str], as_json: bool, kind: str, message: str, code: int, hint: str | None = None) -> None:
+    if as_json:
+        from envcheck.render import emit_json, envelope
+
+        error = {"kind": kind, "message": message}
+        if hint:
+            error["hint"] = hint
+        emit_json(envelope(_command_name(args), exit_code=code, errors=[error]))
+    else:
+        line = f"envcheck: error: {message}"
+        if hint:
+            line += f" ({hint})"
+        sys.stderr.write(line + "\n")
+    sys.exit(code)
+
+

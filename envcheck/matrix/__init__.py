@@ -1,0 +1,1 @@
+"""The compatibility matrix: data files, their validated model, and queries over them."""

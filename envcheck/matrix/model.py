@@ -1,0 +1,127 @@
+"""Typed, frozen rows of the compatibility matrix. Built only by ``store.load``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from envcheck.matrix.variants import Variant, version_key
+
+__all__ = ["CONFIDENCES", "OSES", "Release", "Conda", "Toolkit", "ArchRow", "DataInfo"]
+
+CONFIDENCES = ("official", "inferred", "unknown")
+OSES = ("linux", "windows", "macos")
+
+
+@dataclass(frozen=True)
+class Conda:
+    style: str  # cuda-metapackage | cudatoolkit | pytorch-cuda | none
+    channel: str | None = None
+    variants: tuple[Variant, ...] = ()
+    torchvision: str | None = None  # only where conda's version differs from pip's
+    torchaudio: str | None = None
+
+
+@dataclass(frozen=True)
+class Release:
+    torch: str
+    torchvision: str | None  # None: explicitly no partner (see partners_note)
+    torchaudio: str | None
+    python: tuple[str, ...]
+    python_experimental: tuple[str, ...]
+    platforms: tuple[str, ...]
+    pip_form: str
+    variants: tuple[Variant, ...]
+    default: Mapping[str, Variant | None]  # per OS: what a plain `pip install torch` gives
+    default_basis: str
+    conda: Conda
+    confidence: str
+    uncertain: frozenset[str]
+    source: str
+    sources: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    partners_note: str | None = None
+    key: tuple[int, ...] = field(default=(), compare=False)
+
+    @property
+    def series(self) -> str:
+        return ".".join(self.torch.split(".")[:2])
+
+    def variant(self, label: str) -> Variant | None:
+        for v in self.variants:
+            if v.label == label:
+                return v
+        return None
+
+    def cuda_variants(self) -> tuple[Variant, ...]:
+        return tuple(v for v in self.variants if v.kind == "cuda")
+
+    def variants_for_os(self, os_name: str) -> tuple[Variant, ...]:
+        """The pip builds that exist for an OS: no ROCm off Linux, CPU (with MPS) on macOS."""
+        if os_name not in self.platforms:
+            return ()
+        if os_name == "macos":
+            return tuple(v for v in self.variants if v.kind == "cpu")
+        if os_name == "windows":
+            return tuple(v for v in self.variants if v.kind != "rocm")
+        return self.variants
+
+    def supports_python(self, python: str) -> bool:
+        return python in self.python or python in self.python_experimental
+
+    def is_sure(self, fact: str) -> bool:
+        """True when ``fact`` (a field name) rests on an official row and is not marked uncertain."""
+        return self.confidence == "official" and fact not in self.uncertain
+
+
+@dataclass(frozen=True)
+class Toolkit:
+    cuda: str  # "12.8.1"
+    label: str
+    driver_linux: str | None  # Table 3: shipped with the toolkit, full support
+    driver_windows: str | None
+    minor_compat_linux: str | None  # Table 2: minimum for minor-version compatibility
+    minor_compat_windows: str | None
+    confidence: str
+    source: str
+    branch: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        return version_key(self.cuda)
+
+    @property
+    def major_minor(self) -> tuple[int, int]:
+        k = self.key
+        return (k[0], k[1])
+
+
+@dataclass(frozen=True)
+class ArchRow:
+    torch: str  # "2.7" (series: every 2.7.x) or "1.8.0" (one release)
+    variant: Variant
+    os: str
+    sass: tuple[str, ...] | None  # None: the row exists but its architectures are unknown
+    ptx: tuple[str, ...] | None
+    confidence: str
+    evidence: str
+    source: str
+    note: str | None = None
+
+    def covers(self, release: str) -> bool:
+        if self.torch.count(".") == 1:
+            return release.startswith(self.torch + ".")
+        return release == self.torch
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """Which data is in use: where it came from and how fresh it is."""
+
+    origin: str  # "shipped" | "user"
+    directory: str
+    updated: str  # ISO date of the data
+    newest_release: str
+    releases: int
+    shipped_updated: str

@@ -1,0 +1,131 @@
+"""What ``envcheck matrix`` answers, as plain data (rendered as text or JSON by the CLI)."""
+
+from __future__ import annotations
+
+from envcheck.matrix import archs as _archs
+from envcheck.matrix import query
+from envcheck.matrix.model import Release
+from envcheck.matrix.store import Matrix
+from envcheck.matrix.variants import ComputeCapability, Variant
+
+__all__ = ["data_info", "release_entry", "variant_entry", "gpu_entry", "overview"]
+
+PIP_FORM_WORDS = {
+    "direct-wheel": "download the wheel file for your Python from download.pytorch.org/whl/<variant>/",
+    "find-links": "pip install torch==X+<variant> -f https://download.pytorch.org/whl/torch_stable.html",
+    "find-links-per-variant": "pip install torch==X+<variant> -f https://download.pytorch.org/whl/<variant>/torch_stable.html",
+    "extra-index-url": "pip install torch==X+<variant> --extra-index-url https://download.pytorch.org/whl/<variant>",
+    "index-url": "pip install torch==X --index-url https://download.pytorch.org/whl/<variant>",
+}
+CONDA_WORDS = {
+    "cuda-metapackage": "conda install pytorch cudaXY -c pytorch (CUDA metapackage)",
+    "cudatoolkit": "conda install pytorch cudatoolkit=X.Y -c pytorch",
+    "pytorch-cuda": "conda install pytorch pytorch-cuda=X.Y -c pytorch -c nvidia",
+    "none": "no conda packages from PyTorch (the pytorch channel ended with 2.5)",
+}
+
+
+def data_info(matrix: Matrix) -> dict:
+    i = matrix.info
+    return {
+        "origin": i.origin,
+        "directory": i.directory,
+        "updated": i.updated,
+        "newest_release": i.newest_release,
+        "releases": i.releases,
+        "shipped_updated": i.shipped_updated,
+    }
+
+
+def _span(targets: tuple[str, ...]) -> str:
+    if not targets:
+        return ""
+    ccs = sorted((_archs._split(t)[:2] for t in targets))
+    lo = ComputeCapability(*ccs[0])
+    hi = ComputeCapability(*ccs[-1])
+    return f"{_archs.generation(lo)} to {_archs.generation(hi)}"
+
+
+def variant_entry(matrix: Matrix, release: Release, variant: Variant, os_name: str) -> dict:
+    out: dict = {"variant": variant.label, "what": variant.describe()}
+    if variant.kind == "cuda":
+        wa = _archs.wheel_archs(matrix, release, variant, os_name)
+        out["archs"] = {
+            "known": wa.known,
+            "sass": [f"sm_{t.replace('.', '')}" for t in wa.sass],
+            "ptx": [f"compute_{t.replace('.', '')}" for t in wa.ptx],
+            "generations": _span(wa.sass + wa.ptx) if wa.known else None,
+            "confidence": wa.confidence,
+            "note": wa.note or None,
+        }
+    return out
+
+
+def release_entry(matrix: Matrix, release: Release, os_name: str = "linux") -> dict:
+    default = {k: (v.label if v else None) for k, v in release.default.items()}
+    return {
+        "torch": release.torch,
+        "torchvision": release.torchvision,
+        "torchaudio": release.torchaudio,
+        "partners_note": release.partners_note,
+        "python": list(release.python),
+        "python_experimental": list(release.python_experimental),
+        "platforms": list(release.platforms),
+        "pip": {
+            "form": release.pip_form,
+            "form_example": PIP_FORM_WORDS[release.pip_form],
+            "variants": [variant_entry(matrix, release, v, os_name) for v in release.variants],
+            "default": default,
+            "default_basis": release.default_basis,
+        },
+        "conda": {
+            "style": release.conda.style,
+            "form": CONDA_WORDS[release.conda.style],
+            "channel": release.conda.channel,
+            "variants": [v.label for v in release.conda.variants],
+            "torchvision": release.conda.torchvision or (release.torchvision if release.conda.style != "none" else None),
+            "torchaudio": release.conda.torchaudio or (release.torchaudio if release.conda.style != "none" else None),
+        },
+        "confidence": release.confidence,
+        "uncertain": sorted(release.uncertain),
+        "caveats": query.caveats(release),
+        "source": release.source,
+        "sources": list(release.sources),
+        "notes": list(release.notes),
+        "archs_os": os_name,
+    }
+
+
+def gpu_entry(matrix: Matrix, releases: list[Release], cc: ComputeCapability, os_name: str) -> list[dict]:
+    """For each release: which CUDA builds run on a GPU of capability ``cc`` and why not the others."""
+    rows = []
+    for r in releases:
+        runs, not_runs, unknown = [], [], []
+        for v in r.variants_for_os(os_name):
+            if v.kind != "cuda":
+                continue
+            wa = _archs.wheel_archs(matrix, r, v, os_name)
+            verdict = wa.runs_on(cc)
+            if verdict is None:
+                unknown.append({"variant": v.label, "why": wa.note})
+            elif verdict.runs:
+                runs.append({"variant": v.label, "how": verdict.how, "confidence": wa.confidence})
+            else:
+                not_runs.append({"variant": v.label, "why": verdict.reason, "confidence": wa.confidence})
+        rows.append({"torch": r.torch, "runs": runs, "does_not_run": not_runs, "unknown": unknown})
+    return rows
+
+
+def overview(matrix: Matrix) -> list[dict]:
+    return [
+        {
+            "torch": r.torch,
+            "torchvision": r.torchvision,
+            "torchaudio": r.torchaudio,
+            "python": list(r.python),
+            "variants": [v.label for v in r.variants],
+            "conda": r.conda.style,
+            "confidence": r.confidence,
+        }
+        for r in matrix.releases
+    ]

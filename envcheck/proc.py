@@ -1,0 +1,135 @@
+"""The one place envcheck runs other programs.
+
+Every call takes an argument list (never a shell string) and a timeout, keeps stderr, and
+returns a :class:`ProcResult` instead of raising: a missing program, a non-zero exit, a hang
+killed at its timeout and a death by signal are all data for the caller to judge. On POSIX the
+child gets its own process group so that a timeout kills everything it started (a hanging
+``nvcc`` wrapper script, a torch child that forked workers).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+__all__ = ["ProcResult", "run"]
+
+_POSIX = os.name == "posix"
+
+
+@dataclass(frozen=True)
+class ProcResult:
+    argv: tuple[str, ...]
+    returncode: int | None  # None when it never ran or was killed at the timeout
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+    not_found: bool = False
+    error: str | None = None  # OSError text when it could not start
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that killed the child (POSIX), else None."""
+        if self.returncode is not None and self.returncode < 0:
+            return -self.returncode
+        return None
+
+    @property
+    def signal_name(self) -> str | None:
+        sig = self.signal
+        if sig is None:
+            return None
+        try:
+            return signal.Signals(sig).name
+        except ValueError:
+            return f"signal {sig}"
+
+    def describe(self) -> str:
+        """One line saying how it ended, for evidence in findings and errors."""
+        name = os.path.basename(self.argv[0]) if self.argv else "?"
+        if self.not_found:
+            return f"{name}: not found"
+        if self.error:
+            return f"{name}: could not start ({self.error})"
+        if self.timed_out:
+            return f"{name}: no answer within {self.seconds:.1f} s (killed)"
+        if self.signal is not None:
+            return f"{name}: killed by {self.signal_name}"
+        if self.returncode:
+            tail = (self.stderr or self.stdout).strip().splitlines()
+            last = f": {tail[-1][:200]}" if tail else ""
+            return f"{name}: exit status {self.returncode}{last}"
+        return f"{name}: ok"
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    try:
+        if _POSIX:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            proc.kill()
+    except (ProcessLookupError, PermissionError, OSError):
+        try:
+            proc.kill()
+        except OSError:
+            pass
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    stdin_text: str | None = None,
+) -> ProcResult:
+    """Run ``argv`` and wait at most ``timeout`` seconds. Never raises for the child's sake."""
+    args = tuple(str(a) for a in argv)
+    start = time.monotonic()
+    kwargs: dict = {}
+    if _POSIX:
+        kwargs["start_new_session"] = True
+    elif sys.platform == "win32":  # pragma: no cover
+        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+    try:
+        proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+            args,
+            stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            **kwargs,
+        )
+    except FileNotFoundError:
+        return ProcResult(args, None, "", "", time.monotonic() - start, not_found=True)
+    except OSError as exc:
+        return ProcResult(args, None, "", "", time.monotonic() - start, error=str(exc))
+    try:
+        out, err = proc.communicate(input=stdin_text, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_tree(proc)
+        try:
+            out, err = proc.communicate(timeout=2)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a child that ignores SIGKILL
+            out, err = "", ""
+        return ProcResult(
+            args, None, out or "", err or "", time.monotonic() - start, timed_out=True
+        )
+    finally:
+        if proc.poll() is None:  # pragma: no cover - interrupted
+            _kill_tree(proc)
+    return ProcResult(args, proc.returncode, out or "", err or "", time.monotonic() - start)

@@ -1,0 +1,105 @@
+"""Text for ``envcheck matrix``: short, aligned, with caveats whenever data is not official."""
+
+from __future__ import annotations
+
+from envcheck.render import style
+
+__all__ = ["release_text", "variant_table_text", "gpu_text", "overview_text", "info_line"]
+
+
+def info_line(info: dict) -> str:
+    origin = "refreshed data" if info["origin"] == "user" else "shipped data"
+    return (
+        f"data: {origin} of {info['updated'][:10]}, {info['releases']} releases up to torch "
+        f"{info['newest_release']} ({info['directory']})"
+    )
+
+
+def _pythons(entry: dict) -> str:
+    text = " ".join(entry["python"]) or "unknown"
+    if entry["python_experimental"]:
+        text += f"  (experimental: {' '.join(entry['python_experimental'])})"
+    return text
+
+
+def _partners(entry: dict) -> str:
+    tv = f"torchvision {entry['torchvision']}" if entry["torchvision"] else "no torchvision"
+    ta = f"torchaudio {entry['torchaudio']}" if entry["torchaudio"] else "no torchaudio"
+    return f"{tv}, {ta}"
+
+
+def release_text(entry: dict) -> list[str]:
+    conf = entry["confidence"]
+    tag = style(conf, "green" if conf == "official" else "yellow")
+    lines = [style(f"torch {entry['torch']}", "bold") + f"  [{tag}]"]
+    lines.append(f"  partners     {_partners(entry)}")
+    if entry["partners_note"]:
+        lines.append(f"               ({entry['partners_note']})")
+    lines.append(f"  python       {_pythons(entry)}")
+    lines.append(f"  platforms    {', '.join(entry['platforms'])}")
+    pip = entry["pip"]
+    lines.append(f"  pip form     {pip['form']}: {pip['form_example']}")
+    d = pip["default"]
+    lines.append(
+        "  plain pip    "
+        + ", ".join(f"{os_name} -> {d[os_name] or 'n/a'}" for os_name in ("linux", "windows", "macos"))
+    )
+    conda = entry["conda"]
+    if conda["style"] == "none":
+        lines.append(f"  conda        {conda['form']}")
+    else:
+        lines.append(
+            f"  conda        {conda['style']} on -c {conda['channel']}: {', '.join(conda['variants'])}"
+        )
+    lines.append(f"  builds ({entry['archs_os']} GPU code):")
+    lines += variant_table_text(pip["variants"])
+    for c in entry["caveats"]:
+        lines.append(style(f"  ! {c}", "yellow"))
+    for n in entry["notes"]:
+        lines.append(style(f"  note: {n}", "dim"))
+    lines.append(style(f"  source: {entry['source']}", "dim"))
+    return lines
+
+
+def variant_table_text(variants: list[dict]) -> list[str]:
+    lines = []
+    for v in variants:
+        label = f"    {v['variant']:<10}"
+        a = v.get("archs")
+        if a is None:
+            lines.append(f"{label}{v['what']}")
+        elif not a["known"]:
+            lines.append(f"{label}{v['what']}: architectures unknown ({a['note']})")
+        else:
+            code = " ".join(a["sass"])
+            if a["ptx"]:
+                code += "  + PTX " + " ".join(a["ptx"])
+            extra = "" if a["confidence"] == "official" else style(f"  [{a['confidence']}]", "yellow")
+            lines.append(f"{label}{code}  ({a['generations']}){extra}")
+    return lines
+
+
+def gpu_text(cc: str, generation: str, rows: list[dict]) -> list[str]:
+    lines = [style(f"Builds that run on a compute capability {cc} GPU ({generation}):", "bold")]
+    for r in rows:
+        ok = ", ".join(
+            v["variant"] + (" (PTX JIT)" if v["how"].startswith("ptx") else "") for v in r["runs"]
+        )
+        lines.append(f"  torch {r['torch']:<8} {ok or style('none', 'red')}")
+        for v in r["does_not_run"]:
+            lines.append(style(f"      not {v['variant']}: {v['why']}", "dim"))
+        for v in r["unknown"]:
+            lines.append(style(f"      {v['variant']}: unknown ({v['why']})", "yellow"))
+    return lines
+
+
+def overview_text(rows: list[dict]) -> list[str]:
+    lines = [f"{'torch':<8} {'vision':<8} {'audio':<8} {'python':<12} {'conda':<17} builds"]
+    for r in rows:
+        py = f"{r['python'][0]}-{r['python'][-1]}" if r["python"] else "?"
+        flag = "" if r["confidence"] == "official" else f"  [{r['confidence']}]"
+        lines.append(
+            f"{r['torch']:<8} {r['torchvision'] or '-':<8} {r['torchaudio'] or '-':<8} {py:<12} "
+            f"{r['conda']:<17} {' '.join(r['variants'])}{flag}"
+        )
+    return lines

@@ -1,0 +1,175 @@
+"""The shipped data agrees with the upstream facts, release by release and variant by variant."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import DATA
+from envcheck.matrix import store
+from envcheck.matrix.variants import version_key
+
+REFERENCE = json.loads((DATA / "upstream_reference.json").read_text(encoding="utf-8"))["releases"]
+RELEASES = [r["torch"] for r in REFERENCE]
+
+FORMS = {
+    "manual wheel download": {"direct-wheel"},
+    "-f (find-links)": {"find-links", "find-links-per-variant"},
+    "--extra-index-url": {"extra-index-url"},
+    "--index-url": {"index-url"},
+}
+CONDA = {"cuda-metapackage": "cuda-metapackage", "cudatoolkit": "cudatoolkit", "pytorch-cuda": "pytorch-cuda", None: "none"}
+
+
+def cu(cuda: str) -> str:
+    major, minor = cuda.split(".")[:2]
+    return f"cu{major}{minor}"
+
+
+def test_every_upstream_release_is_in_the_data(matrix):
+    ours = {r.torch for r in matrix.releases}
+    assert set(RELEASES) <= ours
+    # 1.0.0 -> 2.15.0 at patch level, plus the curated 1.3.x rows the facts lack.
+    assert {"1.0.0", "1.3.0", "1.3.1", "2.15.0"} <= ours
+    assert matrix.releases[0].torch == "1.0.0" and matrix.newest.torch == "2.15.0"
+
+
+@pytest.mark.parametrize("torch", RELEASES)
+def test_partners(matrix, upstream, torch):
+    ref, rel = upstream[torch], matrix.get(torch)
+    assert rel.torchvision == ref["torchvision"]
+    assert rel.torchaudio == ref["torchaudio"]
+    if rel.torchvision is None or (rel.torchaudio is None and version_key(torch) >= (2, 12)):
+        assert rel.partners_note, "an explicit none needs a reason"
+
+
+@pytest.mark.parametrize("torch", RELEASES)
+def test_pythons(matrix, upstream, torch):
+    ref, rel = upstream[torch], matrix.get(torch)
+    if ref["python"] is None:  # 2.15.0: only its existence is known
+        assert "python" in rel.uncertain and rel.confidence == "unknown"
+    else:
+        assert list(rel.python) == ref["python"]
+    assert list(rel.python_experimental) == (ref["python_experimental"] or [])
+
+
+@pytest.mark.parametrize("torch", RELEASES)
+def test_pip_variants(matrix, upstream, torch):
+    ref, rel = upstream[torch], matrix.get(torch)
+    labels = {v.label for v in rel.variants}
+    if ref["pip_cuda"] is not None:
+        assert {v.label for v in rel.cuda_variants()} == {cu(c) for c in ref["pip_cuda"]}
+        assert ("cpu" in labels) == bool(ref["pip_cpu"])
+    if ref["rocm"] is not None:
+        assert {v.label for v in rel.variants if v.kind == "rocm"} == {f"rocm{r}" for r in ref["rocm"]}
+    # Every variant the official commands name exists in the data.
+    for key in ref["pip_commands"] or {}:
+        variant = key.split("_")[-1] if key.startswith("windows_") else key
+        if variant != "osx":
+            assert variant in labels, f"{torch}: official command for {key} but no such build"
+
+
+@pytest.mark.parametrize("torch", RELEASES)
+def test_platforms(matrix, upstream, torch):
+    ref, rel = upstream[torch], matrix.get(torch)
+    assert "linux" in rel.platforms and "windows" in rel.platforms
+    if ref["pip_commands"]:
+        assert ("macos" in rel.platforms) == ("osx" in ref["pip_commands"])
+
+
+@pytest.mark.parametrize("torch", RELEASES)
+def test_default_variant(matrix, upstream, torch):
+    ref, rel = upstream[torch], matrix.get(torch)
+    if ref["pypi_default_cuda_linux"]:
+        assert rel.default["linux"].label == cu(ref["pypi_default_cuda_linux"])
+    else:
+        assert rel.default["linux"] is None or "default_variant" in rel.uncertain or not rel.is_sure("default_variant")
+    # A plain install from the package index gives CPU builds on Windows and macOS.
+    assert rel.default["windows"].label == "cpu"
+
+
+@pytest.mark.parametrize("torch", RELEASES)
+def test_conda(matrix, upstream, torch):
+    ref, rel = upstream[torch], matrix.get(torch)
+    assert rel.conda.style == CONDA[ref["conda_style"]]
+    assert {v.label for v in rel.conda.variants if v.kind == "cuda"} == {cu(c) for c in ref["conda_cuda"]}
+    if version_key(torch) >= (2, 6):
+        assert rel.conda.style == "none"  # the pytorch channel ended with 2.5.x
+    versions = ref.get("conda_package_versions") or {}
+    if versions:
+        assert rel.conda.torchvision == versions["torchvision"]
+
+
+@pytest.mark.parametrize("torch", RELEASES)
+def test_command_form(matrix, upstream, torch):
+    ref, rel = upstream[torch], matrix.get(torch)
+    styles = [s for s in ref["pip_index_style"] or [] if s in FORMS]
+    if not styles:
+        assert "pip_form" in rel.uncertain and rel.pip_form == "index-url"
+        return
+    assert rel.pip_form in FORMS[styles[0]]
+    cuda_cmds = " ".join(v for k, v in ref["pip_commands"].items() if k == "cpu" or k.startswith("cu"))
+    if rel.pip_form == "find-links-per-variant":
+        assert re.search(r"/whl/(cu\d+|cpu)/torch_stable\.html", cuda_cmds)
+    if rel.pip_form == "find-links":
+        assert "download.pytorch.org/whl/torch_stable.html" in cuda_cmds
+
+
+@pytest.mark.parametrize(
+    "first, last, form",
+    [("1.0.0", "1.1.0", "direct-wheel"), ("1.2.0", "1.10.0", "find-links"),
+     ("1.10.1", "1.10.2", "find-links-per-variant"), ("1.11.0", "1.13.1", "extra-index-url"),
+     ("2.0.0", "2.15.0", "index-url")],
+)
+def test_command_eras(matrix, first, last, form):
+    lo, hi = version_key(first), version_key(last)
+    era = [r for r in matrix.releases if lo <= r.key <= hi and r.torch != "1.8.2"]
+    assert era and all(r.pip_form == form for r in era), [(r.torch, r.pip_form) for r in era]
+
+
+@pytest.mark.parametrize("torch", RELEASES)
+def test_confidence(matrix, upstream, torch):
+    ref, rel = upstream[torch], matrix.get(torch)
+    kind = ref["commands_kind"] or ""
+    if torch == "2.15.0":
+        assert rel.confidence == "unknown"
+    elif kind.startswith(("previous-versions page", "getting-started selector")):
+        assert rel.confidence == "official"
+    else:
+        assert rel.confidence == "inferred"
+    assert rel.source == ref["source"]
+
+
+def test_torchaudio_ends_with_2_11(matrix):
+    after = [r for r in matrix.releases if r.key >= (2, 12)]
+    assert after and all(r.torchaudio is None for r in after)
+    assert matrix.get("2.11.0").torchaudio == "2.11.0"
+
+
+def test_versions_are_strings_never_floats():
+    raw = json.loads((store.shipped_dir() / "releases.json").read_text(encoding="utf-8"))
+    for row in raw["releases"]:
+        for key in ("torch", "torchvision", "torchaudio"):
+            assert row[key] is None or isinstance(row[key], str)
+        assert all(isinstance(p, str) for p in row["python"])
+    assert any(r["torchvision"] == "0.20.0" for r in raw["releases"])  # not 0.2
+
+
+@pytest.mark.parametrize("name", store.FILES)
+def test_files_are_in_canonical_form(name):
+    """Dumping the parsed file reproduces it byte for byte, so refreshes give small diffs."""
+    path = store.shipped_dir() / name
+    text = path.read_text(encoding="utf-8")
+    assert store.dump_json(json.loads(text)) == text
+
+
+def test_toolkit_tables(matrix):
+    by = {t.cuda: t for t in matrix.toolkits}
+    assert by["12.0.0"].minor_compat_linux == "525.60.13" and by["12.0.0"].minor_compat_windows == "528.33"
+    assert by["11.1.0"].minor_compat_linux == "450.80.02" and by["11.1.0"].minor_compat_windows == "452.39"
+    assert by["11.0.1"].minor_compat_linux == "450.36.06"
+    assert by["13.0.0"].minor_compat_linux == "580"
+    assert by["10.2.89"].minor_compat_linux is None  # no minor-version compatibility before 11.0
+    assert by["12.8.0"].driver_linux == "570.26"

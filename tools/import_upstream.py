@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""Maintainer tool: turn gathered upstream facts into envcheck's own data files.
+
+    python tools/import_upstream.py PATH/TO/upstream [--out matrices] [--tests tests/data]
+
+PATH/TO/upstream holds the fact files gathered from PyTorch's and NVIDIA's published tables
+(pytorch-releases.json, cuda-drivers.json, wheel-archs.json). This script is run by hand when
+those facts change; envcheck never reads them at run or test time. It writes:
+
+* ``matrices/releases.json``, ``matrices/cuda.json``, ``matrices/wheel_archs.json``: the data
+  envcheck ships, in its own format, with every row's source and confidence carried over;
+* ``tests/data/upstream_reference.json``: the facts the table-driven tests check the shipped data
+  and the command generator against (partners, Pythons, variants, official commands verbatim).
+
+Curated additions that no gathered fact covers (torch 1.3.x, a few PyPI defaults) live in
+``CURATED`` below, each with its own source line and ``inferred`` confidence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from envcheck.matrix.store import dump_json  # noqa: E402
+
+DATA_DATE = "2026-11-22"
+
+# Releases the gathered facts do not cover, from the pytorch.org previous-versions page as the
+# maintainers know it. Marked inferred: envcheck says so whenever an answer rests on them.
+CURATED_RELEASES = [
+    {
+        "torch": "1.3.0",
+        "torchvision": "0.4.1",
+        "torchaudio": None,
+        "python": ["2.7", "3.5", "3.6", "3.7"],
+        "python_experimental": [],
+        "pip_cuda": ["9.2", "10.1"],
+        "pip_cpu": True,
+        "rocm": [],
+        "conda_cuda": ["9.2", "10.1"],
+        "conda_style": "cudatoolkit",
+        "pypi_default_cuda_linux": "10.1",
+        "has_osx": True,
+        "pip_form": "find-links",
+        "source": "envcheck maintainers: pytorch.org previous-versions page, v1.3.0 block "
+        "(not among the gathered upstream facts)",
+        "notes": ["torchaudio had no release paired with 1.3.0 in the official commands"],
+        "uncertain": ["python", "torchaudio"],
+    },
+    {
+        "torch": "1.3.1",
+        "torchvision": "0.4.2",
+        "torchaudio": None,
+        "python": ["2.7", "3.5", "3.6", "3.7"],
+        "python_experimental": [],
+        "pip_cuda": ["9.2", "10.1"],
+        "pip_cpu": True,
+        "rocm": [],
+        "conda_cuda": ["9.2", "10.1"],
+        "conda_style": "cudatoolkit",
+        "pypi_default_cuda_linux": "10.1",
+        "has_osx": True,
+        "pip_form": "find-links",
+        "source": "envcheck maintainers: pytorch.org previous-versions page, v1.3.1 block "
+        "(not among the gathered upstream facts)",
+        "notes": ["torchaudio had no release paired with 1.3.1 in the official commands"],
+        "uncertain": ["python", "torchaudio"],
+    },
+]
+
+# PyPI defaults the gathered facts leave open but other rows settle.
+CURATED_DEFAULTS = {
+    "1.8.1": ("cu102", "inferred: 1.8.0 and 1.9.0 on PyPI are CUDA 10.2 builds; 1.8.1 sits between"),
+    "1.9.1": ("cu102", "inferred: 1.9.0 and 1.10.0 on PyPI are CUDA 10.2 builds"),
+    "2.14.0": ("cu130", "inferred from 2.14.1, whose PyPI Linux wheel reads CUDA 13.0 in torch/version.py"),
+    "2.14.1": ("cu130", "the PyPI Linux wheel's torch/version.py says CUDA 13.0 (upstream README)"),
+    "2.15.0": ("cu132", "the PyPI Linux wheel's torch/version.py says CUDA 13.2 (upstream README)"),
+}
+
+# What is known of 2.15.0 beyond its existence (upstream wheel-archs.json runtime table rows).
+CURATED_215 = {
+    "python": ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"],
+    "pip_cuda": ["12.6", "13.0", "13.2"],
+    "pip_cpu": True,
+    "note": "variants taken from the CUDA architecture table inside the 2.15.0 wheel "
+    "(cu126, cu130, cu132; cu134 only in the runtime table); Pythons assumed as 2.14",
+}
+
+
+def cuda_to_variant(cuda: str) -> str:
+    major, minor = cuda.split(".")[:2]
+    return f"cu{major}{minor}"
+
+
+def pip_form(commands: dict | None) -> str | None:
+    if not commands:
+        return None
+    # Judge by the CPU and CUDA commands: ROCm lines lagged behind (1.10.1 kept the global page).
+    text = " ".join(v for k, v in commands.items() if k == "cpu" or k.startswith("cu"))
+    if "Download and install wheel" in text:
+        return "direct-wheel"
+    if "--extra-index-url" in text:
+        return "extra-index-url"
+    if "--index-url" in text:
+        return "index-url"
+    if re.search(r"/whl/(cu\d+|cpu)/torch_stable\.html", text):
+        return "find-links-per-variant"
+    if "torch_stable.html" in text:
+        return "find-links"
+    return None
+
+
+def confidence_of(row: dict) -> str:
+    kind = row.get("commands_kind") or ""
+    if row["torch"] == "2.15.0":
+        return "unknown"
+    if kind.startswith("previous-versions page") or kind.startswith("getting-started selector"):
+        return "official"
+    return "inferred"
+
+
+def convert_release(row: dict) -> dict:
+    torch = row["torch"]
+    commands = row.get("pip_commands") or {}
+    curated = row.get("_curated", False)
+    uncertain = list(row.get("uncertain") or [])
+    notes = list(row.get("notes") or [])
+    python = list(row.get("python") or [])
+    pip_cuda = list(row.get("pip_cuda") or [])
+    pip_cpu = row.get("pip_cpu")
+    if torch == "2.15.0":
+        python = CURATED_215["python"]
+        pip_cuda = CURATED_215["pip_cuda"]
+        pip_cpu = CURATED_215["pip_cpu"]
+        notes.append(CURATED_215["note"])
+    variants = []
+    if pip_cpu or pip_cpu is None:
+        variants.append("cpu")
+    variants += [cuda_to_variant(c) for c in pip_cuda]
+    variants += [f"rocm{r}" for r in (row.get("rocm") or [])]
+
+    default_linux = row.get("pypi_default_cuda_linux")
+    default_linux = cuda_to_variant(default_linux) if default_linux else None
+    default_basis = row.get("pypi_default_cuda_linux_basis")
+    if torch in CURATED_DEFAULTS and not default_linux:
+        default_linux, default_basis = CURATED_DEFAULTS[torch]
+        if default_basis.startswith("inferred"):
+            uncertain.append("default_variant")
+    if default_linux and not default_basis:
+        default_basis = "the previous-versions page lists this CUDA variant as a plain `pip install`"
+    if torch == "1.8.2":
+        default_linux = None
+        default_basis = "1.8.2 (LTS) was published only on download.pytorch.org, never on PyPI"
+    elif default_linux is None:
+        uncertain.append("default_variant")
+        default_basis = "no source says which build a plain install from PyPI gives"
+
+    has_osx = row.get("has_osx", "osx" in commands) or (not commands and vkey(torch) >= (2,))
+    if torch == "1.8.2":
+        has_osx = False
+    platforms = ["linux", "windows"] + (["macos"] if has_osx else [])
+
+    form = row.get("pip_form") or pip_form(commands)
+    if form is None:
+        form = "index-url"
+        uncertain.append("pip_form")
+
+    style = row.get("conda_style")
+    conda: dict = {"style": style or "none"}
+    if style:
+        conda["channel"] = "pytorch-lts" if torch == "1.8.2" else "pytorch"
+        conda["variants"] = (["cpu"] if row.get("conda_commands", {}).get("cpu") or curated else []) + [
+            cuda_to_variant(c) for c in row.get("conda_cuda") or []
+        ]
+        versions = row.get("conda_package_versions") or {}
+        if versions:
+            conda["torchvision"] = versions.get("torchvision")
+            conda["torchaudio"] = versions.get("torchaudio")
+    out = {
+        "torch": torch,
+        "torchvision": row.get("torchvision"),
+        "torchaudio": row.get("torchaudio"),
+        "python": python,
+        "python_experimental": list(row.get("python_experimental") or []),
+        "platforms": platforms,
+        "pip": {
+            "form": form,
+            "variants": variants,
+            "default": {"linux": default_linux, "windows": "cpu", "macos": "cpu" if has_osx else None},
+            "default_basis": default_basis,
+        },
+        "conda": conda,
+        "confidence": "inferred" if curated else confidence_of(row),
+        "uncertain": sorted(set(uncertain)),
+        "source": row["source"],
+    }
+    if row.get("sources") and row["sources"] != [row["source"]]:
+        out["sources"] = row["sources"]
+    if notes:
+        out["notes"] = notes
+    if torch == "2.15.0":
+        out["partners_note"] = "no torchvision for 2.15 was published when the data was gathered"
+    elif row.get("torchaudio") is None and vkey(torch) >= (2, 12):
+        out["partners_note"] = (
+            "torchaudio has no release after 2.11.0 (maintenance phase); official commands "
+            "install torch and torchvision only"
+        )
+    return out
+
+
+def vkey(v: str):
+    return tuple(int(p) for p in v.split("."))
+
+
+def convert_toolkits(rows: list[dict]) -> dict:
+    out = []
+    for r in sorted(rows, key=lambda r: vkey(r["cuda"])):
+        t = {
+            "cuda": r["cuda"],
+            "label": r["nvidia_table_label"],
+            "driver_linux": r["min_driver_linux"],
+            "driver_windows": r["min_driver_windows"],
+            "minor_compat_linux": r["minor_compat_min_linux"]
+            or (r.get("minor_compat_min_branch") if r["cuda"].startswith("13") else None),
+            "minor_compat_windows": r["minor_compat_min_windows"],
+            "confidence": "inferred" if r.get("uncertain") else "official",
+            "source": r["source"],
+        }
+        if r.get("driver_branch"):
+            t["branch"] = r["driver_branch"]
+        if r.get("uncertain"):
+            t["uncertain"] = r["uncertain"]
+        if r.get("notes"):
+            t["notes"] = r["notes"]
+        out.append(t)
+    return {
+        "schema": "envcheck.cuda/1",
+        "updated": DATA_DATE,
+        "about": "NVIDIA CUDA toolkits: Table 3 (driver shipped with the toolkit: full support) "
+        "and Table 2 (minimum driver for CUDA minor-version compatibility within the major).",
+        "toolkits": out,
+    }
+
+
+def convert_archs(rows: list[dict]) -> dict:
+    out = []
+    for r in rows:
+        if r["sass"] is None:
+            confidence = "unknown"
+        elif r["uncertain"]:
+            confidence = "inferred"
+        else:
+            confidence = "official"
+        a = {
+            "torch": r["torch"],
+            "variant": r["variant"],
+            "os": r["os"],
+            "sass": r["sass"],
+            "ptx": r["ptx"],
+            "confidence": confidence,
+            "evidence": r["evidence"],
+            "source": r["source"],
+        }
+        if r.get("note"):
+            a["note"] = r["note"]
+        out.append(a)
+    out.sort(key=lambda a: (a["os"], vkey(a["torch"]), a["variant"]))
+    return {
+        "schema": "envcheck.wheel_archs/1",
+        "updated": DATA_DATE,
+        "about": "GPU architectures compiled into PyTorch's official CUDA wheels. 'torch' is a "
+        "release (1.8.0) or a series (2.7 = every 2.7.x). sass: real code for sm_XY; ptx: "
+        "compute_XY that the driver can JIT for newer GPUs.",
+        "rows": out,
+    }
+
+
+REFERENCE_FIELDS = (
+    "torch torchvision torchaudio python python_experimental pip_cuda pip_cpu rocm conda_cuda "
+    "conda_style pip_commands conda_commands conda_package_versions pip_index_style "
+    "pypi_default_cuda_linux commands_kind source"
+).split()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("upstream", type=Path)
+    ap.add_argument("--out", type=Path, default=ROOT / "matrices")
+    ap.add_argument("--tests", type=Path, default=ROOT / "tests" / "data")
+    args = ap.parse_args()
+
+    releases = json.loads((args.upstream / "pytorch-releases.json").read_text())
+    rows = list(releases) + [dict(c, _curated=True) for c in CURATED_RELEASES]
+    rows.sort(key=lambda r: vkey(r["torch"]))
+    data = {
+        "schema": "envcheck.releases/1",
+        "updated": DATA_DATE,
+        "about": "Every torch release with its partners, Pythons, pip/conda variants and the "
+        "command form of its era. confidence: official (PyTorch's install pages), inferred "
+        "(derived or secondary sources), unknown. 'uncertain' names fields no source settles.",
+        "releases": [convert_release(r) for r in rows],
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "releases.json").write_text(dump_json(data), encoding="utf-8")
+    toolkits = json.loads((args.upstream / "cuda-drivers.json").read_text())
+    (args.out / "cuda.json").write_text(dump_json(convert_toolkits(toolkits)), encoding="utf-8")
+    archs = json.loads((args.upstream / "wheel-archs.json").read_text())
+    (args.out / "wheel_archs.json").write_text(dump_json(convert_archs(archs)), encoding="utf-8")
+
+    reference = {
+        "about": "Reference copy of upstream release facts (PyTorch install pages, release "
+        "tables) for envcheck's table-driven tests. Each row keeps its source. Not used at run time.",
+        "releases": [{k: r.get(k) for k in REFERENCE_FIELDS} for r in releases],
+    }
+    args.tests.mkdir(parents=True, exist_ok=True)
+    (args.tests / "upstream_reference.json").write_text(dump_json(reference), encoding="utf-8")
+    print(f"wrote {len(rows)} releases, {len(toolkits)} toolkits, {len(archs)} arch rows")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
