@@ -181,6 +181,190 @@ def matrix_update(write, output, check, source, timeout, as_json):
                    result.warnings, result.data_info), as_json)
 
 
+# ------------------------------------------------------------------------------- install target
+
+
+def target_options(f):
+    """The options that describe a machine, shared by install-command and requirements."""
+    for opt in reversed([
+        click.option("--cuda", metavar="X.Y", help="A CUDA build (12.1, cu121, 12.1.1)."),
+        click.option("--rocm", metavar="X.Y", help="A ROCm build (6.2, rocm6.2) - Linux only."),
+        click.option("--cpu", is_flag=True, help="The CPU-only build."),
+        click.option("--driver", metavar="VERSION", help="The NVIDIA driver of the target (535, 535.104.05)."),
+        click.option("--compute-capability", "--cc", "ccs", multiple=True, metavar="X.Y", help="A GPU of the target (8.6, sm_86); repeat once per GPU."),
+        click.option("--python", "python", metavar="X.Y", help="The target's Python (default: this one)."),
+        click.option("--os", "os_name", type=os_choice, help="The target's OS (default: this one)."),
+        click.option("--torch", "torch_spec", metavar="VERSION|SPEC", help="A release (2.7.1), a series (2.7) or a range ('<2.6')."),
+        click.option("--strict-driver", is_flag=True, help="Only builds the driver fully supports (no minor-version compatibility mode)."),
+        click.option("--facts", "facts_file", type=click.Path(dir_okay=False), help="Describe the target with a facts snapshot (envcheck facts --json)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_driver, facts_file):
+    """Load the data, work out the target (given, from facts, or this machine) and choose."""
+    from envcheck.install import choose as ch
+    from envcheck.matrix import store
+
+    m = store.load()
+    described = any((driver, ccs, cuda, rocm, cpu))
+    base = None
+    if facts_file:
+        from envcheck.install import target as tg
+
+        base = tg.from_facts_file(facts_file)
+    elif not described:
+        from envcheck.install import target as tg
+
+        base = tg.detect()
+    t = ch.target_from_options(
+        cuda=cuda, rocm=rocm, cpu=cpu, driver=driver, ccs=tuple(ccs), python=python,
+        os_name=os_name, torch=torch_spec, strict_driver=strict_driver, base=base,
+    )
+    return m, ch.choose(m, t)
+
+
+def _explain(choice) -> list[str]:
+    lines = choice.target.describe()
+    rel, v = choice.release, choice.variant
+    lines.append(f"choice: torch {rel.torch} ({v.describe()}, {v.label}) [{rel.confidence} data]")
+    lines += [f"  because {r}" for r in choice.reasons]
+    shown = 0
+    for r in choice.rejected:
+        if shown >= 8:
+            lines.append(f"  ... and {len(choice.rejected) - shown} more rejected alternatives (--json lists all)")
+            break
+        what = f"torch {r.torch}" + (f" {r.variant}" if r.variant else "")
+        lines.append(f"  not {what}: {r.reason}")
+        shown += 1
+    lines += [f"WARNING: {w}" for w in choice.warnings]
+    lines += [f"note: {c}" for c in choice.caveats]
+    return lines
+
+
+@cli.command("install-command")
+@target_options
+@click.option("--manager", type=click.Choice(["pip", "uv", "conda"]), default="pip", show_default=True)
+@click.option("--pyproject", is_flag=True, help="With --manager uv: print the pyproject.toml snippet instead.")
+@click.option("-q", "--quiet", is_flag=True, help="Only the command; no explanation on stderr.")
+@json_option
+def install_command(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_driver, facts_file, manager, pyproject, quiet, as_json):
+    """The command that installs the right torch, torchvision and torchaudio, and why.
+
+    stdout carries only the command, so $(envcheck install-command) works; the explanation
+    goes to stderr.
+    """
+    from envcheck.install import commands
+    from envcheck.matrix import report
+    from envcheck.render import err
+
+    m, choice = _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_driver, facts_file)
+    rel, v, t = choice.release, choice.variant, choice.target
+    plan = commands.pip_plan(rel, v, t.os, t.python)
+    pip_cmd = commands.pip_command(plan)
+    notes = list(plan.notes)
+    data = {"target": _target_dict(t), "choice": choice.to_dict(), "manager": manager, "pip": pip_cmd}
+    if manager == "uv":
+        cmd, alt = commands.uv_command(plan, rel, v)
+        if alt:
+            notes.append(f"for a uv that does not know --torch-backend={v.label} yet: {alt}")
+        data["uv"] = cmd
+        data["uv_index_form"] = alt
+        if pyproject:
+            cmd = commands.uv_pyproject(plan, v).rstrip("\n")
+            data["pyproject"] = cmd
+    elif manager == "conda":
+        conda_cmd = commands.conda_command(rel, v, t.os)
+        data["conda"] = conda_cmd
+        if conda_cmd is None:
+            forge = commands.conda_forge_command(rel, v)
+            data["conda_forge"] = forge
+            why = (
+                f"PyTorch publishes no conda packages for torch {rel.torch}"
+                + (" (the pytorch channel ended with 2.5)" if rel.key >= (2, 6) else f" with the {v.label} build")
+            )
+            notes.append(f"{why}: the official route is pip inside the conda environment (the command printed)")
+            notes.append(f"or, with {commands.CONDA_FORGE_NOTE}: {forge}")
+            cmd = pip_cmd
+        else:
+            cmd = conda_cmd
+    else:
+        cmd = pip_cmd
+    data["command"] = cmd
+    data["notes"] = notes
+    if not as_json and not quiet:
+        for line in _explain(choice) + [f"note: {n}" for n in notes]:
+            err(line)
+    finish(Outcome("install-command", data, [cmd], 0, [] if not as_json else choice.warnings, report.data_info(m)), as_json)
+
+
+def _target_dict(t) -> dict:
+    return {
+        "source": t.source, "os": t.os, "python": t.python, "driver": t.driver,
+        "driver_cuda": f"{t.driver_cuda[0]}.{t.driver_cuda[1]}" if t.driver_cuda else None,
+        "gpus": [str(c) for c in t.gpus], "gpu_names": list(t.gpu_names),
+        "asked_for": t.want.label if t.want else None, "torch": t.torch, "detected": list(t.detected),
+    }
+
+
+@cli.command("requirements")
+@target_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the file here (atomically); stdout otherwise.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
+@click.option("--check", "check_file", type=click.Path(dir_okay=False), help="Check an existing requirements file instead; exit 1 on problems.")
+@click.option("-q", "--quiet", is_flag=True, help="No explanation on stderr.")
+@json_option
+def requirements_cmd(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_driver, facts_file, output, force, check_file, quiet, as_json):
+    """A pinned requirements file for a target, or a check of an existing one."""
+    from pathlib import Path
+
+    from envcheck.install import requirements as rq
+    from envcheck.matrix import report, store
+    from envcheck.matrix.variants import parse_cc
+    from envcheck.render import err
+
+    if check_file:
+        m = store.load()
+        res = rq.check(m, Path(check_file), driver=driver, gpus=tuple(parse_cc(c) for c in ccs), os_name=os_name or "linux")
+        lines = [f"{check_file}: " + ("consistent" if not res.problems else f"{len(res.problems)} problem(s)")]
+        lines += [f"  {p.code}: {p.message}" for p in res.problems]
+        lines += [f"  note: {n}" for n in res.notes]
+        finish(Outcome("requirements", res.to_dict(), lines, 1 if res.problems else 0, [], report.data_info(m)), as_json)
+        return
+    m, choice = _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_driver, facts_file)
+    text = rq.render(m, choice, command_line=_requirements_cmdline())
+    data = {"target": _target_dict(choice.target), "choice": choice.to_dict(), "text": text, "written": None}
+    if output:
+        rq.write_atomic(Path(output), text, force=force)
+        data["written"] = output
+        lines = []
+        if not quiet:
+            err(f"wrote {output}: torch {choice.release.torch} {choice.variant.label}")
+    else:
+        lines = text.rstrip("\n").splitlines()
+    if not as_json and not quiet:
+        for line in _explain(choice):
+            err(line)
+    finish(Outcome("requirements", data, lines, 0, choice.warnings if as_json else [], report.data_info(m)), as_json)
+
+
+def _requirements_cmdline() -> str:
+    args = [a for a in sys.argv[1:] if a not in ("--json", "-q", "--quiet", "--force")]
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a in ("-o", "--output"):
+            skip = True
+            continue
+        if a.startswith("--output="):
+            continue
+        out.append(a)
+    return "envcheck " + " ".join(out)
+
+
 # ------------------------------------------------------------------------------------------ main
 
 
@@ -191,6 +375,7 @@ def _wants_json(argv: list[str]) -> bool:
 def _command_name(argv: list[str]) -> str:
     words = [a for a in argv if not a.startswith("-")]
     return " ".join(words[:2]) if words[:1] == ["matrix"] and words[1:2] == ["update"] else (words[0] if words else "")
+
 
 
 def main(argv: list[str] | None = None) -> None:

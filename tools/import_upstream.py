@@ -116,6 +116,73 @@ def pip_form(commands: dict | None) -> str | None:
     return None
 
 
+PKGS = ("torch", "torchvision", "torchaudio")
+
+
+def _named(cmds: list[str]) -> list[str]:
+    """Which of the three packages the official commands install."""
+    text = " ".join(cmds)
+    return [p for p in PKGS if re.search(rf"(^|\s){p if p != 'torch' else 'torch(?:-cpu)?'}(==|\s|$)", text)
+            or (p == "torch" and re.search(r"\bpytorch", text))]
+
+
+def pip_details(row: dict, commands: dict, default_linux: str | None) -> dict:
+    """Era details of the official pip commands that the generator must reproduce."""
+    out: dict = {}
+    cmds = [v for k, v in commands.items() if k != "osx" and "Download" not in v]
+    if cmds:
+        out["packages"] = _named(cmds)
+        out["labels"] = [p for p in PKGS if any(re.search(rf"(^|\s){p}==[\d.]+\+", c) for c in cmds)]
+        plain = default_linux and commands.get(default_linux, "")
+        out["plain_default"] = bool(plain) and "-f " not in plain and "index-url" not in plain
+        lts = re.search(r"https://download\.pytorch\.org/whl/(lts/[\d.]+)/", " ".join(cmds))
+        if lts:
+            out["index_base"] = f"https://download.pytorch.org/whl/{lts.group(1)}"
+        overrides: dict = {}
+        tv = row.get("torchvision")
+        for variant, cmd in commands.items():
+            m = re.search(r"torchvision==([\d.]+)", cmd)
+            if m and tv and m.group(1) != tv and variant != "osx":
+                overrides.setdefault(variant, {})["torchvision"] = m.group(1)
+            if "git+https://github.com/pytorch/vision" in cmd:
+                overrides.setdefault(variant, {})["torchvision"] = None
+                overrides[variant]["note"] = "no torchvision wheel for this build: build it from source (pip install 'git+https://github.com/pytorch/vision.git@v%s')" % tv
+            era = pip_form(commands) or ""
+            if era.startswith("find-links") and "-f " in cmd:
+                per_variant = re.search(r"/whl/[^/ ]+/torch_stable\.html", cmd) is not None
+                if per_variant != (era == "find-links-per-variant"):
+                    overrides.setdefault(variant, {})["find_links"] = "variant" if per_variant else "global"
+        if overrides:
+            out["overrides"] = overrides
+    elif row.get("_curated"):  # 1.3.x: the find-links era, exactly as 1.2.0 and 1.4.0
+        out.update(packages=["torch", "torchvision"], labels=["torch", "torchvision"], plain_default=True)
+    else:
+        out["packages"] = ["torch", "torchvision"] + (["torchaudio"] if row.get("torchaudio") else [])
+        out["labels"] = []
+        out["plain_default"] = False
+    return out
+
+
+def conda_details(row: dict) -> dict:
+    cmds = row.get("conda_commands") or {}
+    out: dict = {}
+    if row.get("_curated"):
+        return {"packages": ["torch", "torchvision"]}
+    if not cmds:
+        return out
+    out["packages"] = _named([v for k, v in cmds.items()])
+    extra: dict = {}
+    for key, cmd in cmds.items():
+        chans = [c for c in re.findall(r"-c (\S+)", cmd) if c not in ("pytorch", "pytorch-lts")]
+        if chans and key != "osx":
+            extra[key.replace("_linux", "").replace("_windows", "@windows")] = chans
+    if extra:
+        out["extra_channels"] = extra
+    if "pytorch-cpu" in cmds.get("cpu", ""):
+        out["cpu_packages"] = "pytorch-cpu"
+    return out
+
+
 def confidence_of(row: dict) -> str:
     kind = row.get("commands_kind") or ""
     if row["torch"] == "2.15.0":
@@ -171,6 +238,7 @@ def convert_release(row: dict) -> dict:
         form = "index-url"
         uncertain.append("pip_form")
 
+    pip_extra = pip_details(row, commands, default_linux)
     style = row.get("conda_style")
     conda: dict = {"style": style or "none"}
     if style:
@@ -178,6 +246,7 @@ def convert_release(row: dict) -> dict:
         conda["variants"] = (["cpu"] if row.get("conda_commands", {}).get("cpu") or curated else []) + [
             cuda_to_variant(c) for c in row.get("conda_cuda") or []
         ]
+        conda.update(conda_details(row))
         versions = row.get("conda_package_versions") or {}
         if versions:
             conda["torchvision"] = versions.get("torchvision")
@@ -194,6 +263,7 @@ def convert_release(row: dict) -> dict:
             "variants": variants,
             "default": {"linux": default_linux, "windows": "cpu", "macos": "cpu" if has_osx else None},
             "default_basis": default_basis,
+            **pip_extra,
         },
         "conda": conda,
         "confidence": "inferred" if curated else confidence_of(row),

@@ -20,6 +20,9 @@ class Conda:
     variants: tuple[Variant, ...] = ()
     torchvision: str | None = None  # only where conda's version differs from pip's
     torchaudio: str | None = None
+    packages: tuple[str, ...] = ()  # which of torch/torchvision/torchaudio the official command names
+    extra_channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # "cu113", "cu111@windows"
+    cpu_packages: str | None = None  # "pytorch-cpu" (1.0.x) instead of the cpuonly metapackage
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,11 @@ class Release:
     sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     partners_note: str | None = None
+    pip_packages: tuple[str, ...] = ("torch", "torchvision", "torchaudio")
+    pip_labels: tuple[str, ...] = ()  # packages pinned with +variant in the era's commands
+    plain_default: bool = False  # the official command for the PyPI default build has no index option
+    index_base: str = "https://download.pytorch.org/whl"
+    overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)  # per build
     key: tuple[int, ...] = field(default=(), compare=False)
 
     @property

@@ -115,16 +115,16 @@ _FIELD_WORDS = {
 
 
 def caveats(release: Release) -> list[str]:
-    """Plain-words warnings whenever an answer rests on data that is not official."""
+    """Plain-words warnings whenever an answer rests on data that is not official (one line each)."""
     out = []
     if release.confidence != "official":
         out.append(
-            f"torch {release.torch}: this row is {release.confidence}, not from PyPI-published "
-            f"install pages (source: {release.source})"
+            f"torch {release.torch}: this data row is {release.confidence}, not taken from PyTorch's "
+            f"published install pages (source: {release.source})"
         )
-    for f in sorted(release.uncertain):
-        if f in _FIELD_WORDS:
-            out.append(f"torch {release.torch}: {_FIELD_WORDS[f]} is not settled by an official source")
+    fields = [_FIELD_WORDS[f] for f in sorted(release.uncertain) if f in _FIELD_WORDS]
+    if fields:
+        out.append(f"torch {release.torch}: not settled by an official source: {'; '.join(fields)}")
     return out
 
 

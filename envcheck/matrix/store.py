@@ -218,18 +218,35 @@ def _release(path: Path, i: int, row: Any) -> Release:
     if style == "none":
         conda = Conda("none")
     else:
+        extra = conda_raw.get("extra_channels") or {}
+        if not isinstance(extra, dict) or not all(isinstance(v, list) for v in extra.values()):
+            raise ctx.fail("conda.extra_channels must map a build to a list of channels")
         conda = Conda(
             style,
             ctx.get(conda_raw, "channel", str),
             tuple(ctx.variant(v) for v in ctx.strings(conda_raw, "variants")),
             conda_raw.get("torchvision"),
             conda_raw.get("torchaudio"),
+            _packages(ctx, conda_raw, "packages") if "packages" in conda_raw else ("torch", "torchvision", "torchaudio"),
+            {k: tuple(v) for k, v in extra.items()},
+            conda_raw.get("cpu_packages"),
         )
     if (tv is None or (ta is None and version_key(torch) >= (2, 12))) and not partners_note:
         # An explicit none needs its reason, so nobody mistakes it for missing data.
         if tv is None:
             raise ctx.fail("torchvision is null without a partners_note saying why")
+    overrides = pip.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise ctx.fail("pip.overrides must be an object keyed by build")
+    for label in overrides:
+        if ctx.variant(label) not in variants:
+            raise ctx.fail(f"pip.overrides names {label!r}, which is not among its variants")
     return Release(
+        pip_packages=_packages(ctx, pip, "packages"),
+        pip_labels=_packages(ctx, pip, "labels"),
+        plain_default=ctx.get(pip, "plain_default", bool),
+        index_base=pip.get("index_base") or "https://download.pytorch.org/whl",
+        overrides=overrides,
         torch=torch,
         torchvision=tv,
         torchaudio=ta,
@@ -249,6 +266,14 @@ def _release(path: Path, i: int, row: Any) -> Release:
         partners_note=partners_note,
         key=version_key(torch),
     )
+
+
+def _packages(ctx: _Row, row: dict, key: str) -> tuple[str, ...]:
+    names = ctx.strings(row, key)
+    for n in names:
+        if n not in ("torch", "torchvision", "torchaudio"):
+            raise ctx.fail(f"field {key!r} names an unknown package {n!r}")
+    return names
 
 
 def _toolkit(path: Path, i: int, row: Any) -> Toolkit:

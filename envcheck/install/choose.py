@@ -1,0 +1,313 @@
+"""Choose the torch release and build for a target machine, and say why.
+
+One function, :func:`choose`, used by ``install-command``, ``requirements`` and diagnose. It
+walks releases newest first and builds newest first, and records every rejected alternative
+with its reason, so the explanation is a by-product of the choice rather than a second opinion.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import dataclass, field
+
+from envcheck.errors import InputError
+from envcheck.matrix import archs as _archs
+from envcheck.matrix import drivers as _drivers
+from envcheck.matrix import query
+from envcheck.matrix.model import Release
+from envcheck.matrix.store import Matrix
+from envcheck.matrix.variants import (
+    ComputeCapability,
+    Variant,
+    parse_cc,
+    parse_cuda,
+    parse_driver,
+    parse_rocm,
+)
+
+__all__ = ["Target", "Choice", "Rejected", "choose", "target_from_options", "NoChoice"]
+
+
+class NoChoice(InputError):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    """The machine to install for: detected, described on the command line, or from facts."""
+
+    os: str = "linux"
+    python: str | None = None  # "3.11"
+    driver: str | None = None  # "535.104.05"
+    driver_cuda: tuple[int, int] | None = None  # the driver's own highest CUDA (NVML)
+    gpus: tuple[ComputeCapability, ...] = ()
+    gpu_names: tuple[str, ...] = ()
+    want: Variant | None = None  # --cuda / --rocm / --cpu
+    torch: str | None = None  # "2.7.1", "2.7", "<2.6"
+    strict_driver: bool = False
+    source: str = "given"  # "given" | "this machine" | "facts FILE"
+    detected: tuple[str, ...] = ()  # what detection found, in words
+    nvidia_present: bool | None = None  # None: unknown (nothing said)
+
+    def describe(self) -> list[str]:
+        out = [f"target: {self.source}"]
+        out.append(f"  os {self.os}, python {self.python or 'any'}")
+        if self.driver:
+            cuda = f" (its highest CUDA {self.driver_cuda[0]}.{self.driver_cuda[1]})" if self.driver_cuda else ""
+            out.append(f"  NVIDIA driver {self.driver}{cuda}")
+        if self.gpus:
+            named = [f"{n} ({c})" if n else str(c) for n, c in zip(self.gpu_names or ("",) * len(self.gpus), self.gpus)]
+            out.append(f"  GPUs: {', '.join(named)}")
+        out += [f"  {d}" for d in self.detected]
+        if self.want:
+            out.append(f"  asked for: {self.want.describe()}")
+        if self.torch:
+            out.append(f"  torch: {self.torch}")
+        return out
+
+
+@dataclass(frozen=True)
+class Rejected:
+    torch: str
+    variant: str | None  # None: the whole release
+    reason: str
+
+
+@dataclass
+class Choice:
+    release: Release
+    variant: Variant
+    target: Target
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+    driver_status: str | None = None  # "full" | "compat" | None
+    fallback: bool = False  # CPU build chosen because no GPU build could run
+
+    def to_dict(self) -> dict:
+        return {
+            "torch": self.release.torch,
+            "torchvision": self.release.torchvision,
+            "torchaudio": self.release.torchaudio,
+            "variant": self.variant.label,
+            "variant_description": self.variant.describe(),
+            "driver_status": self.driver_status,
+            "cpu_fallback": self.fallback,
+            "reasons": self.reasons,
+            "warnings": self.warnings,
+            "caveats": self.caveats,
+            "rejected": [r.__dict__ for r in self.rejected],
+            "confidence": self.release.confidence,
+        }
+
+
+def _python_default() -> str:
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _os_default() -> str:
+    return {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
+
+
+def target_from_options(
+    *,
+    cuda: str | None = None,
+    rocm: str | None = None,
+    cpu: bool = False,
+    driver: str | None = None,
+    ccs: tuple[str, ...] = (),
+    python: str | None = None,
+    os_name: str | None = None,
+    torch: str | None = None,
+    strict_driver: bool = False,
+    base: Target | None = None,
+) -> Target:
+    """A target from what the user typed, on top of a detected one (``base``) if any."""
+    if sum(bool(x) for x in (cuda, rocm, cpu)) > 1:
+        raise InputError("give only one of --cuda, --rocm and --cpu")
+    want = parse_cuda(cuda) if cuda else parse_rocm(rocm) if rocm else Variant("cpu") if cpu else None
+    if driver:
+        parse_driver(driver)
+    gpus = tuple(parse_cc(c) for c in ccs)
+    if python is not None:
+        import re
+
+        if not re.fullmatch(r"[23]\.\d{1,2}t?", python.strip()):
+            raise InputError(f"Invalid Python version: {python!r} (expected something like 3.11)")
+        python = python.strip()
+    b = base or Target(os=_os_default(), python=_python_default())
+    described = any((driver, ccs))
+    return Target(
+        os=os_name or b.os,
+        python=python or b.python,
+        driver=driver or (None if described else b.driver),
+        driver_cuda=None if driver else (None if described else b.driver_cuda),
+        gpus=gpus or (() if described else b.gpus),
+        gpu_names=() if gpus else b.gpu_names,
+        want=want,
+        torch=torch,
+        strict_driver=strict_driver,
+        source=b.source if base and not described else "given on the command line",
+        detected=() if described else b.detected,
+        nvidia_present=True if (driver or gpus) else b.nvidia_present,
+    )
+
+
+def _candidates(matrix: Matrix, target: Target) -> list[Release]:
+    found = query.find_releases(matrix, target.torch) if target.torch else list(matrix.releases)
+    return sorted(found, key=lambda r: r.key, reverse=True)
+
+
+def _variant_ok(matrix: Matrix, target: Target, release: Release, v: Variant) -> tuple[bool, str, str | None]:
+    """Whether a build runs on the target: (ok, reason if not, driver status)."""
+    status = None
+    if v.kind == "cuda" and target.driver:
+        verdict = _drivers.judge_driver(matrix, v, target.driver, target.driver_cuda, target.os)
+        if not verdict.usable or (target.strict_driver and verdict.status != "full"):
+            why = verdict.reason if not verdict.usable else f"{verdict.reason}; --strict-driver allows only full support"
+            return False, why, None
+        status = verdict.status
+    if v.kind == "cuda" and target.gpus:
+        wa = _archs.wheel_archs(matrix, release, v, target.os)
+        for cc in target.gpus:
+            verdict = wa.runs_on(cc)
+            if verdict is not None and not verdict.runs:
+                return False, f"no code for the {cc} GPU ({_archs.generation(cc)}): {verdict.reason}", None
+    return True, "", status
+
+
+def choose(matrix: Matrix, target: Target) -> Choice:
+    """The newest release matching the target, and its newest usable build, with reasons."""
+    rejected: list[Rejected] = []
+    want = target.want
+    if want is not None and want.kind != "cpu" and target.os == "macos":
+        raise InputError(f"PyTorch publishes no {want.describe()} builds for macOS (macOS wheels are CPU + MPS)")
+    if want is not None and want.kind == "rocm" and target.os != "linux":
+        raise InputError("ROCm builds exist for Linux only")
+    candidates = _candidates(matrix, target)
+    if want is not None:
+        having = query.releases_with(matrix, want)  # raises: no release has this build at all
+        with_build = [r for r in candidates if want in r.variants]
+        if not with_build:
+            raise query.no_such_build(sorted(candidates, key=lambda r: r.key), want, having)
+    gpu_machine = bool(target.driver or target.gpus) and (want is None or want.kind == "cuda")
+    python_blocked = []
+    first_release_ok: Release | None = None
+    named = bool(target.torch) and len(candidates) == 1
+    for rel in candidates:
+        if rel.confidence == "unknown" and not named:
+            rejected.append(Rejected(
+                rel.torch, None,
+                "too little is known to recommend it (its row is 'unknown'); ask for it with --torch " + rel.torch,
+            ))
+            continue
+        if target.os not in rel.platforms:
+            rejected.append(Rejected(rel.torch, None, f"no wheels for {target.os}"))
+            continue
+        if target.python and not rel.supports_python(target.python):
+            span = f"{rel.python[0]}-{rel.python[-1]}" if rel.python else "unknown"
+            reason = f"no wheels for Python {target.python} (it supports {span})"
+            rejected.append(Rejected(rel.torch, None, reason))
+            python_blocked.append(rel)
+            continue
+        if first_release_ok is None:
+            first_release_ok = rel
+        builds = rel.variants_for_os(target.os)
+        if want is not None:
+            if want not in builds:
+                rejected.append(Rejected(rel.torch, want.label, f"no {want.label} build"))
+                continue
+            ok, why, status = _variant_ok(matrix, target, rel, want)
+            choice = Choice(rel, want, target, driver_status=status)
+            choice.reasons.append(f"{want.describe()} build asked for")
+            if not ok:
+                choice.warnings.append(f"the {want.label} build will not run on this target: {why}")
+            return _finish(matrix, choice, rejected)
+        if not gpu_machine:
+            choice = Choice(rel, Variant("cpu"), target)
+            if target.os == "macos":
+                choice.reasons.append("macOS wheels are CPU builds with Apple's MPS backend")
+            elif target.nvidia_present is False or target.source == "this machine":
+                choice.reasons.append(
+                    "no NVIDIA driver or GPU found, so the CPU build: a CUDA build could not use a GPU here"
+                )
+            else:
+                choice.reasons.append(
+                    "no driver, GPU or CUDA version given, so the CPU build (describe the GPU machine "
+                    "with --driver / --compute-capability, or ask for --cuda X.Y)"
+                )
+            return _finish(matrix, choice, rejected)
+        cuda_builds = sorted((v for v in builds if v.kind == "cuda"), key=lambda v: v.version, reverse=True)
+        for v in cuda_builds:
+            ok, why, status = _variant_ok(matrix, target, rel, v)
+            if ok:
+                choice = Choice(rel, v, target, driver_status=status)
+                choice.reasons.append(f"newest build of torch {rel.torch} that runs on this target: {v.describe()}")
+                return _finish(matrix, choice, rejected)
+            rejected.append(Rejected(rel.torch, v.label, why))
+        if not cuda_builds:
+            rejected.append(Rejected(rel.torch, None, f"no CUDA builds for {target.os}"))
+    if python_blocked and first_release_ok is None:
+        spans = sorted({f"{r.python[0]}-{r.python[-1]}" for r in python_blocked if r.python})
+        which = f"torch {python_blocked[0].torch}" if len(python_blocked) == 1 else (
+            f"no torch release matching {target.torch!r}" if target.torch else "no torch release")
+        verb = "has no" if len(python_blocked) == 1 else "has"
+        raise NoChoice(
+            f"{which} {verb} wheels for Python {target.python} (supported: {', '.join(spans)})"
+        )
+    if first_release_ok is None:
+        raise NoChoice(f"no torch release matching the request has wheels for {target.os}")
+    # A GPU machine, and no CUDA build of any matching release can run on it: CPU, loudly.
+    rel = first_release_ok
+    choice = Choice(rel, Variant("cpu"), target, fallback=True)
+    choice.reasons.append("CPU build, because no CUDA build of a matching release can run on this target")
+    choice.warnings.append(_fallback_warning(matrix, target, rejected))
+    return _finish(matrix, choice, rejected)
+
+
+def _fallback_warning(matrix: Matrix, target: Target, rejected: list[Rejected]) -> str:
+    driver_issues = [r for r in rejected if r.variant and "too old" in r.reason]
+    arch_issues = [r for r in rejected if r.variant and "no code for" in r.reason]
+    fixes = []
+    if driver_issues and target.driver:
+        newest = max((v for r in matrix.releases for v in r.cuda_variants()), key=lambda v: v.version)
+        need = _drivers.driver_need(matrix, newest.version[:2], target.os)
+        fixes.append(f"upgrade the NVIDIA driver (>= {need.compat or need.full} runs {newest.label})")
+    if arch_issues:
+        fixes.append("pick an older torch whose builds still carry code for this GPU (envcheck matrix --cc X.Y shows which)")
+    first = (driver_issues or arch_issues or rejected)[:1]
+    why = first[0].reason if first else "no CUDA build matched"
+    return f"NO GPU BUILD FITS: installing the CPU build, torch will not use the GPU. Reason: {why}. Fix: {' or '.join(fixes) or 'describe the target differently'}"
+
+
+def _finish(matrix: Matrix, choice: Choice, rejected: list[Rejected]) -> Choice:
+    rel, v, target = choice.release, choice.variant, choice.target
+    choice.rejected = rejected
+    if choice.driver_status == "compat":
+        need = _drivers.driver_need(matrix, v.version[:2], target.os)
+        choice.warnings.append(
+            f"runs in CUDA minor-version compatibility mode: driver {target.driver} is older than the "
+            f"{v.dotted} toolkit's {need.full or 'own'} driver; PTX compiled by newer toolkits cannot JIT "
+            f"and CUDA features newer than the driver are unavailable (upgrade to >= {need.full or 'the matching branch'} for full support)"
+        )
+    if v.kind == "cuda" and target.gpus:
+        wa = _archs.wheel_archs(matrix, rel, v, target.os)
+        for cc in target.gpus:
+            verdict = wa.runs_on(cc)
+            if verdict is None:
+                choice.caveats.append(f"the GPU architectures of torch {rel.torch} {v.label} are unknown: cannot confirm it runs on {cc}")
+            elif verdict.jit:
+                choice.warnings.append(f"{cc} GPU: {verdict.reason}")
+            if verdict is not None and wa.confidence != "official":
+                choice.caveats.append(f"architectures of torch {rel.torch} {v.label} on {target.os} are {wa.confidence} ({wa.note or wa.row.evidence if wa.row else ''})")
+    if v.kind == "cuda" and not target.driver and target.gpus:
+        need = _drivers.driver_need(matrix, v.version[:2], target.os)
+        choice.reasons.append(f"needs an NVIDIA driver >= {need.compat or need.full} ({need.full} for full support)")
+    if target.python and target.python in rel.python_experimental:
+        choice.warnings.append(f"Python {target.python} is experimental for torch {rel.torch}")
+    if rel.torchaudio is None and rel.key >= (2, 12):
+        choice.reasons.append(f"torchaudio is left out: it has no release for torch {rel.series}")
+    choice.caveats += query.caveats(rel)
+    return choice
