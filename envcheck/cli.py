@@ -192,7 +192,7 @@ def target_options(f):
         click.option("--cpu", is_flag=True, help="The CPU-only build."),
         click.option("--driver", metavar="VERSION", help="The NVIDIA driver of the target (535, 535.104.05)."),
         click.option("--compute-capability", "--cc", "ccs", multiple=True, metavar="X.Y", help="A GPU of the target (8.6, sm_86); repeat once per GPU."),
-        click.option("--python", "python", metavar="X.Y", help="The target's Python (default: this one)."),
+        click.option("--python", "python", metavar="X.Y", help="The target's Python (default: this one; 'any' for no constraint)."),
         click.option("--os", "os_name", type=os_choice, help="The target's OS (default: this one)."),
         click.option("--torch", "torch_spec", metavar="VERSION|SPEC", help="A release (2.7.1), a series (2.7) or a range ('<2.6')."),
         click.option("--strict-driver", is_flag=True, help="Only builds the driver fully supports (no minor-version compatibility mode)."),

@@ -131,6 +131,9 @@ def target_from_options(
     if driver:
         parse_driver(driver)
     gpus = tuple(parse_cc(c) for c in ccs)
+    any_python = python is not None and python.strip().lower() == "any"
+    if any_python:
+        python = None
     if python is not None:
         import re
 
@@ -141,7 +144,7 @@ def target_from_options(
     described = any((driver, ccs))
     return Target(
         os=os_name or b.os,
-        python=python or b.python,
+        python=None if any_python else (python or b.python),
         driver=driver or (None if described else b.driver),
         driver_cuda=None if driver else (None if described else b.driver_cuda),
         gpus=gpus or (() if described else b.gpus),
@@ -285,6 +288,8 @@ def _fallback_warning(matrix: Matrix, target: Target, rejected: list[Rejected]) 
 def _finish(matrix: Matrix, choice: Choice, rejected: list[Rejected]) -> Choice:
     rel, v, target = choice.release, choice.variant, choice.target
     choice.rejected = rejected
+    if choice.driver_status == "full":
+        choice.reasons.append(_drivers.judge_driver(matrix, v, target.driver, target.driver_cuda, target.os).reason)
     if choice.driver_status == "compat":
         need = _drivers.driver_need(matrix, v.version[:2], target.os)
         choice.warnings.append(
@@ -307,7 +312,5 @@ def _finish(matrix: Matrix, choice: Choice, rejected: list[Rejected]) -> Choice:
         choice.reasons.append(f"needs an NVIDIA driver >= {need.compat or need.full} ({need.full} for full support)")
     if target.python and target.python in rel.python_experimental:
         choice.warnings.append(f"Python {target.python} is experimental for torch {rel.torch}")
-    if rel.torchaudio is None and rel.key >= (2, 12):
-        choice.reasons.append(f"torchaudio is left out: it has no release for torch {rel.series}")
     choice.caveats += query.caveats(rel)
     return choice

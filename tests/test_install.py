@@ -1,0 +1,316 @@
+"""install-command and requirements: official command text, policy scenarios, this machine, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, ROOT
+from envcheck.install import commands
+from envcheck.install.choose import choose, target_from_options
+from envcheck.matrix.variants import parse_variant
+
+REFERENCE = json.loads((DATA / "upstream_reference.json").read_text(encoding="utf-8"))["releases"]
+
+# Official commands envcheck deliberately does not reproduce word for word, and why.
+EXEMPT = {
+    ("1.8.0", "rocm4.0.1"): "the page builds torchvision from git; envcheck pins torch and says so",
+    ("1.10.2", "rocm4.2"): "the selector's ROCm command is unpinned and omits torchaudio; envcheck pins the triple",
+}
+
+
+def _cases(kind):
+    for r in REFERENCE:
+        for key, text in (r[f"{kind}_commands"] or {}).items():
+            if key == "osx":
+                os_name, v = "macos", "cpu"
+            elif key.startswith("windows_"):
+                os_name, v = "windows", key.split("_", 1)[1]
+            elif key.endswith("_linux"):
+                os_name, v = "linux", key[: -len("_linux")]
+            elif key.endswith("_windows"):
+                os_name, v = "windows", key[: -len("_windows")]
+            else:
+                os_name, v = "linux", key
+            yield pytest.param(r["torch"], v, os_name, text, id=f"{r['torch']}-{key}")
+
+
+def norm(cmd: str, official: str) -> str:
+    """Whitespace-insensitive; pip3 is pip; pins dropped where the official text has none."""
+    cmd = re.sub(r"\s+", " ", cmd.strip())
+    cmd = re.sub(r"^pip3 ", "pip ", cmd)
+    if "==" not in official:
+        cmd = re.sub(r"==[0-9][0-9.]*(\+[a-z0-9.]+)?", "", cmd)
+    return cmd
+
+
+@pytest.mark.parametrize("torch, variant, os_name, official", list(_cases("pip")))
+def test_pip_commands_match_official_text(matrix, torch, variant, os_name, official):
+    rel = matrix.get(torch)
+    plan = commands.pip_plan(rel, parse_variant(variant), os_name)
+    ours = commands.pip_command(plan)
+    if official.startswith("Download and install wheel from"):
+        page = official.split("from ", 1)[1].rsplit("/", 1)[0]
+        assert plan.wheel_url.startswith(page + "/torch-" + torch)
+        return
+    if (torch, variant) in EXEMPT:
+        url = re.search(r"https://\S+", official).group(0)
+        assert url in ours, EXEMPT[(torch, variant)]
+        return
+    assert norm(ours, official) == norm(official, official)
+
+
+@pytest.mark.parametrize("torch, variant, os_name, official", list(_cases("conda")))
+def test_conda_commands_match_official_text(matrix, torch, variant, os_name, official):
+    ours = commands.conda_command(matrix.get(torch), parse_variant(variant), os_name)
+    assert ours is not None
+    assert norm(ours, official) == norm(official, official)
+
+
+def test_no_pytorch_conda_packages_from_2_6(matrix):
+    for rel in matrix.releases:
+        if rel.key >= (2, 6):
+            assert all(commands.conda_command(rel, v) is None for v in rel.variants)
+
+
+def _choose(matrix, **kw):
+    kw.setdefault("os_name", "linux")
+    kw.setdefault("python", "3.11")
+    return choose(matrix, target_from_options(**kw))
+
+
+# (options, expected torch, expected build, words that must appear in reasons/warnings/rejections)
+SCENARIOS = [
+    # Drivers around Table 2 (minor-version compatibility) and Table 3 (full support).
+    (dict(driver="570.26", torch="2.11"), "2.11.0", "cu128", ["fully supports"]),
+    (dict(driver="570.25", torch="2.11"), "2.11.0", "cu128", ["minor-version compatibility"]),
+    (dict(driver="525.60.13", torch="2.11"), "2.11.0", "cu128", ["minor-version compatibility"]),
+    (dict(driver="525.60.12", torch="2.11"), "2.11.0", "cpu", ["NO GPU BUILD FITS", "upgrade the NVIDIA driver"]),
+    (dict(driver="580.65.06", torch="2.11"), "2.11.0", "cu130", []),
+    (dict(driver="575.57.08", torch="2.11"), "2.11.0", "cu128", ["too old for CUDA 13.0"]),
+    (dict(driver="570.25", torch="2.11", strict_driver=True), "2.11.0", "cu126", ["--strict-driver"]),
+    (dict(driver="470.82.01", python="3.9"), "2.7.1", "cu118", ["minor-version compatibility"]),
+    (dict(driver="450.80.02", torch="2.7.1"), "2.7.1", "cu118", ["minor-version compatibility"]),
+    (dict(driver="450.80.01", torch="2.7.1"), "2.7.1", "cpu", ["too old"]),
+    (dict(driver="528.33", torch="2.5.1", os_name="windows"), "2.5.1", "cu124", ["minor-version compatibility"]),
+    # Architecture drops.
+    (dict(driver="580.65.06", ccs=("7.0",), torch="2.11"), "2.11.0", "cu126", ["no code for the 7.0 GPU"]),
+    (dict(driver="580.65.06", ccs=("7.0",), torch="2.10"), "2.10.0", "cu128", ["no code for the 7.0 GPU"]),
+    (dict(driver="580.65.06", ccs=("6.1",), torch="2.8"), "2.8.0", "cu126", ["Pascal"]),
+    (dict(driver="570.124.06", ccs=("12.0",), torch="2.7"), "2.7.1", "cu128", []),
+    (dict(driver="570.124.06", ccs=("12.0",), torch="<2.7"), "2.6.0", "cpu", ["NO GPU BUILD FITS", "older torch"]),
+    (dict(driver="535.104.05", ccs=("3.7",), torch="<2.9"), "2.7.1", "cu118", ["fully supports CUDA 11.8", "Kepler"]),
+    (dict(driver="580.65.06", ccs=("9.0", "7.0"), torch="2.11"), "2.11.0", "cu126", ["7.0"]),  # every GPU must run it
+    # Python too new / too old.
+    (dict(python="3.13", driver="580.65.06", torch="<2.6"), "2.5.1", "cu124", []),
+    (dict(python="3.8", cpu=True), "2.4.1", "cpu", ["Python 3.8"]),
+    # Windows, macOS.
+    (dict(os_name="windows", cuda="12.8", torch="2.7.1"), "2.7.1", "cu128", []),
+    (dict(os_name="macos", torch="2.7.1"), "2.7.1", "cpu", ["MPS"]),
+    (dict(os_name="linux", python="3.12"), "2.14.1", "cpu", ["no driver"]),
+]
+
+
+@pytest.mark.parametrize("opts, torch, build, words", SCENARIOS, ids=[str(i) for i in range(len(SCENARIOS))])
+def test_policy(matrix, opts, torch, build, words):
+    c = _choose(matrix, **opts)
+    assert (c.release.torch, c.variant.label) == (torch, build), c.to_dict()
+    text = " ".join(c.reasons + c.warnings + [r.reason for r in c.rejected])
+    for w in words:
+        assert w in text, (w, text)
+
+
+def test_compat_mode_warns_what_it_costs(matrix):
+    c = _choose(matrix, driver="535.104.05", torch="2.7.1")
+    assert c.variant.label == "cu128" and c.driver_status == "compat"
+    assert any("PTX" in w and "560" not in w or "570.26" in w for w in c.warnings)
+
+
+def test_cpu_fallback_is_loud(matrix):
+    c = _choose(matrix, driver="418.39")
+    assert c.fallback and c.variant.label == "cpu"
+    assert c.warnings and c.warnings[0].startswith("NO GPU BUILD FITS")
+
+
+def test_unknown_row_is_not_recommended_unless_named(matrix):
+    c = _choose(matrix, cpu=True)
+    assert c.release.torch != "2.15.0"
+    assert any(r.torch == "2.15.0" and "--torch 2.15.0" in r.reason for r in c.rejected)
+    named = _choose(matrix, cpu=True, torch="2.15.0", python="3.12")
+    assert named.release.torch == "2.15.0" and any("unknown" in x for x in named.caveats)
+
+
+def test_inferred_choice_says_so(matrix):
+    c = _choose(matrix, cuda="13.2", torch="2.13")
+    assert any("inferred" in x for x in c.caveats)
+
+
+@pytest.mark.parametrize(
+    "torch, variant, os_name, expect",
+    [
+        ("2.7.1", "cu128", "linux", "uv pip install torch==2.7.1 torchvision==0.22.1 torchaudio==2.7.1 --torch-backend=cu128"),
+        ("1.12.1", "cu113", "linux", "uv pip install torch==1.12.1+cu113 torchvision==0.13.1+cu113 torchaudio==0.12.1 --extra-index-url https://download.pytorch.org/whl/cu113"),
+        ("1.7.1", "cu110", "linux", "uv pip install torch==1.7.1+cu110 torchvision==0.8.2+cu110 torchaudio==0.7.2 --find-links https://download.pytorch.org/whl/torch_stable.html"),
+    ],
+)
+def test_uv(matrix, torch, variant, os_name, expect):
+    rel, v = matrix.get(torch), parse_variant(variant)
+    cmd, _ = commands.uv_command(commands.pip_plan(rel, v, os_name), rel, v)
+    assert cmd == expect
+
+
+def test_uv_pyproject(matrix):
+    rel, v = matrix.get("2.7.1"), parse_variant("cu128")
+    text = commands.uv_pyproject(commands.pip_plan(rel, v, "linux"), v)
+    assert 'url = "https://download.pytorch.org/whl/cu128"' in text and "explicit = true" in text
+    assert 'torch = [{ index = "pytorch-cu128" }]' in text
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        return
+    doc = tomllib.loads(text)
+    assert doc["tool"]["uv"]["index"][0]["explicit"] is True
+
+
+# ----------------------------------------------------------------------------- the real CLI
+
+
+def _no_nvidia_driver() -> bool:
+    return not os.path.exists("/proc/driver/nvidia/version")
+
+
+@pytest.mark.skipif(not _no_nvidia_driver(), reason="this machine has an NVIDIA driver")
+def test_this_machine_without_driver_gets_cpu(cli):
+    """No NVIDIA driver here (nvcc may be installed): the CPU build, with the reason."""
+    r = cli("install-command")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines() == [r.stdout.strip()]  # only the command on stdout
+    assert r.stdout.strip().endswith("--index-url https://download.pytorch.org/whl/cpu")
+    assert "no NVIDIA driver" in r.stderr
+    if os.path.exists("/usr/local/cuda/bin/nvcc"):
+        assert "does not make a GPU usable" in r.stderr
+
+
+def test_quiet_and_json(cli):
+    r = cli("install-command", "--cuda", "12.8", "--torch", "2.7.1", "-q")
+    assert r.stderr == "" and r.stdout.strip() == "pip install torch==2.7.1 torchvision==0.22.1 torchaudio==2.7.1 --index-url https://download.pytorch.org/whl/cu128"
+    doc = json.loads(cli("install-command", "--cuda", "12.8", "--torch", "2.7.1", "--json").stdout)
+    assert doc["data"]["command"].endswith("/whl/cu128")
+    assert doc["data"]["choice"]["variant"] == "cu128"
+
+
+def test_conda_route_after_2_5(cli):
+    r = cli("install-command", "--cuda", "12.8", "--torch", "2.7.1", "--manager", "conda")
+    assert r.returncode == 0
+    assert r.stdout.startswith("pip install")
+    assert "no conda packages" in r.stderr and "conda-forge builds" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--cuda", "12.x"], "Invalid CUDA version: '12.x'"),
+        (["--torch", "2.3.1", "--cuda", "10.2"], "its builds: cpu, cu118, cu121, rocm6.0"),
+        (["--torch", "1.7.1", "--python", "3.11"], "no wheels for Python 3.11"),
+        (["--cpu", "--cuda", "12.1"], "only one of"),
+        (["--driver", "banana"], "Invalid driver version: 'banana'"),
+        (["--compute-capability", "x"], "Invalid compute capability"),
+        (["--python", "three"], "Invalid Python version"),
+        (["--torch", "9.9"], "no torch release 9.9"),
+        (["--os", "macos", "--cuda", "12.8"], "no CUDA 12.8 builds for macOS"),
+        (["--os", "windows", "--rocm", "6.2"], "Linux only"),
+    ],
+)
+@pytest.mark.parametrize("command", ["install-command", "requirements"])
+def test_bad_input(cli, command, args, needle):
+    r = cli(command, *args)
+    assert r.returncode == 2, r.stderr
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], r.stderr
+
+
+def test_requirements_write_refuse_force(cli, tmp_path):
+    out = tmp_path / "req.txt"
+    r = cli("requirements", "--cuda", "12.8", "--torch", "2.7.1", "-o", str(out))
+    assert r.returncode == 0 and r.stdout == ""
+    text = out.read_text()
+    assert "--index-url https://download.pytorch.org/whl/cu128" in text
+    assert "torch==2.7.1+cu128" in text and "torchvision==0.22.1+cu128" in text and "torchaudio==2.7.1+cu128" in text
+    assert text.startswith("# Generated by envcheck")
+    out.write_text("mine\n")
+    r = cli("requirements", "--cuda", "12.8", "-o", str(out))
+    assert r.returncode == 2 and "--force" in r.stderr and out.read_text() == "mine\n"
+    r = cli("requirements", "--cuda", "12.8", "--torch", "2.7.1", "-o", str(out), "--force")
+    assert r.returncode == 0 and out.read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["req.txt"]  # no temporary files left
+
+
+def test_requirements_nothing_written_on_error(cli, tmp_path):
+    out = tmp_path / "req.txt"
+    r = cli("requirements", "--cuda", "12.x", "-o", str(out))
+    assert r.returncode == 2 and not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "content, codes",
+    [
+        ("--index-url https://download.pytorch.org/whl/cu128\ntorch==2.7.1+cu128\ntorchvision==0.22.1+cu128\n", []),
+        ("--index-url https://download.pytorch.org/whl/cu128\ntorch==2.7.1+cu128\ntorchvision==0.21.0+cu128\n", ["partner-mismatch"]),
+        ("torch==2.7.1+cu128\ntorchvision==0.22.1+cu126\n", ["mixed-builds"]),
+        ("--index-url https://download.pytorch.org/whl/cu121\ntorch==2.7.1+cu121\n", ["no-such-build"]),
+        ("--index-url https://download.pytorch.org/whl/cu126\ntorch==2.7.1+cu128\n", ["index-mismatch"]),
+        ("--index-url https://download.pytorch.org/whl/cu130\ntorch==2.13.0+cu130\ntorchaudio==2.13.0\n", ["no-partner"]),
+        ("torch\n", ["unpinned", "no-torch"]),
+        ("torch==9.9.9\n", ["unknown-release"]),
+    ],
+)
+def test_requirements_check(cli, tmp_path, content, codes):
+    f = tmp_path / "requirements.txt"
+    f.write_text(content)
+    r = cli("requirements", "--check", str(f), "--json")
+    doc = json.loads(r.stdout)
+    assert sorted(p["code"] for p in doc["data"]["problems"]) == sorted(codes)
+    assert r.returncode == (1 if codes else 0)
+
+
+def test_requirements_check_driver(cli, tmp_path):
+    f = tmp_path / "r.txt"
+    f.write_text("--index-url https://download.pytorch.org/whl/cu130\ntorch==2.11.0+cu130\n")
+    r = cli("requirements", "--check", str(f), "--driver", "570.124.06", "--json")
+    assert r.returncode == 1
+    assert [p["code"] for p in json.loads(r.stdout)["data"]["problems"]] == ["driver-too-old"]
+    r = cli("requirements", "--check", str(f), "--cc", "7.0", "--json")
+    assert [p["code"] for p in json.loads(r.stdout)["data"]["problems"]] == ["gpu-not-supported"]
+
+
+def test_requirements_check_missing_file(cli, tmp_path):
+    r = cli("requirements", "--check", str(tmp_path / "nope.txt"))
+    assert r.returncode == 2 and "no such file" in r.stderr
+
+
+REQ_DIR = ROOT / "requirements"
+
+
+@pytest.mark.parametrize("path", sorted(REQ_DIR.glob("*.txt")), ids=lambda p: p.name)
+def test_shipped_requirements_are_fresh(cli, path):
+    """Each file names the command that made it; running it again must give the same text."""
+    text = path.read_text(encoding="utf-8")
+    m = re.search(r"^# Re-create with: envcheck (.+)$", text, re.M)
+    assert m, "every shipped requirements file says how to re-create it"
+    r = cli(*m.group(1).split(), "-q")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == text, f"{path.name} is stale: re-create it with the command in its header"
+    check = cli("requirements", "--check", str(path))
+    assert check.returncode == 0, check.stdout
+
+
+def test_shipped_requirements_cover_every_build(matrix):
+    names = {p.name for p in REQ_DIR.glob("*.txt")}
+    c = choose(matrix, target_from_options(cpu=True, os_name="linux", python=None))
+    rel = c.release
+    assert {f"torch-{rel.torch}-{v.label}.txt" for v in rel.variants} == names
