@@ -85,7 +85,7 @@ def test_overview(cli):
     r = cli("matrix")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
-    assert lines[1].startswith("1.0.0") and any(l.startswith("2.15.0") for l in lines)
+    assert lines[1].startswith("1.0.0") and any(line.startswith("2.15.0") for line in lines)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ with its reason, so the explanation is a by-product of the choice rather than a 
 
 from __future__ import annotations
 
-import platform
 import sys
 from dataclasses import dataclass, field
 
