@@ -1,0 +1,893 @@
+"""``envcheck matrix update``: refresh the data from PyTorch's package indexes and PyPI.
+
+Capture, parse and merge are separate steps:
+
+1. **capture** (:class:`HttpPages`, :class:`RecordedPages`): read the pages, nothing else.
+   ``https://download.pytorch.org/whl/<variant>/<package>/`` (PEP 503 HTML or PEP 691 JSON,
+   negotiated with ``Accept``) and ``https://pypi.org/pypi/<package>/json``. ``--from DIR`` reads
+   the same pages recorded under ``DIR/whl/<variant>/<package>/index.json|index.html`` and
+   ``DIR/pypi/<package>/json``.
+2. **parse** (:mod:`envcheck.matrix.pyindex`): wheel names -> release, build, Pythons, platforms.
+3. **merge** (:func:`merge`, pure): new releases get new rows (confidence ``inferred``);
+   existing rows only gain builds, Pythons and partners that were null and marked uncertain.
+   Nothing curated is ever removed or rewritten.
+4. **write** (only with ``--write``): the new data set is validated with ``store.load_dir``
+   in a temporary folder first, then each file is written to a temporary file beside its target,
+   fsynced and moved into place with ``os.replace``. Only the three data files are touched.
+
+What is probed, within :data:`MAX_REQUESTS` requests:
+
+* PyPI JSON for torch, torchvision and torchaudio (3 requests): the list of releases;
+  pre-releases, dev releases and releases whose files are all yanked are skipped.
+* torch's index page for every build of the newest :data:`RECENT_SERIES` minor series in the
+  data, for ``cpu``, and for plausible next builds: the next :data:`NEXT_CUDA_MINORS` CUDA
+  minors after the newest CUDA build and the next CUDA major's ``.0``; the next
+  :data:`NEXT_ROCM_MINORS` ROCm minors after the newest ROCm build and the next ROCm major.
+  A missing page (HTTP 404, or 403 as download.pytorch.org answers for a missing key) just
+  means that build does not exist.
+* torchvision's and torchaudio's pages only where a partner is needed: for the builds of new
+  releases, and of rows whose partner is null, marked uncertain, and now on PyPI.
+
+Environment: ``ENVCHECK_INDEX_URL`` (default ``https://download.pytorch.org/whl``) and
+``ENVCHECK_PYPI_URL`` (default ``https://pypi.org/pypi``) point the network path at a mirror.
+
+Older releases than the probed window are curated history: a gap there is not reported.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from envcheck.errors import DataError, InputError, NetworkError
+from envcheck.matrix import pyindex, store
+from envcheck.matrix.model import OSES
+from envcheck.matrix.variants import Variant, parse_variant, version_key
+
+__all__ = [
+    "INDEX_URL",
+    "PYPI_URL",
+    "PACKAGES",
+    "MAX_REQUESTS",
+    "Build",
+    "Observed",
+    "Change",
+    "Context",
+    "UpdateResult",
+    "HttpPages",
+    "RecordedPages",
+    "plan_variants",
+    "observe",
+    "merge",
+    "write_dataset",
+    "run",
+]
+
+INDEX_URL = "https://download.pytorch.org/whl"
+PYPI_URL = "https://pypi.org/pypi"
+INDEX_URL_ENV = "ENVCHECK_INDEX_URL"
+PYPI_URL_ENV = "ENVCHECK_PYPI_URL"
+PACKAGES = ("torch", "torchvision", "torchaudio")
+PARTNERS = ("torchvision", "torchaudio")
+MAX_REQUESTS = 40
+RECENT_SERIES = 7
+NEXT_CUDA_MINORS = 4
+NEXT_ROCM_MINORS = 2
+ABSENT_HTTP = (403, 404, 410)
+NETWORK_HINT = "check the network/proxy, or use --from DIR with recorded pages"
+TOOL = "envcheck matrix update"
+
+
+# ----------------------------------------------------------------------------------------- capture
+
+
+@dataclass
+class Page:
+    """One request: which page, whether it exists, how many files it lists."""
+
+    url: str
+    package: str
+    variant: str | None  # None for PyPI JSON
+    found: bool
+    files: int = 0
+
+
+class _Pages:
+    """What both page sources share: the log of pages read, the request budget."""
+
+    kind = ""
+
+    def __init__(self, index_url: str, pypi_url: str) -> None:
+        self.index_url = index_url.rstrip("/")
+        self.pypi_url = pypi_url.rstrip("/")
+        self.log: list[Page] = []
+
+    def index_page_url(self, variant: str, package: str) -> str:
+        return f"{self.index_url}/{variant}/{package}/"
+
+    def pypi_page_url(self, package: str) -> str:
+        return f"{self.pypi_url}/{package}/json"
+
+    def index(self, variant: str, package: str) -> list[pyindex.IndexFile] | None:
+        """The files on a package's page for a build, None when the page does not exist."""
+        self._spend()
+        url = self.index_page_url(variant, package)
+        got = self._index(variant, package, url)
+        files = None
+        if got is not None:
+            body, ctype = got
+            try:
+                files = pyindex.parse_simple_page(body, ctype)
+            except pyindex.InvalidIndexPage as exc:
+                raise self._bad(url, exc) from None
+        self.log.append(Page(url, package, variant, files is not None, len(files or ())))
+        return files
+
+    def pypi(self, package: str) -> pyindex.PypiProject:
+        self._spend()
+        url = self.pypi_page_url(package)
+        body = self._pypi(package, url)
+        try:
+            project = pyindex.parse_pypi_json(body.decode("utf-8", "replace"))
+        except pyindex.InvalidIndexPage as exc:
+            raise self._bad(url, exc) from None
+        self.log.append(Page(url, package, None, True, sum(len(f) for f in project.releases.values())))
+        return project
+
+    def _spend(self) -> None:
+        if len(self.log) >= MAX_REQUESTS:  # pragma: no cover - the plan stays within budget
+            raise RuntimeError(f"more than {MAX_REQUESTS} requests planned")
+
+    def describe(self) -> dict:
+        raise NotImplementedError
+
+    def _index(self, variant: str, package: str, url: str) -> tuple[bytes, str] | None:
+        raise NotImplementedError
+
+    def _pypi(self, package: str, url: str) -> bytes:
+        raise NotImplementedError
+
+    def _bad(self, url: str, exc: Exception) -> Exception:
+        raise NotImplementedError
+
+
+class HttpPages(_Pages):
+    """The real indexes, over HTTP(S): one request per page, each with its own timeout."""
+
+    kind = "network"
+
+    def __init__(self, index_url: str, pypi_url: str, timeout: float) -> None:
+        super().__init__(index_url, pypi_url)
+        self.timeout = timeout
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "index_url": self.index_url, "pypi_url": self.pypi_url,
+                "timeout": self.timeout}
+
+    def _index(self, variant: str, package: str, url: str) -> tuple[bytes, str] | None:
+        return _http_get(url, pyindex.ACCEPT, self.timeout, absent_ok=True)
+
+    def _pypi(self, package: str, url: str) -> bytes:
+        got = _http_get(url, "application/json", self.timeout, absent_ok=False)
+        assert got is not None
+        return got[0]
+
+    def _bad(self, url: str, exc: Exception) -> Exception:
+        return NetworkError(f"unexpected answer from {url}: {exc}", hint=NETWORK_HINT)
+
+
+def _http_get(url: str, accept: str, timeout: float, *, absent_ok: bool) -> tuple[bytes, str] | None:
+    """GET one page: (body, content type), None for a missing page; NetworkError otherwise."""
+    import http.client
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from envcheck import __version__
+
+    request = urllib.request.Request(
+        url, headers={"Accept": accept, "User-Agent": f"envcheck/{__version__}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+            ctype = response.headers.get("Content-Type", "")
+        return body, ctype
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if absent_ok and exc.code in ABSENT_HTTP:
+            return None
+        reason = f"HTTP {exc.code} {exc.reason}"
+    except urllib.error.URLError as exc:
+        reason = _reason(exc.reason, timeout)
+    except (socket.timeout, http.client.HTTPException, OSError) as exc:
+        reason = _reason(exc, timeout)
+    raise NetworkError(f"cannot reach {url}: {reason}", hint=NETWORK_HINT)
+
+
+def _reason(exc: Any, timeout: float) -> str:
+    import socket
+
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror  # "Connection refused", "Name or service not known"
+    return str(exc) or type(exc).__name__
+
+
+class RecordedPages(_Pages):
+    """Pages recorded under a folder, laid out like the URLs (``--from DIR``)."""
+
+    kind = "recorded"
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(INDEX_URL, PYPI_URL)
+        self.root = Path(root)
+        if not (self.root / "whl").is_dir():
+            raise InputError(
+                f"{self.root} holds no recorded index pages (expected {self.root / 'whl'}/<variant>/<package>/index.html)",
+                hint="record pages as DIR/whl/<variant>/<package>/index.json or index.html "
+                "and DIR/pypi/<package>/json",
+            )
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "directory": str(self.root), "index_url": self.index_url,
+                "pypi_url": self.pypi_url}
+
+    def _index(self, variant: str, package: str, url: str) -> tuple[bytes, str] | None:
+        folder = self.root / "whl" / variant / package
+        for name, ctype in (("index.json", pyindex.JSON_TYPE), ("index.html", pyindex.HTML_TYPE)):
+            path = folder / name
+            if path.is_file():
+                return path.read_bytes(), ctype
+        return None
+
+    def _pypi(self, package: str, url: str) -> bytes:
+        path = self.root / "pypi" / package / "json"
+        if not path.is_file():
+            raise InputError(f"{self.root} has no recorded page for {url} (expected {path})")
+        return path.read_bytes()
+
+    def _bad(self, url: str, exc: Exception) -> Exception:
+        return InputError(f"recorded page for {url} in {self.root} is unreadable: {exc}")
+
+
+def pages_from(source: str | os.PathLike | None, timeout: float,
+               index_url: str | None = None, pypi_url: str | None = None) -> _Pages:
+    if source is not None:
+        return RecordedPages(Path(source))
+    index_url = index_url or os.environ.get(INDEX_URL_ENV) or INDEX_URL
+    pypi_url = pypi_url or os.environ.get(PYPI_URL_ENV) or PYPI_URL
+    for name, url in ((INDEX_URL_ENV, index_url), (PYPI_URL_ENV, pypi_url)):
+        if not re.match(r"^https?://[^/]", url):
+            raise InputError(f"{name} must be an http(s) URL, got {url!r}")
+    if not timeout or timeout <= 0:
+        raise InputError(f"--timeout must be a positive number of seconds, got {timeout!r}")
+    return HttpPages(index_url, pypi_url, timeout)
+
+
+# ------------------------------------------------------------------------------------------- parse
+
+
+@dataclass
+class Build:
+    """One package release on one build's index: the Pythons and platforms of its wheels."""
+
+    pythons: set = field(default_factory=set)
+    platforms: set = field(default_factory=set)
+
+
+@dataclass
+class Observed:
+    """What upstream shows, parsed from the pages."""
+
+    # package -> release -> build label -> Build
+    builds: dict = field(default_factory=dict)
+    # package -> final releases on PyPI
+    pypi: dict = field(default_factory=dict)
+
+    def add_page(self, package: str, variant: str, files: Iterable[pyindex.IndexFile]) -> None:
+        for w in pyindex.wheels(files):
+            if w.name != package or w.prerelease or not _plain(w.version):
+                continue
+            # A wheel counts for the build its label names; unlabelled wheels (macOS) are CPU.
+            label = w.variant or ("cpu" if w.local is None else None)
+            if label != variant:
+                continue
+            b = self.builds.setdefault(package, {}).setdefault(w.version, {}).setdefault(label, Build())
+            b.pythons |= w.pythons
+            b.platforms |= w.platforms
+
+    def variants(self, package: str, release: str) -> set:
+        return set(self.builds.get(package, {}).get(release, {}))
+
+    def pythons(self, package: str, release: str) -> set:
+        return {p for b in self.builds.get(package, {}).get(release, {}).values() for p in b.pythons}
+
+    def platforms(self, package: str, release: str) -> set:
+        return {p for b in self.builds.get(package, {}).get(release, {}).values() for p in b.platforms}
+
+
+def _plain(version: str) -> bool:
+    """A release the data can hold: ``2.15.0``, not ``0.3.0.post4``."""
+    return re.fullmatch(r"\d+(\.\d+){1,3}", version) is not None
+
+
+def _variant_key(label: str) -> tuple:
+    v = parse_variant(label)
+    return ({"cpu": 0, "cuda": 1, "rocm": 2}[v.kind], v.version)
+
+
+def _python_key(text: str) -> tuple:
+    return (version_key(text.rstrip("t")), text.endswith("t"))
+
+
+def _window(rows: list[dict]) -> list[dict]:
+    """Rows of the newest RECENT_SERIES minor series: the ones upstream is still compared with."""
+    series = sorted({version_key(r["torch"])[:2] for r in rows})[-RECENT_SERIES:]
+    return [r for r in rows if version_key(r["torch"])[:2] >= series[0]]
+
+
+def plan_variants(rows: list[dict]) -> list[str]:
+    """Which builds' torch pages to read: ``cpu``, the recent window's builds, plausible next ones."""
+    window = _window(rows)
+    known = {v for r in window for v in r["pip"]["variants"]}
+    parsed = [parse_variant(v) for v in known]
+    plausible: list[str] = []
+    newest_cuda = max((parse_variant(v) for v in rows[-1]["pip"]["variants"] if v.startswith("cu")),
+                      default=None, key=lambda v: v.version)
+    if newest_cuda is None:
+        newest_cuda = max((v for v in parsed if v.kind == "cuda"), default=None, key=lambda v: v.version)
+    if newest_cuda is not None:
+        major, minor = newest_cuda.version[:2]
+        plausible += [Variant("cuda", (major, minor + i)).label for i in range(1, NEXT_CUDA_MINORS + 1)]
+        plausible.append(Variant("cuda", (major + 1, 0)).label)
+    newest_rocm = max((v for v in parsed if v.kind == "rocm"), default=None, key=lambda v: v.version)
+    if newest_rocm is not None:
+        major, minor = newest_rocm.version[:2]
+        plausible += [Variant("rocm", (major, minor + i)).label for i in range(1, NEXT_ROCM_MINORS + 1)]
+        plausible.append(Variant("rocm", (major + 1, 0)).label)
+    # cpu first: the first request tells whether the index can be reached at all.
+    ordered = ["cpu"] + sorted(known - {"cpu"}, key=_variant_key, reverse=True)
+    ordered += [p for p in plausible if p not in ordered]
+    return ordered
+
+
+def _predict(package: str, torch: str) -> str | None:
+    """The partner release the version rules predict: torchaudio == torch, torchvision 0.(minor+15)."""
+    k = version_key(torch)
+    if package == "torchaudio":
+        return torch
+    if package == "torchvision" and k[0] == 2 and len(k) == 3:
+        return f"0.{k[1] + 15}.{k[2]}"
+    return None
+
+
+def observe(pages: _Pages, rows: list[dict]) -> tuple[Observed, list[str]]:
+    """Read every page the plan needs (at most MAX_REQUESTS) and parse them."""
+    obs = Observed()
+    warnings: list[str] = []
+    plan = plan_variants(rows)
+    budget_for_torch = MAX_REQUESTS - len(PACKAGES) - 2 * 2  # leave room for a few partner pages
+    if len(plan) > budget_for_torch:  # pragma: no cover - not with today's data
+        warnings.append(f"probing only {budget_for_torch} of {len(plan)} builds (request limit {MAX_REQUESTS})")
+        plan = plan[:budget_for_torch]
+    for variant in plan:
+        files = pages.index(variant, "torch")
+        if files is not None:
+            obs.add_page("torch", variant, files)
+    for package in PACKAGES:
+        obs.pypi[package] = [v for v in pages.pypi(package).final_versions() if _plain(v)]
+
+    known = {r["torch"] for r in rows}
+    floor = version_key(_window(rows)[0]["torch"])
+    new = [v for v in obs.builds.get("torch", {}) if v not in known and version_key(v) > floor]
+    wanted: dict[str, set] = {p: set() for p in PARTNERS}
+    for v in new:
+        for p in PARTNERS:
+            wanted[p] |= obs.variants("torch", v)
+    for r in rows:
+        for p in PARTNERS:
+            if r[p] is None and p in r["uncertain"] and _predict(p, r["torch"]) in obs.pypi.get(p, ()):
+                wanted[p] |= set(r["pip"]["variants"]) | obs.variants("torch", r["torch"])
+    left = MAX_REQUESTS - len(pages.log)
+    for p in PARTNERS:
+        for variant in sorted(wanted[p], key=_variant_key):
+            if left <= 0:
+                warnings.append(f"request limit {MAX_REQUESTS} reached: {p} pages for {variant} not read")
+                continue
+            left -= 1
+            files = pages.index(variant, p)
+            if files is not None:
+                obs.add_page(p, variant, files)
+    return obs, warnings
+
+
+# ------------------------------------------------------------------------------------------- merge
+
+
+@dataclass
+class Change:
+    """One release the refresh adds or extends."""
+
+    torch: str
+    kind: str  # "new" | "changed" | "pending"
+    row: dict | None = None  # the new or extended row
+    added: dict = field(default_factory=dict)  # field -> added items ("variants", "python", ...)
+    partners: dict = field(default_factory=dict)  # package -> (old, new)
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"torch": self.torch, "change": self.kind}
+        if self.kind == "new":
+            out["row"] = self.row
+        if self.added:
+            out["added"] = self.added
+        if self.partners:
+            out["partners"] = {k: {"from": a, "to": b} for k, (a, b) in self.partners.items()}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+    def lines(self) -> list[str]:
+        if self.kind == "pending":
+            return [f"! torch {self.torch}: {self.reason}"]
+        if self.kind == "new":
+            r = self.row or {}
+            partners = ", ".join(f"{p} {r[p]}" if r[p] else f"no {p}" for p in PARTNERS)
+            pythons = _pythons_text(r["python"], r["python_experimental"])
+            builds = " ".join(r["pip"]["variants"])
+            return [f"+ torch {self.torch} ({r['confidence']}): {partners}, {pythons}, builds {builds}"]
+        out = []
+        for v in self.added.get("variants", []):
+            out.append(f"~ torch {self.torch}: + build {v}")
+        for p in self.added.get("python", []):
+            out.append(f"~ torch {self.torch}: + python {p}")
+        for p in self.added.get("python_experimental", []):
+            out.append(f"~ torch {self.torch}: + python {p} (experimental)")
+        for pkg, (old, new) in self.partners.items():
+            out.append(f"~ torch {self.torch}: {pkg} {old or 'none'} -> {new}")
+        return out
+
+
+def _pythons_text(python: list[str], experimental: list[str]) -> str:
+    if not python:
+        text = "python unknown"
+    else:
+        keys = [version_key(p) for p in python]
+        contiguous = all(a[0] == b[0] and b[1] == a[1] + 1 for a, b in zip(keys, keys[1:]))
+        text = f"python {python[0]}-{python[-1]}" if contiguous and len(python) > 2 else "python " + " ".join(python)
+    if experimental:
+        text += f" (experimental {' '.join(experimental)})"
+    return text
+
+
+def _insert_sorted(items: list[str], new: Iterable[str], key) -> list[str]:
+    """Insert each new item after the last item that sorts before it; existing order untouched."""
+    out = list(items)
+    for item in sorted(new, key=key):
+        pos = len(out)
+        for i, existing in enumerate(out):
+            if key(existing) > key(item):
+                pos = i
+                break
+        out.insert(pos, item)
+    return out
+
+
+@dataclass
+class Context:
+    """What a merge writes into the rows it makes: the date, and where the pages came from."""
+
+    date: str
+    pages: _Pages
+
+    def urls(self, package: str, variants: Iterable[str]) -> list[str]:
+        return [self.pages.index_page_url(v, package) for v in sorted(variants, key=_variant_key)]
+
+    @property
+    def recorded(self) -> str:
+        if isinstance(self.pages, RecordedPages):
+            return f" (recorded copies in {self.pages.root})"
+        return ""
+
+
+def _find_partner(obs: Observed, package: str, torch: str, variants: set) -> tuple[str | None, str]:
+    predicted = _predict(package, torch)
+    if predicted is None:
+        return None, f"no version rule pairs a {package} release with torch {torch}"
+    common = sorted(obs.variants(package, predicted) & variants, key=_variant_key)
+    if common:
+        return predicted, f"{package} {predicted} is on the {' '.join(common)} indexes beside torch {torch}"
+    if predicted in obs.pypi.get(package, ()):
+        return None, f"{package} {predicted} is on PyPI but on none of torch {torch}'s build indexes"
+    return None, f"no {package} {predicted} on the package indexes or PyPI"
+
+
+def _extend(row: dict, obs: Observed, ctx: Context) -> Change | None:
+    """Add what upstream shows that an existing row lacks; never remove or rewrite anything."""
+    torch = row["torch"]
+    upstream = obs.variants("torch", torch)
+    if not upstream:
+        return None
+    new_row = copy.deepcopy(row)
+    change = Change(torch, "changed", new_row)
+    pip = new_row["pip"]
+    missing = sorted(upstream - set(pip["variants"]), key=_variant_key)
+    if missing:
+        pip["variants"] = _insert_sorted(pip["variants"], missing, _variant_key)
+        change.added["variants"] = missing
+    have = set(new_row["python"]) | set(new_row["python_experimental"])
+    pythons = obs.pythons("torch", torch) - have
+    regular = sorted((p for p in pythons if not p.endswith("t")), key=_python_key)
+    free = sorted((p for p in pythons if p.endswith("t")), key=_python_key)
+    if regular:
+        new_row["python"] = _insert_sorted(new_row["python"], regular, _python_key)
+        change.added["python"] = regular
+    if free:
+        new_row["python_experimental"] = _insert_sorted(new_row["python_experimental"], free, _python_key)
+        change.added["python_experimental"] = free
+    for p in PARTNERS:
+        if new_row[p] is None and p in new_row.get("uncertain", ()):
+            found, _how = _find_partner(obs, p, torch, set(pip["variants"]))
+            if found:
+                new_row[p] = found
+                change.partners[p] = (None, found)
+                packages = pip.get("packages")
+                if isinstance(packages, list) and p not in packages:
+                    pip["packages"] = _insert_sorted(packages, [p], PACKAGES.index)
+    if not change.added and not change.partners:
+        return None
+    what = [f"build {v}" for v in change.added.get("variants", [])]
+    what += [f"python {p}" for k in ("python", "python_experimental") for p in change.added.get(k, [])]
+    what += [f"{p} {new}" for p, (_old, new) in change.partners.items()]
+    urls = ctx.urls("torch", upstream)
+    note = f"{TOOL} {ctx.date}: added {', '.join(what)}, seen on {' '.join(urls)}{ctx.recorded}"
+    new_row["notes"] = list(new_row.get("notes") or []) + [note]
+    if change.partners and new_row.get("partners_note"):
+        old = new_row["partners_note"]
+        new_row["notes"].append(f"partners_note before {ctx.date}: {old}")
+        missing_partners = [p for p in PARTNERS if new_row[p] is None]
+        if missing_partners:
+            new_row["partners_note"] = "; ".join(
+                _find_partner(obs, p, torch, set(pip["variants"]))[1] for p in missing_partners
+            ) + f" ({TOOL}, {ctx.date})"
+        else:
+            del new_row["partners_note"]
+    return change
+
+
+def _new_row(torch: str, prev: dict, obs: Observed, ctx: Context) -> dict:
+    """A row for a release the data lacks, from its wheels; marked inferred and uncertain."""
+    variants = sorted(obs.variants("torch", torch), key=_variant_key)
+    pythons = obs.pythons("torch", torch)
+    python = sorted((p for p in pythons if not p.endswith("t")), key=_python_key)
+    experimental = sorted((p for p in pythons if p.endswith("t")), key=_python_key)
+    seen_os = obs.platforms("torch", torch)
+    platforms = [o for o in OSES if o in seen_os] or list(prev["platforms"])
+    notes = [
+        (f"added by {TOOL} on {ctx.date}: builds are the indexes that carry torch {torch}, "
+         f"Pythons the cpXY tags of its wheels{ctx.recorded}"),
+    ]
+    if not python:
+        python, experimental = list(prev["python"]), list(prev["python_experimental"])
+        notes.append(f"no CPython tags in the wheel names: Pythons copied from torch {prev['torch']}")
+    if torch not in obs.pypi.get("torch", ()):
+        notes.append(f"torch {torch} was not on PyPI when {TOOL} ran")
+
+    partners: dict[str, str | None] = {}
+    why: list[str] = []
+    for p in PARTNERS:
+        found, how = _find_partner(obs, p, torch, set(variants))
+        partners[p] = found
+        (notes if found else why).append(how)
+
+    pip = copy.deepcopy(prev["pip"])
+    pip.pop("overrides", None)  # per-build quirks of another release
+    pip.pop("index_base", None)
+    pip["variants"] = variants
+    default = {}
+    for os_name in OSES:
+        label = (prev["pip"].get("default") or {}).get(os_name)
+        default[os_name] = label if label in variants else None
+    pip["default"] = default
+    pip["default_basis"] = (
+        f"copied from torch {prev['torch']} by {TOOL} ({ctx.date}); not confirmed for {torch}"
+    )
+    if isinstance(pip.get("packages"), list):
+        pip["packages"] = ["torch"] + [p for p in PARTNERS if partners[p]]
+        if isinstance(pip.get("labels"), list):
+            pip["labels"] = [p for p in pip["labels"] if p in pip["packages"]]
+    conda = copy.deepcopy(prev["conda"]) if prev["conda"].get("style") == "none" else {"style": "none"}
+    uncertain = {"default_variant", "pip_commands", "pip_form"}
+    uncertain |= {p for p in PARTNERS if partners[p] is None or p == "torchvision"}
+
+    urls = ctx.urls("torch", variants)
+    row: dict[str, Any] = {
+        "torch": torch,
+        "torchvision": partners["torchvision"],
+        "torchaudio": partners["torchaudio"],
+        "python": python,
+        "python_experimental": experimental,
+        "platforms": platforms,
+        "pip": pip,
+        "conda": conda,
+        "confidence": "inferred",
+        "uncertain": sorted(uncertain),
+        "source": f"PyTorch package indexes {ctx.pages.index_url}/<build>/torch/ "
+        f"({' '.join(variants)}) and {ctx.pages.pypi_page_url('torch')}, read by {TOOL} on "
+        f"{ctx.date}{ctx.recorded}",
+        "sources": urls + [ctx.pages.pypi_page_url("torch")],
+        "notes": notes,
+    }
+    if why:
+        row["partners_note"] = "; ".join(why) + f" ({TOOL}, {ctx.date})"
+    return row
+
+
+def merge(rows: list[dict], obs: Observed, ctx: Context) -> tuple[list[dict], list[Change]]:
+    """The refreshed rows and what changed, in release order. ``rows`` is not modified."""
+    out = list(rows)
+    changes: list[Change] = []
+    for i, row in enumerate(rows):
+        change = _extend(row, obs, ctx)
+        if change is not None:
+            out[i] = change.row
+            changes.append(change)
+
+    known = {r["torch"] for r in rows}
+    floor = version_key(_window(rows)[0]["torch"])
+    on_index = {v for v in obs.builds.get("torch", {}) if v not in known and version_key(v) > floor}
+    for torch in sorted(on_index, key=version_key):
+        keys = [version_key(r["torch"]) for r in out]
+        pos = next((i for i, k in enumerate(keys) if k > version_key(torch)), len(out))
+        row = _new_row(torch, out[pos - 1], obs, ctx)
+        out.insert(pos, row)
+        changes.append(Change(torch, "new", row))
+    for torch in obs.pypi.get("torch", ()):
+        if torch not in known and torch not in on_index and version_key(torch) > floor:
+            changes.append(Change(torch, "pending", reason="on PyPI but on none of the probed build "
+                                  "indexes; not added (run again when its wheels are indexed)"))
+    changes.sort(key=lambda c: (version_key(c.torch), c.kind))
+    return out, changes
+
+
+# ------------------------------------------------------------------------------------------- write
+
+
+def timestamp(now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_dataset(docs: Mapping[str, dict], target: Path) -> list[Path]:
+    """Validate the data set, then replace the three files in ``target`` one by one, atomically.
+
+    ``releases.json`` goes last: its ``updated`` decides whether the folder's data is used, so a
+    crash part-way leaves the old date on the new (equally valid) files, never the reverse.
+    """
+    import tempfile
+
+    texts = {name: store.dump_json(docs[name]) for name in store.FILES}
+    with tempfile.TemporaryDirectory(prefix="envcheck-update-") as tmp:
+        for name, text in texts.items():
+            Path(tmp, name).write_text(text, encoding="utf-8")
+        try:
+            store.load_dir(Path(tmp), "user")
+        except DataError as exc:
+            raise DataError(f"the refreshed data does not validate, nothing written: {exc.message}") from None
+
+    target.mkdir(parents=True, exist_ok=True)
+    order = [n for n in store.FILES if n != "releases.json"] + ["releases.json"]
+    temps: dict[str, str] = {}
+    try:
+        for name in order:
+            fd, tmp_path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=str(target))
+            temps[name] = tmp_path
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                # mkstemp makes 0600 files: keep the mode the file had, else the usual 0644.
+                old = target / name
+                os.chmod(tmp_path, old.stat().st_mode & 0o777 if old.exists() else 0o644)
+                fh.write(texts[name])
+                fh.flush()
+                os.fsync(fh.fileno())
+        for name in order:
+            os.replace(temps[name], target / name)
+            del temps[name]
+    except OSError as exc:
+        raise InputError(f"cannot write the data to {target}: {exc}") from None
+    finally:
+        for leftover in temps.values():
+            try:
+                os.unlink(leftover)
+            except OSError:
+                pass
+    _fsync_dir(target)
+    return [target / n for n in store.FILES]
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(str(path), os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows cannot open folders
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------- result
+
+
+@dataclass
+class UpdateResult:
+    """What ``envcheck matrix update`` found and did; the CLI renders it."""
+
+    source: dict
+    base: dict  # the data compared with (DataInfo as a dict)
+    changes: list[Change]
+    pages: list[Page]
+    check: bool = False
+    write: bool = False
+    target: str | None = None
+    written: list[str] = field(default_factory=list)
+    updated: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    written_info: dict | None = None
+
+    @property
+    def new(self) -> list[Change]:
+        return [c for c in self.changes if c.kind == "new"]
+
+    @property
+    def changed(self) -> list[Change]:
+        return [c for c in self.changes if c.kind == "changed"]
+
+    @property
+    def pending(self) -> list[Change]:
+        return [c for c in self.changes if c.kind == "pending"]
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.changes
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.check and not self.in_sync else 0
+
+    @property
+    def data_info(self) -> dict | None:
+        return self.written_info or self.base
+
+    def to_dict(self) -> dict:
+        return {
+            "in_sync": self.in_sync,
+            "check": self.check,
+            "source": self.source,
+            "compared_with": self.base,
+            "new_releases": [c.torch for c in self.new],
+            "changed_releases": [c.torch for c in self.changed],
+            "pending_releases": [c.torch for c in self.pending],
+            "changes": [c.to_dict() for c in self.changes],
+            "requests": [dataclasses.asdict(p) for p in self.pages],
+            "write": {
+                "requested": self.write,
+                "directory": self.target,
+                "files": self.written,
+                "updated": self.updated,
+            },
+        }
+
+    def text_lines(self) -> list[str]:
+        lines = [line for c in self.changes for line in c.lines()]
+        found = sum(1 for p in self.pages if p.found)
+        where = self.source.get("directory") or self.source.get("index_url")
+        lines.append(
+            f"read {len(self.pages)} pages ({found} found, {len(self.pages) - found} missing) "
+            f"from {where}; compared with the {self.base['origin']} data of {self.base['updated']}"
+        )
+        if self.in_sync:
+            lines.append("in sync: upstream has no release or build that the data lacks")
+        else:
+            n = len(self.new) + len(self.changed)
+            lines.append(
+                f"{len(self.new)} new, {len(self.changed)} extended, {len(self.pending)} pending"
+                + ("" if n or not self.pending else " (pending releases are not written)")
+            )
+            if self.written:
+                lines.append(f"wrote {', '.join(Path(p).name for p in self.written)} to {self.target} "
+                             f"(updated {self.updated})")
+            elif self.write:
+                lines.append("nothing to write")
+            elif n:
+                lines.append("not written: run with --write to save it"
+                             + (f" to {self.target}" if self.target else ""))
+        return lines
+
+
+# ------------------------------------------------------------------------------------------- run
+
+
+def _base(output: Path | None) -> tuple[store.Matrix, Path]:
+    """The data to refresh: the set in ``--output`` when it has one, else the data in use."""
+    shipped = store.shipped_dir()
+    if output is not None and all((output / n).is_file() for n in store.FILES):
+        origin = "shipped" if output.resolve() == shipped.resolve() else "user"
+        return store.load_dir(output, origin, store.read_updated(shipped)), output
+    m = store.load()
+    return m, Path(m.info.directory)
+
+
+def _read_docs(directory: Path) -> dict[str, dict]:
+    return {n: json.loads((directory / n).read_text(encoding="utf-8")) for n in store.FILES}
+
+
+def run(
+    *,
+    write: bool = False,
+    output: str | os.PathLike | None = None,
+    check: bool = False,
+    source: str | os.PathLike | None = None,
+    timeout: float = 20.0,
+    index_url: str | None = None,
+    pypi_url: str | None = None,
+    now: datetime | None = None,
+) -> UpdateResult:
+    """Compare the data with upstream; with ``write``, save the refreshed set.
+
+    ``source`` is a folder of recorded pages (``--from``); without it the network is read
+    (``index_url``/``pypi_url``, else ``$ENVCHECK_INDEX_URL``/``$ENVCHECK_PYPI_URL``, else the
+    real indexes). The data written goes to ``output``, else the user data folder.
+    """
+    out_dir = Path(output) if output is not None else None
+    pages = pages_from(source, timeout, index_url, pypi_url)
+    matrix, base_dir = _base(out_dir)
+    docs = _read_docs(base_dir)
+    rows = docs["releases.json"]["releases"]
+
+    stamp = timestamp(now)
+    ctx = Context(stamp[:10], pages)
+    obs, warnings = observe(pages, rows)
+    new_rows, changes = merge(rows, obs, ctx)
+    for c in changes:
+        if c.kind == "pending":
+            warnings.append(f"torch {c.torch} {c.reason}")
+
+    target = out_dir if out_dir is not None else store.user_dir()
+    result = UpdateResult(
+        source=pages.describe(),
+        base=dataclasses.asdict(matrix.info),
+        changes=changes,
+        pages=pages.log,
+        check=check,
+        write=write,
+        target=str(target),
+        warnings=warnings,
+    )
+    if write and any(c.kind in ("new", "changed") for c in changes):
+        new_docs = copy.deepcopy(docs)
+        new_docs["releases.json"]["releases"] = new_rows
+        for doc in new_docs.values():
+            doc["updated"] = stamp
+        result.written = [str(p) for p in write_dataset(new_docs, target)]
+        result.updated = stamp
+        shipped = store.shipped_dir()
+        shipped_updated = store.read_updated(shipped)
+        origin = "shipped" if target.resolve() == shipped.resolve() else "user"
+        info = store.load_dir(target, origin, shipped_updated).info
+        result.written_info = dataclasses.asdict(info)
+        if origin == "user" and target == store.user_dir() and shipped_updated and stamp <= shipped_updated:
+            warnings.append(f"the clock says {stamp}, not after the shipped data's {shipped_updated}: "
+                            "envcheck keeps using the shipped data")
+    return result

@@ -1,0 +1,515 @@
+"""envcheck.matrix.update: refresh from recorded pages, a local HTTP server, and the real CLI.
+
+tests/data/index/sync mirrors the shipped data for torch >= 2.9; tests/data/index/drift adds a
+simulated newer upstream (torch 2.16.0; 2.15.0 gains cu134, 3.15t and torchvision 0.30.0).
+Both come from tests/data/index/make_fixtures.py: rerun it when the shipped rows change.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from envcheck.errors import DataError, InputError, NetworkError
+from envcheck.matrix import pyindex, store, update
+
+ROOT = Path(__file__).resolve().parents[1]
+INDEX = Path(__file__).resolve().parent / "data" / "index"
+SYNC = INDEX / "sync"
+DRIFT = INDEX / "drift"
+NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=timezone.utc)
+STAMP = "2026-12-01T12:00:00Z"
+REGENERATE = "the shipped data changed: rerun python tests/data/index/make_fixtures.py"
+
+DRIFT_LINES = [
+    "~ torch 2.15.0: + build cu134",
+    "~ torch 2.15.0: + python 3.15t (experimental)",
+    "~ torch 2.15.0: torchvision none -> 0.30.0",
+    ("+ torch 2.16.0 (inferred): torchvision 0.31.0, no torchaudio, "
+     "python 3.10-3.15 (experimental 3.15t), builds cpu cu130 cu132 cu134"),
+]
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """No real user data, no mirror settings, no cached data set from another test."""
+    monkeypatch.setenv("ENVCHECK_DATA_DIR", str(tmp_path / "user"))
+    monkeypatch.delenv(update.INDEX_URL_ENV, raising=False)
+    monkeypatch.delenv(update.PYPI_URL_ENV, raising=False)
+    monkeypatch.setattr(store, "_CACHE", {})
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """A copy of the shipped data set, as a maintainer's matrices/ checkout."""
+    d = tmp_path / "matrices"
+    d.mkdir()
+    for name in store.FILES:
+        shutil.copy2(store.shipped_dir() / name, d / name)
+    return d
+
+
+def snapshot(directory: Path) -> dict:
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(directory.iterdir())}
+
+
+def diff_lines(result) -> list[str]:
+    return [line for line in result.text_lines() if line[:2] in ("+ ", "~ ", "! ")]
+
+
+def rows_of(directory: Path) -> list[dict]:
+    return json.loads((directory / "releases.json").read_text(encoding="utf-8"))["releases"]
+
+
+# ----------------------------------------------------------------------------- recorded pages
+
+
+def test_sync_pages_are_in_sync(dataset):
+    result = update.run(output=dataset, source=SYNC, check=True, now=NOW)
+    assert diff_lines(result) == [], REGENERATE
+    assert result.in_sync and result.exit_code == 0 and result.warnings == []
+    assert result.text_lines()[-1] == "in sync: upstream has no release or build that the data lacks"
+    assert len(result.pages) <= update.MAX_REQUESTS
+    # Old releases on PyPI (1.x) and a yanked or pre-release version are not drift.
+    assert result.to_dict()["pending_releases"] == []
+
+
+def test_drift_shows_a_readable_diff(dataset):
+    result = update.run(output=dataset, source=DRIFT, now=NOW)
+    assert diff_lines(result) == DRIFT_LINES
+    assert result.exit_code == 0  # without --check changes are not a failure
+    assert "1 new, 1 extended, 0 pending" in result.text_lines()
+    assert result.text_lines()[-1] == f"not written: run with --write to save it to {dataset}"
+
+
+def test_check_exits_1_on_drift(dataset):
+    result = update.run(output=dataset, source=DRIFT, check=True, now=NOW)
+    assert result.exit_code == 1
+
+
+def test_json_is_structured(dataset):
+    doc = update.run(output=dataset, source=DRIFT, now=NOW).to_dict()
+    json.dumps(doc)  # JSON-able
+    assert doc["in_sync"] is False
+    assert doc["new_releases"] == ["2.16.0"] and doc["changed_releases"] == ["2.15.0"]
+    changed, new = doc["changes"]
+    assert changed == {
+        "torch": "2.15.0",
+        "change": "changed",
+        "added": {"variants": ["cu134"], "python_experimental": ["3.15t"]},
+        "partners": {"torchvision": {"from": None, "to": "0.30.0"}},
+    }
+    assert new["change"] == "new" and new["row"]["torch"] == "2.16.0"
+    assert doc["source"]["kind"] == "recorded" and doc["write"]["requested"] is False
+    assert doc["compared_with"]["newest_release"] == "2.15.0"
+    assert len(doc["requests"]) <= update.MAX_REQUESTS
+    missing = {r["url"] for r in doc["requests"] if not r["found"]}
+    assert "https://download.pytorch.org/whl/cu136/torch/" in missing  # a probed guess, not an error
+
+
+def test_new_release_row(dataset):
+    result = update.run(output=dataset, source=DRIFT, now=NOW)
+    (new,) = result.new
+    row = new.row
+    prev = rows_of(dataset)[-1]
+    assert row["confidence"] == "inferred"
+    assert (row["torchvision"], row["torchaudio"]) == ("0.31.0", None)
+    assert "torchaudio 2.16.0" in row["partners_note"]
+    assert row["python"] == ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
+    assert row["python_experimental"] == ["3.15t"]
+    assert row["platforms"] == ["linux", "windows", "macos"]
+    assert row["pip"]["variants"] == ["cpu", "cu130", "cu132", "cu134"]
+    assert row["pip"]["default"] == prev["pip"]["default"]
+    assert {"default_variant", "torchaudio", "torchvision"} <= set(row["uncertain"])
+    assert "2026-12-01" in row["source"] and "https://download.pytorch.org/whl/" in row["source"]
+    assert "https://download.pytorch.org/whl/cu134/torch/" in row["sources"]
+    assert row["pip"]["packages"] == ["torch", "torchvision"]
+
+
+def test_extended_row_keeps_every_curated_fact(dataset):
+    old = {r["torch"]: r for r in rows_of(dataset)}["2.15.0"]
+    result = update.run(output=dataset, source=DRIFT, now=NOW)
+    (change,) = result.changed
+    new = change.row
+    assert new["pip"]["variants"] == old["pip"]["variants"] + ["cu134"]
+    assert new["python"] == old["python"]
+    assert new["python_experimental"] == old["python_experimental"] + ["3.15t"]
+    assert new["torchvision"] == "0.30.0"
+    assert new["notes"][: len(old["notes"])] == old["notes"]
+    assert any(old["partners_note"] in n for n in new["notes"])  # kept, as a note
+    for key in ("torch", "confidence", "uncertain", "source", "platforms", "conda"):
+        assert new[key] == old[key]
+
+
+# -------------------------------------------------------------------------------------- write
+
+
+def test_without_write_nothing_is_written(dataset, tmp_path):
+    before = snapshot(dataset)
+    update.run(output=dataset, source=DRIFT, now=NOW)
+    update.run(source=DRIFT, now=NOW)
+    assert snapshot(dataset) == before
+    assert not (tmp_path / "user").exists()
+
+
+def test_write_replaces_the_three_files_and_they_load(dataset):
+    old_text = {n: (dataset / n).read_text(encoding="utf-8") for n in store.FILES}
+    (dataset / "README.md").write_text("mine\n", encoding="utf-8")
+    result = update.run(write=True, output=dataset, source=DRIFT, now=NOW)
+    assert sorted(p.name for p in dataset.iterdir()) == sorted([*store.FILES, "README.md"])
+    assert (dataset / "README.md").read_text(encoding="utf-8") == "mine\n"
+    assert [Path(p).name for p in result.written] == list(store.FILES)
+    assert result.text_lines()[-1] == (
+        f"wrote releases.json, cuda.json, wheel_archs.json to {dataset} (updated {STAMP})"
+    )
+    m = store.load_dir(dataset)
+    assert m.newest.torch == "2.16.0" and m.info.updated == STAMP
+    assert m.get("2.15.0").torchvision == "0.30.0"
+    for name in store.FILES:
+        text = (dataset / name).read_text(encoding="utf-8")
+        assert store.dump_json(json.loads(text)) == text  # byte-stable round trip
+        assert json.loads(text)["updated"] == STAMP
+        assert oct((dataset / name).stat().st_mode & 0o777) == oct(0o644 & ~_umask())
+    # cuda.json and wheel_archs.json: only the date changed.
+    for name in ("cuda.json", "wheel_archs.json"):
+        new = (dataset / name).read_text(encoding="utf-8")
+        assert new == old_text[name].replace('"updated": "2026-11-22"', f'"updated": "{STAMP}"', 1)
+    # Untouched rows are byte-identical, and every old row is still there.
+    old_rows = json.loads(old_text["releases.json"])["releases"]
+    new_rows = rows_of(dataset)
+    assert [r["torch"] for r in new_rows] == [r["torch"] for r in old_rows] + ["2.16.0"]
+    for old, new in zip(old_rows, new_rows):
+        if old["torch"] != "2.15.0":
+            assert store.dump_json(new) == store.dump_json(old)
+    head = old_text["releases.json"].split('   "torch": "2.15.0"')[0]
+    head = head.replace('"updated": "2026-11-22"', f'"updated": "{STAMP}"', 1)
+    assert (dataset / "releases.json").read_text(encoding="utf-8").startswith(head)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_written_data_is_in_sync_afterwards(dataset):
+    update.run(write=True, output=dataset, source=DRIFT, now=NOW)
+    before = snapshot(dataset)
+    again = update.run(write=True, output=dataset, source=DRIFT, check=True, now=NOW)
+    assert again.in_sync and again.exit_code == 0 and again.written == []
+    assert again.text_lines()[-1] == "in sync: upstream has no release or build that the data lacks"
+    assert snapshot(dataset) == before
+
+
+def test_in_sync_writes_nothing(dataset):
+    before = snapshot(dataset)
+    result = update.run(write=True, output=dataset, source=SYNC, now=NOW)
+    assert result.written == [] and snapshot(dataset) == before
+
+
+def test_write_validates_before_replacing_anything(dataset, monkeypatch):
+    before = snapshot(dataset)
+    real = store.load_dir
+
+    def picky(directory, *args, **kwargs):
+        if Path(directory) != dataset:
+            raise DataError("corrupt data file releases.json: release row 54 (torch 2.16.0): boom")
+        return real(directory, *args, **kwargs)
+
+    monkeypatch.setattr(store, "load_dir", picky)
+    with pytest.raises(DataError, match="does not validate, nothing written: .*boom"):
+        update.run(write=True, output=dataset, source=DRIFT, now=NOW)
+    assert snapshot(dataset) == before
+
+
+def test_write_failure_leaves_no_temporary_files(dataset, monkeypatch):
+    before = snapshot(dataset)
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(InputError, match="cannot write the data to"):
+        update.run(write=True, output=dataset, source=DRIFT, now=NOW)
+    assert snapshot(dataset) == before
+
+
+def test_write_defaults_to_the_user_data_dir(tmp_path):
+    result = update.run(write=True, source=DRIFT, now=NOW)
+    user = tmp_path / "user"
+    assert sorted(p.name for p in user.iterdir()) == sorted(store.FILES)
+    assert result.data_info["origin"] == "user" and result.data_info["newest_release"] == "2.16.0"
+    monkey_cache = store._CACHE
+    monkey_cache.clear()
+    m = store.load()
+    assert m.info.origin == "user" and m.newest.torch == "2.16.0"
+    assert m.info.shipped_updated == "2026-11-22"
+
+
+def test_clock_behind_the_shipped_data_is_a_warning():
+    result = update.run(write=True, source=DRIFT, now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    assert result.written
+    assert any("keeps using the shipped data" in w for w in result.warnings)
+
+
+# --------------------------------------------------------------------------------- merge rules
+
+
+def _observed(*wheels_by_variant, pypi=None) -> update.Observed:
+    obs = update.Observed()
+    for package, variant, names in wheels_by_variant:
+        obs.add_page(package, variant, [pyindex.IndexFile(n, "") for n in names])
+    obs.pypi = pypi or {}
+    return obs
+
+
+def test_merge_pending_and_missing_partner(tmp_path):
+    rows = rows_of(store.shipped_dir())
+    obs = _observed(
+        ("torch", "cpu", ["torch-2.16.0+cpu-cp312-cp312-manylinux_2_28_x86_64.whl",
+                          "torch-2.16.0-cp312-none-macosx_11_0_arm64.whl",
+                          "torch-2.16.0+cu130-cp313-cp313-manylinux_2_28_x86_64.whl"]),
+        ("torchvision", "cpu", ["torchvision-0.31.0+cpu-cp312-cp312-manylinux_2_28_x86_64.whl"]),
+        pypi={"torch": ["2.15.0", "2.16.0", "2.17.0"], "torchvision": ["0.31.1"]},
+    )
+    ctx = update.Context("2026-12-01", update.RecordedPages(DRIFT))
+    before = json.dumps(rows)
+    new_rows, changes = update.merge(rows, obs, ctx)
+    assert json.dumps(rows) == before  # the input is not modified
+    assert [(c.torch, c.kind) for c in changes] == [("2.16.0", "new"), ("2.17.0", "pending")]
+    assert changes[1].lines() == [
+        ("! torch 2.17.0: on PyPI but on none of the probed build indexes; not added "
+         "(run again when its wheels are indexed)")
+    ]
+    row = new_rows[-1]
+    # a +cu130 wheel on the cpu page is not a cu130 build; the macOS wheel is CPU
+    assert row["pip"]["variants"] == ["cpu"] and row["platforms"] == ["linux", "macos"]
+    assert row["python"] == ["3.12"]
+    assert row["pip"]["default"] == {"linux": None, "windows": "cpu", "macos": "cpu"}
+    assert row["torchvision"] == "0.31.0"
+    result = update.UpdateResult({"kind": "recorded"}, {}, changes, [], check=True)
+    assert result.exit_code == 1
+    # the new row is valid data
+    docs = {n: json.loads((store.shipped_dir() / n).read_text(encoding="utf-8")) for n in store.FILES}
+    docs["releases.json"]["releases"] = new_rows
+    update.write_dataset(docs, tmp_path / "out")
+    assert store.load_dir(tmp_path / "out").newest.torch == "2.16.0"
+
+
+def test_merge_partner_only_on_pypi_stays_null():
+    rows = rows_of(store.shipped_dir())
+    obs = _observed(
+        ("torch", "cu132", ["torch-2.16.0+cu132-cp312-cp312-manylinux_2_28_x86_64.whl"]),
+        ("torchvision", "cpu", ["torchvision-0.31.0+cpu-cp312-cp312-manylinux_2_28_x86_64.whl"]),
+        pypi={"torch": ["2.16.0"], "torchvision": ["0.31.0"]},
+    )
+    ctx = update.Context("2026-12-01", update.RecordedPages(DRIFT))
+    new_rows, _ = update.merge(rows, obs, ctx)
+    row = new_rows[-1]
+    assert row["torchvision"] is None and row["pip"]["packages"] == ["torch"]
+    assert "torchvision 0.31.0 is on PyPI but on none of torch 2.16.0's build indexes" in row["partners_note"]
+    assert row["pip"]["default"]["linux"] == "cu132"
+
+
+def test_plan_is_bounded_and_guesses_next_builds():
+    rows = rows_of(store.shipped_dir())
+    plan = update.plan_variants(rows)
+    assert plan[0] == "cpu"
+    for label in ("cu126", "cu130", "cu132", "rocm7.14", "cu133", "cu134", "cu136", "cu140",
+                  "rocm7.15", "rocm7.16", "rocm8.0"):
+        assert label in plan
+    assert "cu118" not in plan  # only the recent series' builds
+    assert len(plan) + len(update.PACKAGES) + 2 * 5 <= update.MAX_REQUESTS
+
+
+def test_recorded_folder_must_hold_pages(tmp_path):
+    with pytest.raises(InputError, match="holds no recorded index pages"):
+        update.run(source=tmp_path)
+    (tmp_path / "whl").mkdir()
+    with pytest.raises(InputError, match=r"no recorded page for https://pypi.org/pypi/torch/json"):
+        update.run(source=tmp_path)
+
+
+def test_unreadable_page(tmp_path, server):
+    page = tmp_path / "whl" / "cpu" / "torch"
+    page.mkdir(parents=True)
+    (page / "index.json").write_text('{"meta": {"api-version": "1.0"}, "files": 3}', encoding="utf-8")
+    with pytest.raises(InputError, match="recorded page for https://download.pytorch.org/whl/cpu/torch/ in .* is unreadable"):
+        update.run(source=tmp_path)
+    _srv, base = server(tmp_path)
+    with pytest.raises(NetworkError, match=r"unexpected answer from http://127\.0\.0\.1:\d+/whl/cpu/torch/: .*'files'"):
+        update.run(index_url=base + "/whl", pypi_url=base + "/pypi", timeout=5)
+
+
+def test_bad_mirror_url(monkeypatch):
+    monkeypatch.setenv(update.INDEX_URL_ENV, "download.pytorch.org/whl")
+    with pytest.raises(InputError, match="ENVCHECK_INDEX_URL must be an http"):
+        update.run()
+
+
+# ---------------------------------------------------------------------------- network, for real
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves a recorded page set like download.pytorch.org and pypi.org would."""
+
+    def do_GET(self) -> None:
+        self.server.seen.append((self.path, self.headers.get("Accept"), self.headers.get("User-Agent")))
+        if self.server.status != 200:
+            return self._send(self.server.status, b"oops", "text/plain")
+        path = self.server.root / unquote(self.path.split("?", 1)[0]).lstrip("/")
+        if path.is_dir():
+            choices = [("index.json", pyindex.JSON_TYPE), ("index.html", "text/html; charset=utf-8")]
+            if pyindex.JSON_TYPE not in (self.headers.get("Accept") or ""):
+                choices.reverse()
+            for name, ctype in choices:
+                if (path / name).is_file():
+                    return self._send(200, (path / name).read_bytes(), ctype)
+        elif path.is_file():
+            return self._send(200, path.read_bytes(), "application/json")
+        return self._send(404, b"Not Found", "text/plain")
+
+    def _send(self, status: int, body: bytes, ctype: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server():
+    def start(root: Path, status: int = 200):
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        srv.daemon_threads = True
+        srv.root, srv.status, srv.seen = root, status, []
+        thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        started.append((srv, thread))
+        return srv, f"http://127.0.0.1:{srv.server_address[1]}"
+
+    started: list = []
+    yield start
+    for srv, thread in started:
+        srv.shutdown()
+        srv.server_close()
+        thread.join()
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_network_path_against_a_local_index(dataset, server, monkeypatch):
+    from envcheck import __version__
+
+    srv, base = server(DRIFT)
+    monkeypatch.setenv(update.INDEX_URL_ENV, base + "/whl")
+    monkeypatch.setenv(update.PYPI_URL_ENV, base + "/pypi/")
+    result = update.run(output=dataset, check=True, timeout=5, now=NOW)
+    assert diff_lines(result) == DRIFT_LINES and result.exit_code == 1
+    assert result.source == {"kind": "network", "index_url": base + "/whl", "pypi_url": base + "/pypi",
+                             "timeout": 5}
+    assert result.new[0].row["sources"][0] == base + "/whl/cpu/torch/"
+    assert srv.seen[0][0] == "/whl/cpu/torch/"
+    assert {ua for _, _, ua in srv.seen} == {f"envcheck/{__version__}"}
+    index_accepts = {accept for path, accept, _ in srv.seen if path.startswith("/whl/")}
+    assert index_accepts == {"application/vnd.pypi.simple.v1+json, text/html;q=0.1"}
+    assert ("/pypi/torch/json", "application/json", f"envcheck/{__version__}") in srv.seen
+    assert len(srv.seen) == len(result.pages) <= update.MAX_REQUESTS
+
+
+def test_server_error_is_a_network_error(server):
+    _srv, base = server(DRIFT, status=500)
+    with pytest.raises(NetworkError, match=r"cannot reach http://127\.0\.0\.1:\d+/whl/cpu/torch/: HTTP 500"):
+        update.run(index_url=base + "/whl", pypi_url=base + "/pypi", timeout=5)
+
+
+def test_hanging_server_times_out():
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(8)  # accepts connections (the kernel does) and never answers
+    try:
+        base = f"http://127.0.0.1:{hang.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(NetworkError) as exc:
+            update.run(index_url=base + "/whl", pypi_url=base + "/pypi", timeout=0.3)
+        assert time.monotonic() - started < 5
+    finally:
+        hang.close()
+    err = exc.value
+    assert err.message == f"cannot reach {base}/whl/cpu/torch/: no answer within 0.3 s"
+    assert err.exit_code == 5 and "--from DIR" in err.hint
+
+
+def test_connection_refused_is_one_network_error():
+    base = f"http://127.0.0.1:{_closed_port()}"
+    with pytest.raises(NetworkError) as exc:
+        update.run(index_url=base + "/whl", pypi_url=base + "/pypi", timeout=2)
+    assert exc.value.exit_code == 5
+    assert exc.value.message.startswith(f"cannot reach {base}/whl/cpu/torch/: ")
+    assert "\n" not in exc.value.message
+
+
+# ------------------------------------------------------------------------------- the real CLI
+
+
+def test_cli_json_envelope_and_check(cli, tmp_path):
+    env = {"ENVCHECK_DATA_DIR": str(tmp_path / "cli-user")}
+    r = cli("matrix", "update", "--from", str(DRIFT), "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["command"], doc["status"], doc["exit_code"]) == ("matrix update", "ok", 0)
+    assert doc["data"]["new_releases"] == ["2.16.0"] and doc["data"]["changed_releases"] == ["2.15.0"]
+    assert doc["data_info"]["origin"] == "shipped" and doc["errors"] == []
+
+    r = cli("matrix", "update", "--from", str(DRIFT), "--check", "--json", env=env)
+    doc = json.loads(r.stdout)
+    assert r.returncode == 1 and (doc["status"], doc["exit_code"]) == ("problems", 1)
+
+    r = cli("matrix", "update", "--from", str(SYNC), "--check", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "in sync" in r.stdout
+    assert not (tmp_path / "cli-user").exists()
+
+
+def test_cli_write_then_version_reports_refreshed_data(cli, tmp_path):
+    env = {"ENVCHECK_DATA_DIR": str(tmp_path / "cli-user")}
+    r = cli("matrix", "update", "--from", str(DRIFT), "--write", env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[:4] == DRIFT_LINES
+    assert "wrote releases.json, cuda.json, wheel_archs.json to" in r.stdout
+    r = cli("--version", env=env)
+    assert r.returncode == 0
+    assert "data: refreshed" in r.stdout and "newest torch 2.16.0" in r.stdout
+
+
+def test_cli_offline_is_one_line_exit_5(cli, tmp_path):
+    env = {
+        "ENVCHECK_DATA_DIR": str(tmp_path / "cli-user"),
+        "ENVCHECK_INDEX_URL": f"http://127.0.0.1:{_closed_port()}/whl",
+    }
+    r = cli("matrix", "update", "--timeout", "2", env=env)
+    assert r.returncode == 5 and r.stdout == ""
+    assert len(r.stderr.splitlines()) == 1
+    assert r.stderr.startswith("envcheck: error: cannot reach http://127.0.0.1:")
+    r = cli("matrix", "update", "--timeout", "2", "--json", env=env)
+    doc = json.loads(r.stdout)
+    assert r.returncode == 5 and doc["status"] == "error" and doc["errors"][0]["kind"] == "network"
