@@ -64,11 +64,13 @@ def _version_text() -> str:
         m = store.load()
     except EnvcheckError as exc:
         return f"envcheck {__version__}\ndata: unusable ({exc.message})"
+    from envcheck.matrix.report import age_words
+
     i = m.info
     origin = "refreshed" if i.origin == "user" else "shipped"
     return (
         f"envcheck {__version__}\n"
-        f"data: {origin}, updated {i.updated[:10]}, newest torch {i.newest_release} "
+        f"data: {origin}, updated {i.updated[:10]} ({age_words(i.updated)}), newest torch {i.newest_release} "
         f"({i.releases} releases) from {i.directory}"
     )
 

@@ -25,9 +25,25 @@ CONDA_WORDS = {
 }
 
 
+def age_days(updated: str, today=None) -> int:
+    """How many days old the data is (``updated`` is a date or a UTC timestamp)."""
+    import datetime as dt
+
+    day = dt.date.fromisoformat(updated[:10])
+    return ((today or dt.date.today()) - day).days
+
+
+def age_words(updated: str, today=None) -> str:
+    days = age_days(updated, today)
+    if days <= 0:
+        return "today"
+    return "1 day old" if days == 1 else f"{days} days old"
+
+
 def data_info(matrix: Matrix) -> dict:
     i = matrix.info
     return {
+        "age_days": age_days(i.updated),
         "origin": i.origin,
         "directory": i.directory,
         "updated": i.updated,

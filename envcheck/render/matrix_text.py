@@ -10,9 +10,13 @@ __all__ = ["release_text", "variant_table_text", "gpu_text", "overview_text", "i
 def info_line(info: dict) -> str:
     origin = "refreshed data" if info["origin"] == "user" else "shipped data"
     return (
-        f"data: {origin} of {info['updated'][:10]}, {info['releases']} releases up to torch "
+        f"data: {origin} of {info['updated'][:10]} ({_age(info['age_days'])}), {info['releases']} releases up to torch "
         f"{info['newest_release']} ({info['directory']})"
     )
+
+
+def _age(days: int) -> str:
+    return "from today" if days <= 0 else ("1 day old" if days == 1 else f"{days} days old")
 
 
 def _pythons(entry: dict) -> str:
