@@ -367,6 +367,24 @@ def _requirements_cmdline() -> str:
     return "envcheck " + " ".join(out)
 
 
+# ------------------------------------------------------------------- diagnose, facts, explain
+
+
+def _register_diagnose() -> None:
+    """diagnose/facts/explain live in envcheck.cli_diagnose (click only at import time)."""
+    try:
+        from envcheck import cli_diagnose
+    except ImportError:  # pragma: no cover - during development of that module
+        return
+    for name in ("diagnose", "facts", "explain"):
+        command = getattr(cli_diagnose, name, None)
+        if command is not None:
+            cli.add_command(command)
+
+
+_register_diagnose()
+
+
 # ------------------------------------------------------------------------------------------ main
 
 

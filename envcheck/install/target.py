@@ -71,7 +71,7 @@ def from_facts_file(path: str) -> Target:
     """A target from a facts snapshot (``envcheck facts --json``) of another machine."""
     from envcheck import facts as _facts
 
-    snap = _facts.load_snapshot(path)
+    snap = _facts.Facts.load(path)
     host = snap.host
     py = host.python.version if host and host.python else None
     system = (host.system or "Linux").lower() if host else "linux"

@@ -1,0 +1,131 @@
+"""Probes: one module per source, each returning frozen facts and never raising for an absence.
+
+=================  ==========================================================================
+module             source
+=================  ==========================================================================
+``host``           OS, Python, WSL, containers, memory, /dev/shm, device nodes, environment
+``nvcc``           CUDA toolkits (``nvcc --version``) and the one ``cpp_extension`` would use
+``nvml``           driver and GPUs through NVML; /proc/driver/nvidia/version; nvidia-smi CSV
+``torch_static``   torch's install read without importing it (importlib.metadata, version.py)
+``torch_child``    torch imported in a child process (is_available, arch list, libraries)
+=================  ==========================================================================
+
+Importing this package imports none of them (nor pynvml, psutil or torch); :func:`collect`
+does, when called.
+
+Time bounds of :func:`collect` (all probes run at once, each in its own daemon thread):
+
+====================  =====================================================================
+probe                 bound
+====================  =====================================================================
+host                  file reads only; given up after ``HOST_TIMEOUT`` (a hung mount)
+nvcc                  ``NVCC_TIMEOUT`` (5 s) per ``nvcc --version``, all toolkits in parallel
+driver                NVML in-process, given up after ``NVML_TIMEOUT`` (6 s); then, only if
+                      NVML failed, nvidia-smi with ``SMI_TIMEOUT`` (4 s)
+torch (static)        in-process metadata reads; for ``--python`` a child, ``CHILD_TIMEOUT`` (10 s)
+torch (runtime)       the child importing torch: ``timeout`` (default 60 s); skipped if quick
+====================  =====================================================================
+
+A killed child gets up to 2 s more to be reaped (``envcheck.proc``), so with every external call
+hanging, a quick collect returns within about 13 s (:data:`QUICK_BOUND`) and a full one within
+``max(QUICK_BOUND, timeout + 3)``. A probe still running at its bound is reported as
+``timed-out`` and left behind in its daemon thread.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+
+if TYPE_CHECKING:  # pragma: no cover
+    from envcheck.facts import Facts
+
+__all__ = ["collect", "HOST_TIMEOUT", "NVML_TIMEOUT", "QUICK_BOUND"]
+
+HOST_TIMEOUT = 5.0
+NVML_TIMEOUT = 6.0
+_GRACE = 3.0  # reaping a killed child, thread start-up
+# The driver probe is the slowest path: NVML, then nvidia-smi (nvml.SMI_TIMEOUT, 4 s): 13 s.
+QUICK_BOUND = NVML_TIMEOUT + 4.0 + _GRACE
+
+
+def collect(
+    quick: bool = False,
+    python: Optional[str] = None,
+    timeout: Optional[float] = None,
+) -> Facts:
+    """Run every probe and return :class:`envcheck.facts.Facts` (unredacted).
+
+    ``quick`` skips the torch child; ``python`` inspects another interpreter's torch (static
+    reader and child run there); ``timeout`` bounds the torch child (default 60 s).
+    """
+    from envcheck.facts import Facts, now_iso  # noqa: F811 - the run-time import
+    from envcheck.probes._bounded import Job
+    from envcheck.probes.host import HostFacts, probe_host
+    from envcheck.probes.nvcc import NVCC_TIMEOUT, NvccFacts, probe_nvcc
+    from envcheck.probes.nvml import DriverFacts, probe_nvml, read_kernel_module
+    from envcheck.probes.torch_child import TORCH_TIMEOUT, TorchRuntimeFacts, probe_torch_child
+    from envcheck.probes.torch_static import CHILD_TIMEOUT, TorchStaticFacts, probe_torch_static
+
+    torch_timeout = TORCH_TIMEOUT if timeout is None else float(timeout)
+    collected_at = now_iso()
+    jobs = [
+        Job("host", probe_host, HOST_TIMEOUT),
+        Job("nvcc", probe_nvcc, NVCC_TIMEOUT + _GRACE),
+        Job("driver", lambda: probe_nvml(nvml_timeout=NVML_TIMEOUT), QUICK_BOUND),
+        Job("torch", lambda: probe_torch_static(python), CHILD_TIMEOUT + _GRACE),
+    ]
+    if not quick:
+        jobs.append(
+            Job(
+                "torch_runtime",
+                lambda: probe_torch_child(python, timeout=torch_timeout),
+                torch_timeout + _GRACE,
+            )
+        )
+    start = time.monotonic()
+    for job in jobs:
+        job.thread.start()
+    for job in jobs:
+        job.thread.join(max(0.0, start + job.bound - time.monotonic()))
+
+    def outcome(name: str, missing: Callable[[str, str], Any]) -> Any:
+        job = next((j for j in jobs if j.name == name), None)
+        if job is None:
+            return None
+        if not job.done:
+            return missing("timed-out", "no answer within {:.1f} s".format(job.bound))
+        if job.error is not None:
+            return missing(
+                "failed", "probe error: {}: {}".format(type(job.error).__name__, job.error)
+            )
+        return job.result
+
+    driver = outcome(
+        "driver",
+        lambda s, d: DriverFacts(
+            status=s,
+            detail=d,
+            error_code="timeout" if s == "timed-out" else "unknown",
+            kernel_module=read_kernel_module(),
+        ),
+    )
+    timings: Dict[str, float] = {j.name: j.seconds for j in jobs if j.seconds is not None}
+    return Facts(
+        collected_at=collected_at,
+        quick=quick,
+        python=python,
+        host=outcome("host", lambda s, d: HostFacts(status=s, detail=d)),
+        driver=driver,
+        nvcc=outcome("nvcc", lambda s, d: NvccFacts(status=s, detail=d)),
+        torch=outcome(
+            "torch", lambda s, d: TorchStaticFacts(status=s, detail=d, interpreter=python)
+        ),
+        torch_runtime=outcome(
+            "torch_runtime",
+            lambda s, d: TorchRuntimeFacts(
+                status="timed-out" if s == "timed-out" else "failed", detail=d, interpreter=python
+            ),
+        ),
+        timings=timings,
+    )

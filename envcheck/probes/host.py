@@ -1,0 +1,481 @@
+"""The machine around torch: OS, Python, WSL, containers, memory, /dev/shm, device nodes, and
+the environment variables that change what CUDA and torch do.
+
+Everything here reads files and the environment (no subprocess). The environment is a
+parameter (default ``os.environ``) and every fixed path is taken under ``root`` (default ``/``),
+so tests pass both in. Parsers (:func:`parse_os_release`, :func:`parse_glibc_version`,
+:func:`parse_meminfo`) are pure.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Tuple
+
+__all__ = [
+    "OsRelease",
+    "PythonFacts",
+    "WslFacts",
+    "ContainerFacts",
+    "DiskFacts",
+    "LibPathEntry",
+    "EnvFacts",
+    "RocmFacts",
+    "HostFacts",
+    "CUDA_LIB_PREFIXES",
+    "parse_os_release",
+    "parse_glibc_version",
+    "parse_meminfo",
+    "parse_cuda_env",
+    "probe_host",
+]
+
+CUDA_LIB_PREFIXES = ("libcudnn", "libnccl", "libnvJitLink", "libcudart", "libcublas", "libcuda.so")
+_MAX_LD_ENTRIES = 64  # LD_LIBRARY_PATH entries listed, at most
+_MAX_DIR_SCAN = 4096  # directory entries looked at per directory, at most
+_MAX_LIBS_KEPT = 32
+_CGROUP_HINTS = (
+    ("kubepods", "kubernetes"),
+    ("docker", "docker"),
+    ("containerd", "containerd"),
+    ("libpod", "podman"),
+    ("lxc", "lxc"),
+    ("garden", "garden"),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts
+
+
+@dataclass(frozen=True)
+class OsRelease:
+    id: Optional[str] = None  # "ubuntu", "debian", "rhel", "macos", "windows"
+    version_id: Optional[str] = None
+    name: Optional[str] = None
+    pretty_name: Optional[str] = None
+    id_like: tuple[str, ...] = ()
+    codename: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class PythonFacts:
+    version: str
+    implementation: str
+    executable: str
+    prefix: str
+    base_prefix: str
+    venv: bool
+    conda: bool  # sys.prefix holds conda-meta
+    conda_prefix: Optional[str] = None  # CONDA_PREFIX
+    conda_env_name: Optional[str] = None  # CONDA_DEFAULT_ENV
+
+
+@dataclass(frozen=True)
+class WslFacts:
+    detected: bool = False
+    version: Optional[int] = None  # 2 for "microsoft-standard-WSL2" kernels, 1 for "Microsoft"
+    lib_dir: Optional[str] = None  # /usr/lib/wsl/lib when present
+    lib_files: tuple[str, ...] = ()  # its contents (libcuda.so.1, libnvidia-ml.so.1, ...)
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    detected: bool = False
+    kind: Optional[str] = None  # docker | podman | kubernetes | containerd | lxc | ...
+    hints: tuple[str, ...] = ()  # what gave it away
+
+
+@dataclass(frozen=True)
+class DiskFacts:
+    path: str
+    exists: bool = False
+    total_bytes: Optional[int] = None
+    free_bytes: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class LibPathEntry:
+    path: str  # "" is an empty entry, which the loader reads as the current directory
+    exists: bool = False
+    cuda_libs: tuple[str, ...] = ()  # libcudnn*, libnccl*, ... found there (bounded)
+    compat: bool = False  # a CUDA forward-compatibility directory (".../compat")
+
+
+@dataclass(frozen=True)
+class EnvFacts:
+    cuda_visible_devices: Optional[str] = None  # None: unset; "": set and empty (no GPU)
+    cuda_device_order: Optional[str] = None
+    cuda_home: Optional[str] = None
+    cuda_path: Optional[str] = None
+    ld_library_path: tuple[LibPathEntry, ...] = ()
+    ld_library_path_truncated: bool = False
+    pytorch: Dict[str, str] = field(default_factory=dict)  # every PYTORCH_*
+    nccl: Dict[str, str] = field(default_factory=dict)  # every NCCL_*
+    torch: Dict[str, str] = field(default_factory=dict)  # every TORCH_* (TORCH_CUDA_ARCH_LIST...)
+    other: Dict[str, str] = field(default_factory=dict)  # LD_PRELOAD, CUDA_LAUNCH_BLOCKING, ...
+
+
+@dataclass(frozen=True)
+class RocmFacts:
+    path: Optional[str] = None  # /opt/rocm when present
+    version: Optional[str] = None  # from /opt/rocm/.info/version
+    kfd: bool = False  # /dev/kfd (the AMD GPU compute device node)
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    status: str = "ok"  # ok | failed | timed-out (parts that failed are in errors)
+    detail: str = ""
+    system: Optional[str] = None  # Linux | Windows | Darwin
+    os: OsRelease = OsRelease()
+    kernel: Optional[str] = None
+    arch: Optional[str] = None
+    hostname: Optional[str] = None
+    python: Optional[PythonFacts] = None
+    wsl: WslFacts = WslFacts()
+    container: ContainerFacts = ContainerFacts()
+    cpu_count: Optional[int] = None
+    cpu_usable: Optional[int] = None  # sched_getaffinity (cgroup/cpuset limits)
+    memory_total_bytes: Optional[int] = None
+    memory_available_bytes: Optional[int] = None
+    disk: Optional[DiskFacts] = None  # the current directory
+    shm: Optional[DiskFacts] = None  # /dev/shm (Docker's default is 64 MiB)
+    glibc: Optional[str] = None  # "2.36"
+    open_files_soft: Optional[int] = None  # -1: unlimited
+    open_files_hard: Optional[int] = None
+    nvidia_device_nodes: tuple[str, ...] = ()  # /dev/nvidia0, /dev/nvidiactl, /dev/nvidia-uvm ...
+    env: EnvFacts = EnvFacts()
+    rocm: RocmFacts = RocmFacts()
+    apple_mps: bool = False  # macOS on arm64: torch's MPS backend can exist
+    errors: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure parsers
+
+
+def parse_os_release(text: str) -> OsRelease:
+    """``/etc/os-release`` (shell-style ``KEY=value`` lines, values maybe quoted)."""
+    values: Dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+            value = re.sub(r"\\(.)", r"\1", value)
+        values[key.strip()] = value
+    return OsRelease(
+        id=values.get("ID") or None,
+        version_id=values.get("VERSION_ID") or None,
+        name=values.get("NAME") or None,
+        pretty_name=values.get("PRETTY_NAME") or None,
+        id_like=tuple(values.get("ID_LIKE", "").split()),
+        codename=values.get("VERSION_CODENAME") or None,
+    )
+
+
+def parse_glibc_version(text: Optional[str]) -> Optional[str]:
+    """``os.confstr("CS_GNU_LIBC_VERSION")`` text ("glibc 2.36") -> "2.36"."""
+    if not text:
+        return None
+    m = re.search(r"(\d+\.\d+(?:\.\d+)?)", text)
+    return m.group(1) if m else None
+
+
+def parse_meminfo(text: str) -> Tuple[Optional[int], Optional[int]]:
+    """``/proc/meminfo`` -> (total bytes, available bytes)."""
+    found: Dict[str, int] = {}
+    for line in text.splitlines():
+        m = re.match(r"^(MemTotal|MemAvailable):\s+(\d+)\s*kB", line)
+        if m:
+            found[m.group(1)] = int(m.group(2)) * 1024
+    return found.get("MemTotal"), found.get("MemAvailable")
+
+
+# ---------------------------------------------------------------------------------------------
+# Capture
+
+
+def _path(root: str, *parts: str) -> str:
+    return os.path.join(root, *parts)
+
+
+def _read(path: str, limit: int = 65536) -> Optional[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(limit)
+    except OSError:
+        return None
+
+
+def _listdir(path: str, limit: int = _MAX_DIR_SCAN) -> Optional[List[str]]:
+    names: List[str] = []
+    try:
+        with os.scandir(path) as it:
+            for i, entry in enumerate(it):
+                if i >= limit:
+                    break
+                names.append(entry.name)
+    except OSError:
+        return None
+    return sorted(names)
+
+
+def _lib_entry(path: str) -> LibPathEntry:
+    compat = "compat" in path.replace("\\", "/").split("/")
+    if not path:
+        return LibPathEntry(path="", exists=False)
+    names = _listdir(path)
+    if names is None:
+        return LibPathEntry(path=path, exists=False, compat=compat)
+    libs = [n for n in names if n.startswith(CUDA_LIB_PREFIXES)][:_MAX_LIBS_KEPT]
+    return LibPathEntry(path=path, exists=True, cuda_libs=tuple(libs), compat=compat)
+
+
+def parse_cuda_env(environ: Mapping[str, str]) -> EnvFacts:
+    """The variables that matter, with LD_LIBRARY_PATH entries listed (bounded)."""
+    ld = environ.get("LD_LIBRARY_PATH")
+    entries: List[str] = ld.split(os.pathsep) if ld else []
+    other_names = (
+        "CUDA_LAUNCH_BLOCKING",
+        "CUDA_MODULE_LOADING",
+        "CUDA_CACHE_PATH",
+        "CUDA_MPS_PIPE_DIRECTORY",
+        "LD_PRELOAD",
+        "PYTHONPATH",
+        "PYTHONNOUSERSITE",
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "CONDA_DEFAULT_ENV",
+        "NVIDIA_VISIBLE_DEVICES",
+        "NVIDIA_DRIVER_CAPABILITIES",
+        "HIP_VISIBLE_DEVICES",
+        "ROCR_VISIBLE_DEVICES",
+        "OMP_NUM_THREADS",
+        "CUBLAS_WORKSPACE_CONFIG",
+    )
+    return EnvFacts(
+        cuda_visible_devices=environ.get("CUDA_VISIBLE_DEVICES"),
+        cuda_device_order=environ.get("CUDA_DEVICE_ORDER"),
+        cuda_home=environ.get("CUDA_HOME"),
+        cuda_path=environ.get("CUDA_PATH"),
+        ld_library_path=tuple(_lib_entry(p) for p in entries[:_MAX_LD_ENTRIES]),
+        ld_library_path_truncated=len(entries) > _MAX_LD_ENTRIES,
+        pytorch={k: environ[k] for k in sorted(environ) if k.startswith("PYTORCH_")},
+        nccl={k: environ[k] for k in sorted(environ) if k.startswith("NCCL_")},
+        torch={k: environ[k] for k in sorted(environ) if k.startswith("TORCH_")},
+        other={k: environ[k] for k in other_names if k in environ},
+    )
+
+
+def _os_release(root: str, system: str) -> OsRelease:
+    for rel in (("etc", "os-release"), ("usr", "lib", "os-release")):
+        text = _read(_path(root, *rel))
+        if text is not None:
+            return parse_os_release(text)
+    if system == "Darwin":
+        return OsRelease(id="macos", version_id=platform.mac_ver()[0] or None, name="macOS")
+    if system == "Windows":
+        return OsRelease(id="windows", version_id=platform.version() or None, name="Windows")
+    return OsRelease()
+
+
+def _python(environ: Mapping[str, str]) -> PythonFacts:
+    base = getattr(sys, "base_prefix", sys.prefix)
+    return PythonFacts(
+        version=platform.python_version(),
+        implementation=platform.python_implementation(),
+        executable=sys.executable,
+        prefix=sys.prefix,
+        base_prefix=base,
+        venv=sys.prefix != base,
+        conda=os.path.isdir(os.path.join(sys.prefix, "conda-meta")),
+        conda_prefix=environ.get("CONDA_PREFIX") or None,
+        conda_env_name=environ.get("CONDA_DEFAULT_ENV") or None,
+    )
+
+
+def _wsl(root: str) -> WslFacts:
+    text = _read(_path(root, "proc", "version"), 4096) or ""
+    detected = "microsoft" in text.lower()
+    version: Optional[int] = None
+    if detected:
+        version = 2 if ("WSL2" in text or "microsoft-standard" in text) else 1
+    lib_dir = _path(root, "usr", "lib", "wsl", "lib")
+    names = _listdir(lib_dir, 256)
+    return WslFacts(
+        detected=detected or names is not None,
+        version=version,
+        lib_dir=lib_dir if names is not None else None,
+        lib_files=tuple(names or ()),
+    )
+
+
+def _container(root: str, environ: Mapping[str, str]) -> ContainerFacts:
+    hints: List[str] = []
+    kind: Optional[str] = None
+    if os.path.exists(_path(root, ".dockerenv")):
+        hints.append("/.dockerenv")
+        kind = "docker"
+    if os.path.exists(_path(root, "run", ".containerenv")):
+        hints.append("/run/.containerenv")
+        kind = kind or "podman"
+    if environ.get("container"):
+        hints.append("container={}".format(environ["container"]))
+        kind = kind or environ["container"]
+    if environ.get("KUBERNETES_SERVICE_HOST"):
+        hints.append("KUBERNETES_SERVICE_HOST")
+        kind = "kubernetes"
+    for rel in (("proc", "1", "cgroup"), ("proc", "self", "cgroup")):
+        text = _read(_path(root, *rel), 16384) or ""
+        for needle, name in _CGROUP_HINTS:
+            if needle in text:
+                hints.append("cgroup:{}".format(needle))
+                if kind is None or (name == "kubernetes" and kind != "kubernetes"):
+                    kind = name
+                break
+    unique = tuple(dict.fromkeys(hints))
+    return ContainerFacts(detected=bool(unique), kind=kind, hints=unique)
+
+
+def _disk(path: str) -> DiskFacts:
+    try:
+        import psutil  # type: ignore[import-untyped]
+
+        usage = psutil.disk_usage(path)
+    except ImportError:
+        import shutil
+
+        try:
+            usage = shutil.disk_usage(path)
+        except OSError:
+            return DiskFacts(path=path, exists=os.path.exists(path))
+    except OSError:
+        return DiskFacts(path=path, exists=os.path.exists(path))
+    return DiskFacts(
+        path=path, exists=True, total_bytes=int(usage.total), free_bytes=int(usage.free)
+    )
+
+
+def _memory(root: str, errors: List[str]) -> Tuple[Optional[int], Optional[int]]:
+    try:
+        import psutil  # type: ignore[import-untyped]
+
+        vm = psutil.virtual_memory()
+        return int(vm.total), int(vm.available)
+    except ImportError:
+        text = _read(_path(root, "proc", "meminfo"))
+        return parse_meminfo(text) if text else (None, None)
+    except Exception as exc:  # noqa: BLE001 - psutil on an odd platform
+        errors.append("memory: {}".format(exc))
+        return None, None
+
+
+def _glibc() -> Optional[str]:
+    try:
+        text = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        text = None
+    if text:
+        return parse_glibc_version(text)
+    lib, version = platform.libc_ver()
+    return version or None if lib == "glibc" else None
+
+
+def _nofile() -> Tuple[Optional[int], Optional[int]]:
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None, None
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        return None, None
+    inf = resource.RLIM_INFINITY
+
+    def norm(v: int) -> int:
+        return -1 if v == inf else int(v)
+
+    return norm(soft), norm(hard)
+
+
+def _rocm(root: str) -> RocmFacts:
+    path = _path(root, "opt", "rocm")
+    have = os.path.isdir(path)
+    version = None
+    if have:
+        text = _read(_path(path, ".info", "version"), 256)
+        version = text.strip().splitlines()[0] if text and text.strip() else None
+    return RocmFacts(
+        path=path if have else None, version=version, kfd=os.path.exists(_path(root, "dev", "kfd"))
+    )
+
+
+def _cwd() -> str:
+    try:
+        return os.getcwd()
+    except OSError:  # the current directory was deleted
+        return "."
+
+
+def probe_host(
+    environ: Optional[Mapping[str, str]] = None,
+    *,
+    root: str = "/",
+    cwd: Optional[str] = None,
+) -> HostFacts:
+    """Facts about this machine. Never raises: a part that fails is noted in ``errors``."""
+    env = os.environ if environ is None else environ
+    errors: List[str] = []
+    system = platform.system()
+    kernel = platform.release()
+    machine = platform.machine()
+    cpu_usable: Optional[int] = None
+    if hasattr(os, "sched_getaffinity"):
+        try:
+            cpu_usable = len(os.sched_getaffinity(0))
+        except OSError:
+            cpu_usable = None
+    total, available = _memory(root, errors)
+    dev_names = _listdir(_path(root, "dev")) or []
+    nodes = tuple("/dev/" + n for n in dev_names if n.startswith("nvidia"))
+    shm_path = _path(root, "dev", "shm")
+    soft, hard = _nofile()
+    facts = HostFacts(
+        status="ok",
+        system=system,
+        os=_os_release(root, system),
+        kernel=kernel,
+        arch=machine,
+        hostname=platform.node() or None,
+        python=_python(env),
+        wsl=_wsl(root),
+        container=_container(root, env),
+        cpu_count=os.cpu_count(),
+        cpu_usable=cpu_usable,
+        memory_total_bytes=total,
+        memory_available_bytes=available,
+        disk=_disk(cwd or _cwd()),
+        shm=_disk(shm_path) if system != "Windows" else None,
+        glibc=_glibc() if system == "Linux" else None,
+        open_files_soft=soft,
+        open_files_hard=hard,
+        nvidia_device_nodes=nodes,
+        env=parse_cuda_env(env),
+        rocm=_rocm(root),
+        apple_mps=system == "Darwin" and machine == "arm64",
+        errors=tuple(errors),
+    )
+    from dataclasses import replace
+
+    osname = facts.os.pretty_name or facts.os.name or system
+    detail = "{} {} on {}, Python {}".format(osname, kernel, machine, platform.python_version())
+    return replace(facts, detail=detail)

@@ -1,0 +1,554 @@
+"""torch as installed, read without importing it.
+
+Two halves, as everywhere in envcheck:
+
+* :func:`read_static` (capture) uses only the standard library: ``importlib.metadata`` for the
+  distributions of the torch family and the CUDA wheels (``nvidia-*``, ``cuda-*``), and
+  ``torch/version.py`` read as *text*. It returns plain JSON-able data. This module imports only
+  the standard library at module level, so the very same source runs inside another interpreter
+  (``--python PATH``): as ``python -m envcheck.probes.torch_static`` where envcheck is installed,
+  or as ``python -c <this file's source>`` where it is not (what :func:`probe_torch_static`
+  does). Either way it prints one JSON object.
+* :func:`facts_from_raw` (parse) turns that data into :class:`TorchStaticFacts`, using
+  ``packaging`` for versions, local labels, requirements and markers.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import platform
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence
+
+__all__ = [
+    "Dist",
+    "CudaPackage",
+    "CudaPin",
+    "TorchStaticFacts",
+    "parse_version_py",
+    "read_static",
+    "facts_from_raw",
+    "probe_torch_static",
+    "CHILD_TIMEOUT",
+]
+
+CHILD_TIMEOUT = 10.0  # seconds for the child reader of another interpreter (metadata only)
+
+READER_VERSION = 1
+_FAMILY = ("torch", "torchvision", "torchaudio", "triton", "pytorch-triton", "pytorch-triton-rocm")
+_CUDA_NAMES = ("cuda-toolkit", "cuda-bindings", "cuda-python", "cuda-pathfinder")
+_NOT_CUDA_WHEELS = ("nvidia-ml-py", "nvidia-ml-py3", "nvidia-pyindex")  # bindings, not libraries
+_CONDA_RECORD = re.compile(
+    r"^(pytorch|pytorch-cuda|pytorch-gpu|pytorch-cpu|libtorch|cpuonly|cudatoolkit|cuda-version|"
+    r"cuda-runtime|cudnn|nccl|torchvision|torchaudio)-\d"
+)
+_MAX_VERSION_PY = 64 * 1024
+_MAX_CONDA_META = 20000  # directory entries looked at, at most
+
+
+def _canon(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _is_cuda_dist(canon: str) -> bool:
+    if canon in _NOT_CUDA_WHEELS:
+        return False
+    return canon.startswith("nvidia-") or canon in _CUDA_NAMES
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts
+
+
+@dataclass(frozen=True)
+class Dist:
+    """One installed distribution."""
+
+    name: str
+    version: str
+    location: Optional[str] = None  # the sys.path entry holding it
+    installer: Optional[str] = None  # INSTALLER file: pip, uv, conda, ...
+
+
+@dataclass(frozen=True)
+class CudaPackage:
+    """An installed CUDA wheel (``nvidia-*`` or ``cuda-*``)."""
+
+    name: str
+    version: str
+    cuda_major: Optional[int] = None  # from a -cu12/-cu13 suffix, or a CUDA-versioned name
+    location: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class CudaPin:
+    """One of torch's ``Requires-Dist`` lines on a CUDA wheel, checked against what is installed."""
+
+    name: str
+    specifier: str  # "==12.8.93"
+    marker: Optional[str] = None
+    via: Optional[str] = None  # "cuda-toolkit[cublas,...]" when pinned through the metapackage
+    installed: Optional[str] = None
+    satisfied: Optional[bool] = None  # None: cannot tell (unparsable version)
+
+
+@dataclass(frozen=True)
+class TorchStaticFacts:
+    status: str = "missing"  # ok | missing | failed | timed-out
+    detail: str = ""
+    interpreter: Optional[str] = None
+    python_version: Optional[str] = None
+    sys_platform: Optional[str] = None
+    machine: Optional[str] = None
+    version: Optional[str] = None  # distribution version, e.g. "2.8.0+cu128" or "2.14.1"
+    local_label: Optional[str] = None  # "cu128" from the dist version, else from version.py
+    variant: Optional[str] = None  # cu128 | cpu | rocm6.2 | xpu: the label, else derived
+    cuda_build: Optional[str] = None  # torch.version.cuda as written in torch/version.py
+    hip: Optional[str] = None
+    xpu: Optional[str] = None
+    git_version: Optional[str] = None
+    debug: Optional[bool] = None
+    version_py: Optional[str] = None  # path of torch/version.py, None when absent
+    version_py_version: Optional[str] = None  # its __version__ (differs on a broken install)
+    installer: Optional[str] = None
+    location: Optional[str] = None
+    conda_env: bool = False  # sys.prefix holds conda-meta
+    conda_records: tuple[str, ...] = ()  # conda-meta records of pytorch, cudatoolkit, ...
+    torchvision: Optional[Dist] = None
+    torchaudio: Optional[Dist] = None
+    triton: Optional[Dist] = None
+    cuda_packages: tuple[CudaPackage, ...] = ()
+    cuda_pins: tuple[CudaPin, ...] = ()
+    shadowed: tuple[Dist, ...] = ()  # same name again later on sys.path (import ignores it)
+
+
+# ---------------------------------------------------------------------------------------------
+# Capture (standard library only; runs inside the inspected interpreter)
+
+
+def parse_version_py(text: str) -> Dict[str, Any]:
+    """Module-level literal assignments of ``torch/version.py``: ``{"cuda": "12.8", ...}``."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {}
+    out: Dict[str, Any] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if not isinstance(target, ast.Name):
+            continue
+        try:
+            literal = ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            continue
+        if literal is None or isinstance(literal, (str, bool, int, float)):
+            out[target.id] = literal
+    return out
+
+
+def _marker_environment() -> Dict[str, str]:
+    """PEP 508 marker values of this interpreter (what packaging's default_environment gives)."""
+    impl = sys.implementation
+    iver = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
+    if impl.version.releaselevel != "final":
+        iver += impl.version.releaselevel[0] + str(impl.version.serial)
+    return {
+        "implementation_name": impl.name,
+        "implementation_version": iver,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    }
+
+
+def _dist_record(dist: Any) -> Optional[Dict[str, Any]]:
+    meta = dist.metadata
+    name = meta.get("Name") if meta is not None else None
+    if not name:
+        return None
+    canon = _canon(name)
+    if canon not in _FAMILY and not _is_cuda_dist(canon):
+        return None
+    try:
+        installer = (dist.read_text("INSTALLER") or "").strip() or None
+    except OSError:
+        installer = None
+    requires: List[str] = []
+    if canon == "torch" or _is_cuda_dist(canon):
+        requires = list(dist.requires or ())
+    try:
+        location = str(dist.locate_file(""))
+    except Exception:  # noqa: BLE001 - odd finders; location is optional
+        location = None
+    return {
+        "name": name,
+        "canon": canon,
+        "version": meta.get("Version") or "",
+        "location": location,
+        "installer": installer,
+        "requires": requires,
+    }
+
+
+def _read_text_bounded(path: str) -> Optional[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(_MAX_VERSION_PY)
+    except OSError:
+        return None
+
+
+def _conda_records(prefix: str) -> List[str]:
+    meta = os.path.join(prefix, "conda-meta")
+    out: List[str] = []
+    try:
+        with os.scandir(meta) as it:
+            for i, entry in enumerate(it):
+                if i >= _MAX_CONDA_META:
+                    break
+                if entry.name.endswith(".json") and _CONDA_RECORD.match(entry.name):
+                    out.append(entry.name[: -len(".json")])
+    except OSError:
+        pass
+    return sorted(out)
+
+
+def read_static(path: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """Everything this module reports, as plain data, for ``path`` (default ``sys.path``)."""
+    import importlib.metadata as metadata  # Python 3.8+
+
+    search = list(sys.path if path is None else path)
+    dists: List[Dict[str, Any]] = []
+    for dist in metadata.distributions(path=search):
+        try:
+            record = _dist_record(dist)
+        except Exception:  # noqa: BLE001 - one broken dist-info must not hide the others
+            record = None
+        if record is not None:
+            dists.append(record)
+
+    version_py = None
+    torch_dist = next((d for d in dists if d["canon"] == "torch"), None)
+    if torch_dist is not None and torch_dist["location"]:
+        candidate = os.path.join(torch_dist["location"], "torch", "version.py")
+        text = _read_text_bounded(candidate)
+        if text is not None:
+            version_py = {"path": candidate, "values": parse_version_py(text)}
+
+    return {
+        "reader": READER_VERSION,
+        "python": {
+            "executable": sys.executable,
+            "version": platform.python_version(),
+            "prefix": sys.prefix,
+        },
+        "marker_env": _marker_environment(),
+        "conda": {
+            "env": os.path.isdir(os.path.join(sys.prefix, "conda-meta")),
+            "records": _conda_records(sys.prefix),
+        },
+        "dists": dists,
+        "version_py": version_py,
+    }
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    sys.stdout.write(json.dumps(read_static(args or None)) + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Parse (parent side; uses packaging)
+
+# CUDA wheels without a -cuNN suffix whose own version follows the CUDA version (13.0.x for CUDA
+# 13.0). Others (cufft 12.x, cusparse 12.x, curand 10.x ...) have independent versions.
+_CUDA_VERSIONED = frozenset(
+    {
+        "nvidia-cuda-runtime",
+        "nvidia-cuda-nvrtc",
+        "nvidia-cuda-cupti",
+        "nvidia-cuda-nvcc",
+        "nvidia-cuda-cccl",
+        "nvidia-cuda-crt",
+        "nvidia-cuda-culibos",
+        "nvidia-nvjitlink",
+        "nvidia-nvtx",
+        "nvidia-nvvm",
+        "nvidia-cublas",
+        "cuda-toolkit",
+        "cuda-bindings",
+    }
+)
+_SUFFIX = re.compile(r"-cu(\d+)$")
+
+
+def _cuda_major(canon: str, version: str) -> Optional[int]:
+    m = _SUFFIX.search(canon)
+    if m:
+        return int(m.group(1))
+    if canon in _CUDA_VERSIONED:
+        head = version.split(".", 1)[0]
+        if head.isdigit():
+            return int(head)
+    return None
+
+
+def _local_label(*versions: Optional[str]) -> Optional[str]:
+    from packaging.version import InvalidVersion, Version
+
+    for text in versions:
+        if not text:
+            continue
+        try:
+            local = Version(text).local
+        except InvalidVersion:
+            continue
+        if local:
+            return local
+    return None
+
+
+def _derive_variant(
+    label: Optional[str],
+    cuda: Optional[str],
+    hip: Optional[str],
+    xpu: Optional[str],
+    have_version_py: bool,
+) -> Optional[str]:
+    """The build variant: the local label when it names one, else what version.py says."""
+    if label and re.match(r"^(cu\d+|cpu|rocm[\d.]+|xpu)$", label):
+        return label
+    if cuda:
+        return "cu" + cuda.replace(".", "")
+    if hip:
+        parts = hip.split(".")
+        return "rocm" + ".".join(parts[:2])
+    if xpu:
+        return "xpu"
+    if have_version_py:
+        return "cpu"
+    return None
+
+
+def _pins(
+    torch_requires: Sequence[str], installed: Dict[str, Dict[str, Any]], env: Dict[str, str]
+) -> tuple[CudaPin, ...]:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    out: List[CudaPin] = []
+    seen: set = set()
+
+    def check(req: Any, via: Optional[str]) -> None:
+        canon = _canon(req.name)
+        if (canon, str(req.specifier)) in seen:  # one pin repeated for several extras
+            return
+        seen.add((canon, str(req.specifier)))
+        have = installed.get(canon)
+        have_version = have["version"] if have else None
+        satisfied: Optional[bool]
+        if have_version is None:
+            satisfied = False
+        else:
+            try:
+                satisfied = req.specifier.contains(have_version, prereleases=True)
+            except Exception:  # noqa: BLE001 - an unparsable installed version
+                satisfied = None
+        out.append(
+            CudaPin(
+                name=canon,
+                specifier=str(req.specifier),
+                marker=str(req.marker) if req.marker else None,
+                via=via,
+                installed=have_version,
+                satisfied=satisfied,
+            )
+        )
+
+    def applies(req: Any, extras: Sequence[str]) -> bool:
+        if req.marker is None:
+            return True
+        for extra in list(extras) or [""]:
+            try:
+                if req.marker.evaluate(dict(env, extra=extra)):
+                    return True
+            except Exception:  # noqa: BLE001 - an unknown marker variable
+                return False
+        return False
+
+    for line in torch_requires:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        canon = _canon(req.name)
+        if not _is_cuda_dist(canon) or not applies(req, ()):
+            continue
+        check(req, None)
+        # One level through a metapackage (torch >= 2.10 pins cuda-toolkit[cublas,...]).
+        meta = installed.get(canon)
+        if req.extras and meta is not None:
+            via = "{}[{}]".format(canon, ",".join(sorted(req.extras)))
+            for sub_line in meta.get("requires") or ():
+                try:
+                    sub = Requirement(sub_line)
+                except InvalidRequirement:
+                    continue
+                if (
+                    _is_cuda_dist(_canon(sub.name))
+                    and sub.marker is not None
+                    and applies(sub, sorted(req.extras))
+                ):
+                    check(sub, via)
+    return tuple(out)
+
+
+def facts_from_raw(raw: Dict[str, Any]) -> TorchStaticFacts:
+    """Pure: the reader's data -> facts. Raises ValueError on data that is not the reader's."""
+    if not isinstance(raw, dict) or raw.get("reader") != READER_VERSION:
+        raise ValueError("not the output of envcheck's static torch reader")
+    py = raw.get("python") or {}
+    env = raw.get("marker_env") or {}
+    conda = raw.get("conda") or {}
+    first: Dict[str, Dict[str, Any]] = {}
+    shadowed: List[Dist] = []
+    for d in raw.get("dists") or ():
+        record = Dist(d["name"], d["version"], d.get("location"), d.get("installer"))
+        if d["canon"] in first:
+            shadowed.append(record)
+        else:
+            first[d["canon"]] = d
+
+    def dist(canon: str) -> Optional[Dist]:
+        d = first.get(canon)
+        if d is None:
+            return None
+        return Dist(d["name"], d["version"], d.get("location"), d.get("installer"))
+
+    cuda_packages = tuple(
+        CudaPackage(d["name"], d["version"], _cuda_major(c, d["version"]), d.get("location"))
+        for c, d in sorted(first.items())
+        if _is_cuda_dist(c)
+    )
+    conda_records = tuple(conda.get("records") or ())
+    common = dict(
+        interpreter=py.get("executable"),
+        python_version=py.get("version"),
+        sys_platform=env.get("sys_platform"),
+        machine=env.get("platform_machine"),
+        conda_env=bool(conda.get("env")),
+        conda_records=conda_records,
+        torchvision=dist("torchvision"),
+        torchaudio=dist("torchaudio"),
+        triton=dist("triton") or dist("pytorch-triton") or dist("pytorch-triton-rocm"),
+        cuda_packages=cuda_packages,
+        shadowed=tuple(shadowed),
+    )
+    torch = first.get("torch")
+    if torch is None:
+        conda_torch = [r for r in conda_records if r.startswith("pytorch-")]
+        detail = "torch is not installed"
+        if conda_torch:
+            detail += " (conda-meta lists {} but no torch metadata on sys.path)".format(
+                conda_torch[0]
+            )
+        return TorchStaticFacts(status="missing", detail=detail, **common)  # type: ignore[arg-type]
+
+    vpy = raw.get("version_py") or None
+    values = (vpy or {}).get("values") or {}
+    vpy_version = values.get("__version__") if isinstance(values.get("__version__"), str) else None
+    cuda = values.get("cuda") if isinstance(values.get("cuda"), str) else None
+    hip = values.get("hip") if isinstance(values.get("hip"), str) else None
+    xpu = values.get("xpu") if isinstance(values.get("xpu"), str) else None
+    label = _local_label(torch["version"], vpy_version)
+    installer = torch.get("installer")
+    if installer is None and any(r.startswith(("pytorch-", "libtorch-")) for r in conda_records):
+        installer = "conda"
+    detail = "torch {}".format(torch["version"])
+    if vpy is None:
+        detail += "; torch/version.py not found"
+    elif vpy_version and vpy_version.split("+")[0] != torch["version"].split("+")[0]:
+        detail += "; torch/version.py says {}".format(vpy_version)
+    return TorchStaticFacts(
+        status="ok",
+        detail=detail,
+        version=torch["version"],
+        local_label=label,
+        variant=_derive_variant(label, cuda, hip, xpu, vpy is not None),
+        cuda_build=cuda,
+        hip=hip,
+        xpu=xpu,
+        git_version=values.get("git_version")
+        if isinstance(values.get("git_version"), str)
+        else None,
+        debug=values.get("debug") if isinstance(values.get("debug"), bool) else None,
+        version_py=(vpy or {}).get("path"),
+        version_py_version=vpy_version,
+        installer=installer,
+        location=torch.get("location"),
+        cuda_pins=_pins(torch.get("requires") or (), first, env),
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _reader_source() -> str:
+    with open(os.path.abspath(__file__), encoding="utf-8") as fh:
+        return fh.read()
+
+
+def probe_torch_static(
+    python: Optional[str] = None,
+    *,
+    path: Optional[Sequence[str]] = None,
+    timeout: float = CHILD_TIMEOUT,
+    env: Optional[Dict[str, str]] = None,
+) -> TorchStaticFacts:
+    """Read torch's install without importing it.
+
+    ``python=None`` reads this interpreter in-process (``path`` overrides ``sys.path``); a path
+    to another interpreter runs this module's source there, in a child with a timeout.
+    """
+    if python is None:
+        try:
+            raw = read_static(path)
+        except Exception as exc:  # noqa: BLE001 - a probe reports, it does not raise
+            return TorchStaticFacts(status="failed", detail="reading metadata: {!r}".format(exc))
+        return facts_from_raw(raw)
+
+    from envcheck.proc import run
+
+    result = run([python, "-c", _reader_source()], timeout=timeout, env=env)
+    if result.timed_out:
+        return TorchStaticFacts(status="timed-out", detail=result.describe(), interpreter=python)
+    if result.not_found or result.error:
+        return TorchStaticFacts(status="failed", detail=result.describe(), interpreter=python)
+    if result.returncode != 0:
+        return TorchStaticFacts(status="failed", detail=result.describe(), interpreter=python)
+    lines = [ln for ln in result.stdout.splitlines() if ln.startswith("{")]
+    try:
+        return facts_from_raw(json.loads(lines[-1]))
+    except (IndexError, ValueError, KeyError, TypeError) as exc:
+        return TorchStaticFacts(
+            status="failed",
+            detail="{}: unreadable output ({})".format(os.path.basename(python), exc),
+            interpreter=python,
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

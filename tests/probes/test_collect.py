@@ -1,0 +1,97 @@
+"""envcheck.probes.collect: every probe, bounded in time even when every call hangs."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import pytest
+
+import envcheck.probes as probes
+from envcheck.facts import Facts
+from envcheck.proc import run
+
+
+@pytest.mark.slow
+def test_importing_probes_and_facts_imports_nothing_heavy():
+    code = (
+        "import sys, envcheck.probes, envcheck.facts, envcheck.probes.nvml, "
+        "envcheck.probes.host, envcheck.probes.torch_child, envcheck.probes.torch_static, "
+        "envcheck.probes.nvcc\n"
+        "print(sorted(m for m in ('pynvml', 'psutil', 'torch', 'packaging') if m in sys.modules))"
+    )
+    res = run([sys.executable, "-c", code], timeout=30)
+    assert res.ok, res.describe()
+    assert res.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_quick_collect_on_this_machine():
+    start = time.monotonic()
+    facts = probes.collect(quick=True)
+    assert time.monotonic() - start < probes.QUICK_BOUND
+    assert isinstance(facts, Facts) and facts.quick and facts.torch_runtime is None
+    assert facts.host.status == "ok"
+    assert facts.driver.status in ("ok", "missing", "failed")
+    assert set(facts.timings) == {"host", "nvcc", "driver", "torch"}
+    assert Facts.from_json(facts.to_json(redact=False)) == facts
+
+
+@pytest.fixture
+def hang(monkeypatch):
+    """Make every in-process probe hang (released at teardown) and shrink the bounds."""
+    release = threading.Event()
+
+    def stuck(*args, **kwargs):
+        release.wait(30)
+        raise RuntimeError("released")
+
+    import envcheck.probes.host as host
+    import envcheck.probes.nvcc as nvcc
+    import envcheck.probes.nvml as nvml
+    import envcheck.probes.torch_child as torch_child
+    import envcheck.probes.torch_static as torch_static
+
+    for module, name in [
+        (host, "probe_host"),
+        (nvcc, "probe_nvcc"),
+        (nvml, "probe_nvml"),
+        (torch_static, "probe_torch_static"),
+        (torch_child, "probe_torch_child"),
+    ]:
+        monkeypatch.setattr(module, name, stuck)
+    monkeypatch.setattr(probes, "HOST_TIMEOUT", 0.3)
+    monkeypatch.setattr(probes, "QUICK_BOUND", 0.5)
+    monkeypatch.setattr(nvcc, "NVCC_TIMEOUT", 0.0)
+    monkeypatch.setattr(torch_static, "CHILD_TIMEOUT", 0.0)
+    monkeypatch.setattr(probes, "_GRACE", 0.3)
+    yield
+    release.set()
+
+
+def test_collect_is_bounded_when_everything_hangs(hang, tmp_path):
+    start = time.monotonic()
+    facts = probes.collect(quick=False, timeout=0.2)
+    assert time.monotonic() - start < 2
+    assert (facts.host.status, facts.nvcc.status, facts.torch.status) == (
+        "timed-out",
+        "timed-out",
+        "timed-out",
+    )
+    assert (facts.driver.status, facts.driver.error_code) == ("timed-out", "timeout")
+    assert facts.torch_runtime.status == "timed-out"
+    assert facts.host.detail == "no answer within 0.3 s"
+    assert facts.timings == {}
+
+
+def test_a_probe_that_raises_costs_only_its_own_facts(monkeypatch):
+    import envcheck.probes.nvcc as nvcc
+
+    def boom(*args, **kwargs):
+        raise ValueError("bug")
+
+    monkeypatch.setattr(nvcc, "probe_nvcc", boom)
+    facts = probes.collect(quick=True)
+    assert (facts.nvcc.status, facts.nvcc.detail) == ("failed", "probe error: ValueError: bug")
+    assert facts.host.status == "ok"

@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+import pytest
+
+from envcheck.probes.nvcc import (
+    NvccVersion,
+    cpp_extension_cuda_home,
+    parse_nvcc_version,
+    probe_nvcc,
+)
+
+from ._fakes import DATA
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="fake nvcc is a shell script")
+
+
+def _fixture(name: str) -> str:
+    with open(os.path.join(DATA, "nvcc", name), newline="") as fh:
+        return fh.read()
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("10.2.txt", NvccVersion("10.2", "V10.2.89", None, "Wed_Oct_23_19:24:38_PDT_2019")),
+        (
+            "11.8.txt",
+            NvccVersion(
+                "11.8",
+                "V11.8.89",
+                "cuda_11.8.r11.8/compiler.31833905_0",
+                "Wed_Sep_21_10:33:58_PDT_2022",
+            ),
+        ),
+        (
+            "12.1.txt",
+            NvccVersion(
+                "12.1",
+                "V12.1.105",
+                "cuda_12.1.r12.1/compiler.32688072_0",
+                "Mon_Apr__3_17:16:06_PDT_2023",
+            ),
+        ),
+        (
+            "12.6-windows.txt",
+            NvccVersion(
+                "12.6",
+                "V12.6.85",
+                "cuda_12.6.r12.6/compiler.35059454_0",
+                "Wed_Oct_30_01:18:48_Pacific_Daylight_Time_2024",
+            ),
+        ),
+        (
+            "12.8.txt",
+            NvccVersion(
+                "12.8",
+                "V12.8.93",
+                "cuda_12.8.r12.8/compiler.35583870_0",
+                "Fri_Feb_21_20:23:50_PST_2025",
+            ),
+        ),
+        (
+            "13.0.txt",
+            NvccVersion(
+                "13.0",
+                "V13.0.88",
+                "cuda_13.0.r13.0/compiler.36424714_0",
+                "Wed_Aug_20_01:58:59_PM_PDT_2025",
+            ),
+        ),
+    ],
+)
+def test_parse_recorded_nvcc(name, expected):
+    assert parse_nvcc_version(_fixture(name)) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["", "bash: nvcc: command not found", "nvcc fatal : No input files"]
+)
+def test_parse_rejects_other_text(text):
+    assert parse_nvcc_version(text) is None
+
+
+@pytest.mark.parametrize(
+    "env, which, exists, expected",
+    [
+        (
+            {"CUDA_HOME": "/opt/a", "CUDA_PATH": "/opt/b"},
+            "/usr/bin/nvcc",
+            True,
+            ("/opt/a", "CUDA_HOME"),
+        ),
+        ({"CUDA_HOME": "", "CUDA_PATH": "/opt/b"}, "/usr/bin/nvcc", True, ("/opt/b", "CUDA_PATH")),
+        ({}, "/usr/local/cuda-12.8/bin/nvcc", True, ("/usr/local/cuda-12.8", "PATH")),
+        (
+            {},
+            "/usr/local/bin/nvcc",
+            True,
+            ("/usr/local", "PATH"),
+        ),  # a wrapper: torch does not resolve it
+        ({}, None, True, ("/usr/local/cuda", "default")),
+        ({}, None, False, (None, None)),
+    ],
+)
+def test_cpp_extension_rule(env, which, exists, expected):
+    got = cpp_extension_cuda_home(
+        env, which=lambda name: which, exists=lambda p: exists, default_home="/usr/local/cuda"
+    )
+    assert got == expected
+
+
+def _toolkit(base, name: str, script: str) -> str:
+    bindir = base / name / "bin"
+    bindir.mkdir(parents=True)
+    nvcc = bindir / "nvcc"
+    nvcc.write_text("#!/bin/sh\n" + script)
+    nvcc.chmod(nvcc.stat().st_mode | stat.S_IEXEC)
+    return str(base / name)
+
+
+@pytest.fixture
+def toolkits(tmp_path):
+    """cuda-11.8 and cuda-12.8 with recorded output, cuda -> cuda-12.8, and an empty dir."""
+    fixtures = os.path.join(DATA, "nvcc")
+    t118 = _toolkit(tmp_path, "cuda-11.8", 'cat "{}"\n'.format(os.path.join(fixtures, "11.8.txt")))
+    t128 = _toolkit(tmp_path, "cuda-12.8", 'cat "{}"\n'.format(os.path.join(fixtures, "12.8.txt")))
+    os.symlink(t128, str(tmp_path / "cuda"))
+    (tmp_path / "empty").mkdir()
+    return tmp_path, t118, t128
+
+
+@posix_only
+def test_probe_finds_dedupes_and_selects(toolkits):
+    base, t118, t128 = toolkits
+    env = {"PATH": os.path.join(t118, "bin") + os.pathsep + "/nonexistent"}
+    facts = probe_nvcc(
+        env, search_dirs=[str(base / "cuda"), t118, t128], default_home=str(base / "cuda")
+    )
+    assert facts.status == "ok"
+    summary = [
+        (tk.root, tk.sources, tk.aliases, tk.status, tk.release, tk.build) for tk in facts.toolkits
+    ]
+    assert summary == [
+        (t118, ("PATH", t118), (), "ok", "11.8", "V11.8.89"),
+        (str(base / "cuda"), (str(base / "cuda"), t128), (t128,), "ok", "12.8", "V12.8.93"),
+    ]
+    assert facts.toolkits[1].nvcc_realpath == os.path.realpath(os.path.join(t128, "bin", "nvcc"))
+    # torch would build with the nvcc on PATH, not with /usr/local/cuda:
+    assert (facts.cpp_extension_home, facts.cpp_extension_source) == (t118, "PATH")
+    assert facts.selected is facts.toolkits[0]
+    assert facts.release == "11.8"
+
+
+@posix_only
+def test_cuda_home_without_nvcc_is_reported(toolkits):
+    base, t118, t128 = toolkits
+    env = {"PATH": "/nonexistent", "CUDA_HOME": str(base / "empty")}
+    facts = probe_nvcc(env, search_dirs=[t128], default_home=str(base / "cuda"))
+    assert [(tk.root, tk.status) for tk in facts.toolkits] == [
+        (str(base / "empty"), "missing"),
+        (t128, "ok"),
+    ]
+    assert facts.toolkits[0].detail == "no bin/nvcc under {}".format(base / "empty")
+    assert facts.cpp_extension_source == "CUDA_HOME"
+    assert facts.selected is facts.toolkits[0] and facts.release is None
+    assert facts.status == "ok"  # another toolkit works
+
+
+@posix_only
+def test_windows_style_cuda_path_variables(toolkits):
+    base, t118, t128 = toolkits
+    env = {"PATH": "", "CUDA_PATH": t128, "CUDA_PATH_V12_8": t128, "CUDA_PATH_V11_8": t118}
+    facts = probe_nvcc(env, search_dirs=[], default_home=str(base / "none"))
+    assert [(tk.root, tk.sources) for tk in facts.toolkits] == [
+        (t128, ("CUDA_PATH", "CUDA_PATH_V12_8")),
+        (t118, ("CUDA_PATH_V11_8",)),
+    ]
+    assert facts.release == "12.8"
+
+
+@posix_only
+@pytest.mark.parametrize(
+    "script, status, detail",
+    [
+        ("exec sleep 30\n", "timed-out", "nvcc: no answer within"),
+        (
+            "echo 'nvcc: cannot execute binary file' >&2\nexit 126\n",
+            "failed",
+            "nvcc: exit status 126: nvcc: cannot execute binary file",
+        ),
+        ("echo hello\n", "failed", "nvcc: no release line in output: hello"),
+    ],
+)
+def test_broken_nvcc(tmp_path, script, status, detail):
+    root = _toolkit(tmp_path, "cuda-x", script)
+    start = time.monotonic()
+    facts = probe_nvcc({"PATH": ""}, search_dirs=[root], default_home=root, timeout=0.5)
+    assert time.monotonic() - start < 4
+    (tk,) = facts.toolkits
+    assert tk.status == status and facts.status == status
+    assert tk.detail.startswith(detail)
+
+
+def test_nothing_found(tmp_path):
+    facts = probe_nvcc(
+        {"PATH": str(tmp_path)},
+        search_dirs=[str(tmp_path / "no")],
+        default_home=str(tmp_path / "no"),
+    )
+    assert (facts.status, facts.toolkits, facts.cpp_extension_home) == ("missing", (), None)
+    assert facts.selected is None
+
+
+REAL = "/usr/local/cuda/bin/nvcc"
+
+
+@pytest.mark.skipif(not os.path.exists(REAL), reason="no CUDA toolkit at /usr/local/cuda")
+def test_real_nvcc():
+    facts = probe_nvcc({"PATH": ""}, search_dirs=["/usr/local/cuda"])
+    (tk,) = facts.toolkits
+    assert tk.status == "ok", tk.detail
+    assert tk.release is not None and tk.release.count(".") == 1
+    assert tk.build == "V" + tk.release + tk.build[len(tk.release) + 1 :]
+    assert tk.nvcc_realpath == os.path.realpath(REAL)
+    assert (facts.cpp_extension_home, facts.cpp_extension_source) == ("/usr/local/cuda", "default")
+    assert facts.release == tk.release
