@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Start-up benchmark for the envcheck CLI: a script, never a timed test.
 
-    python bench/bench.py [--runs N] [--json] [--compare-torch]
+    python tests/bench/bench.py [--runs N] [--json] [--compare-torch]
 
 Every command runs N times as a child process of this same interpreter (sys.executable), after
 one warm-up run, round-robin across commands (the starting command rotates each round) so that
@@ -11,7 +11,7 @@ peak RSS. A last row times ``store.load_dir(store.shipped_dir())`` inside a fres
 round with time.perf_counter (import of the store module excluded, reported apart).
 
 Commands that this envcheck does not have yet ("No such command") are skipped with a note.
-Add commands to COMMANDS below. See bench/README.md for recorded figures.
+Add commands to COMMANDS below. See tests/bench/README.md for recorded figures.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-ROOT = Path(__file__).resolve().parent.parent  # children run here: `-m envcheck` is this checkout
+ROOT = Path(__file__).resolve().parents[2]  # children run here: `-m envcheck` is this checkout
 PY = sys.executable
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Maintainer tool: turn gathered upstream facts into envcheck's own data files.
 
-    python tools/import_upstream.py PATH/TO/upstream [--out matrices] [--tests tests/data]
+    python tests/tools/import_upstream.py PATH/TO/upstream [--out matrices] [--tests tests/data]
 
 PATH/TO/upstream holds the fact files gathered from PyTorch's and NVIDIA's published tables
 (pytorch-releases.json, cuda-drivers.json, wheel-archs.json). This script is run by hand when
@@ -24,7 +24,7 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from envcheck.matrix.store import dump_json  # noqa: E402
