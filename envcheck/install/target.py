@@ -28,7 +28,15 @@ def from_driver_facts(driver: Any, *, python: str, os_name: str, source: str, nv
         major, minor = driver.cuda_max.split(".")[:2]
         cuda_max = (int(major), int(minor))
     version = getattr(driver, "version", None)
-    if version is None:
+    if version is not None:
+        from envcheck.matrix.variants import parse_driver
+
+        try:
+            parse_driver(version)
+        except ValueError:
+            detected.append(f"driver version {version!r} is not one envcheck can compare; treated as unknown")
+            version = None
+    if version is None and not detected:
         why = getattr(driver, "detail", "") or getattr(driver, "error_code", "") or "not found"
         detected.append(f"no NVIDIA driver: {why}")
     if nvcc_release:

@@ -1,0 +1,358 @@
+"""Text and Markdown renderings of a diagnosis (and the short summary of ``envcheck facts``).
+
+Everything here is a pure function of facts and a :class:`~envcheck.rules.Diagnosis`; the
+command decides where the lines go. :func:`machine` is the shared model of the report's head
+(what is installed, the three CUDA versions, the GPUs), also put into ``--json`` output.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+
+if TYPE_CHECKING:  # pragma: no cover
+    from envcheck.facts import Facts
+    from envcheck.rules import Diagnosis, Finding
+
+__all__ = ["machine", "text_lines", "markdown", "facts_lines", "headline"]
+
+WIDTH = 100
+_CUDA_WORDS = {
+    "driver": "the newest CUDA the driver can run (nvidia-smi's \"CUDA Version\"): a ceiling",
+    "nvcc": "the CUDA toolkit's compiler: used only to build extensions",
+    "torch": "the CUDA torch was built with and bundles: what it actually runs",
+}
+
+
+# ---------------------------------------------------------------------------------- the model
+
+
+def _gib(mib: Optional[int]) -> Optional[str]:
+    if mib is None:
+        return None
+    return "{:.0f} GiB".format(mib / 1024.0) if mib >= 1024 else "{} MiB".format(mib)
+
+
+def _generation(cc: Optional[str]) -> Optional[str]:
+    if not cc:
+        return None
+    from envcheck.matrix.archs import generation
+    from envcheck.matrix.variants import parse_cc
+
+    try:
+        return generation(parse_cc(cc))
+    except ValueError:
+        return None
+
+
+def machine(facts: "Facts") -> Dict[str, Any]:
+    """What the report's head shows, as data."""
+    t = facts.torch
+    rt = facts.torch_runtime
+    d = facts.driver
+    n = facts.nvcc
+    host = facts.host
+    installed: Dict[str, Any] = {
+        "torch": t.version if t.status == "ok" else None,
+        "status": t.status,
+        "variant": t.variant,
+        "cuda_build": t.cuda_build,
+        "torchvision": t.torchvision.version if t.torchvision else None,
+        "torchaudio": t.torchaudio.version if t.torchaudio else None,
+        "location": t.location,
+        "installer": t.installer,
+        "python": t.python_version or (host.python.version if host.python else None),
+        "interpreter": t.interpreter or facts.python or (host.python.executable if host.python else None),
+        "conda_env": t.conda_env,
+    }
+    if rt is not None:
+        installed["runtime"] = {
+            "status": rt.status,
+            "is_available": rt.is_available,
+            "device_count": rt.device_count,
+            "cudnn": rt.cudnn_version,
+            "nccl": rt.nccl_version,
+            "seconds": rt.seconds,
+            "detail": rt.detail,
+        }
+    sel = n.selected
+    others = [tk for tk in n.toolkits if tk.release and tk is not sel]
+    cudas = {
+        "driver": {
+            "version": d.cuda_max,
+            "detail": "driver {}".format(d.version) if d.version else (
+                "no NVIDIA driver ({})".format(d.error_code or d.status)),
+        },
+        "nvcc": {
+            "version": sel.release if sel is not None and sel.status == "ok" else None,
+            "detail": (
+                "{} ({} via {})".format(sel.nvcc or sel.root, n.cpp_extension_home, n.cpp_extension_source)
+                if sel is not None else "no toolkit found" if not n.toolkits else
+                "no toolkit at {}".format(n.cpp_extension_home) if n.cpp_extension_home else "none selected"
+            ) + ("; also " + ", ".join("{} at {}".format(tk.release, tk.root) for tk in others[:3])
+                 if others else "")
+            + ("; {} {}".format(sel.status, sel.detail) if sel is not None and sel.status != "ok" else ""),
+        },
+        "torch": {
+            "version": t.cuda_build or (rt.cuda_build if rt is not None and rt.status == "ok" else None),
+            "detail": (
+                "not installed" if t.status == "missing" else
+                "CPU build" if t.variant == "cpu" else
+                "{} build".format(t.variant) if t.variant else (t.detail or t.status)
+            ),
+        },
+    }
+    gpus = [
+        {
+            "index": g.index,
+            "name": g.name,
+            "compute_capability": g.compute_capability,
+            "generation": _generation(g.compute_capability),
+            "memory": _gib(g.memory_total_mib),
+            "status": g.status,
+        }
+        for g in d.gpus
+    ]
+    return {
+        "host": host.detail,
+        "installed": installed,
+        "cuda": cudas,
+        "gpus": gpus,
+        "quick": facts.quick,
+    }
+
+
+def headline(diag: "Diagnosis") -> str:
+    e, w, i = diag.count("error"), diag.count("warning"), diag.count("info")
+    if diag.healthy:
+        return "healthy: nothing to fix" + (" ({} note{})".format(i, "" if i == 1 else "s") if i > 1 else "")
+    parts = []
+    if e:
+        parts.append("{} error{}".format(e, "" if e == 1 else "s"))
+    if w:
+        parts.append("{} warning{}".format(w, "" if w == 1 else "s"))
+    if i:
+        parts.append("{} note{}".format(i, "" if i == 1 else "s"))
+    return ", ".join(parts)
+
+
+def _installed_lines(m: Dict[str, Any]) -> List[str]:
+    ins = m["installed"]
+    out = []
+    if ins["torch"]:
+        build = "CPU build" if ins["variant"] == "cpu" else (
+            "{}, CUDA {} build".format(ins["variant"], ins["cuda_build"]) if ins["cuda_build"] else ins["variant"] or "?")
+        parts = ["torch {} ({})".format(ins["torch"], build)]
+        parts.append("torchvision {}".format(ins["torchvision"]) if ins["torchvision"] else "no torchvision")
+        parts.append("torchaudio {}".format(ins["torchaudio"]) if ins["torchaudio"] else "no torchaudio")
+        out.append(", ".join(parts))
+        where = "in {}".format(ins["location"] or "?")
+        where += " (Python {}{})".format(ins["python"] or "?", ", conda env" if ins["conda_env"] else "")
+        if ins["installer"]:
+            where += ", installed by {}".format(ins["installer"])
+        out.append(where)
+    else:
+        out.append("torch: {} (Python {} at {})".format(
+            "not installed" if ins["status"] == "missing" else ins["status"], ins["python"] or "?",
+            ins["interpreter"] or "?"))
+    rt = ins.get("runtime")
+    if rt is None:
+        if m["quick"]:
+            out.append("import torch: not tried (--quick)")
+    elif rt["status"] == "ok":
+        extra = []
+        if rt["device_count"] is not None:
+            extra.append("{} device(s)".format(rt["device_count"]))
+        if rt["cudnn"]:
+            extra.append("cuDNN {}".format(_cudnn_text(rt["cudnn"])))
+        if rt["nccl"]:
+            extra.append("NCCL {}".format(rt["nccl"]))
+        out.append("import torch: ok in {:.1f} s, cuda.is_available() = {}{}".format(
+            rt["seconds"] or 0.0, rt["is_available"], "; " + ", ".join(extra) if extra else ""))
+    elif ins["status"] != "missing" or "No module named 'torch'" not in (rt["detail"] or ""):
+        out.append("import torch: {} ({})".format(rt["status"], rt["detail"]))
+    return out
+
+
+def _cudnn_text(n: int) -> str:
+    """torch.backends.cudnn.version(): 92400 -> "9.24.0", 8907 -> "8.9.7"."""
+    if n >= 90000:
+        return "{}.{}.{}".format(n // 10000, (n % 10000) // 100, n % 100)
+    return "{}.{}.{}".format(n // 1000, (n % 1000) // 100, n % 100)
+
+
+def _cuda_lines(m: Dict[str, Any]) -> List[str]:
+    out = []
+    for key in ("driver", "nvcc", "torch"):
+        c = m["cuda"][key]
+        out.append("{:<7} {:<6} {}".format(key, c["version"] or "-", _CUDA_WORDS[key]))
+        out.append("{:<14} {}".format("", c["detail"]))
+    return out
+
+
+def _gpu_rows(m: Dict[str, Any]) -> List[str]:
+    gpus = m["gpus"]
+    if not gpus:
+        return []
+    rows = []
+    i = 0
+    while i < len(gpus):
+        g = gpus[i]
+        j = i
+        key = (g["name"], g["compute_capability"], g["memory"], g["status"])
+        while j + 1 < len(gpus) and (gpus[j + 1]["name"], gpus[j + 1]["compute_capability"],
+                                      gpus[j + 1]["memory"], gpus[j + 1]["status"]) == key:
+            j += 1
+        ids = str(g["index"]) if i == j else "{}-{}".format(g["index"], gpus[j]["index"])
+        count = "" if i == j else "{} x ".format(j - i + 1)
+        cc = g["compute_capability"]
+        arch = "sm_{} ({})".format(cc.replace(".", ""), g["generation"]) if cc else "capability unknown"
+        mem = g["memory"] or "memory unknown"
+        status = "" if g["status"] == "ok" else "  [{}]".format(g["status"].upper())
+        rows.append("{:<5} {}{}  {}  {}{}".format(ids, count, g["name"] or "?", arch, mem, status))
+        i = j + 1
+    return rows
+
+
+# ----------------------------------------------------------------------------------------- text
+
+
+def _wrap(label: str, text: str, indent: int) -> List[str]:
+    pad = " " * indent
+    first = pad + "{:<10}".format(label)
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=pad + " " * 10,
+                         break_on_hyphens=False) or [first.rstrip()]
+
+
+def _finding_lines(f: "Finding", paint: Callable[[str, str], str]) -> List[str]:
+    colour = {"error": "red", "warning": "yellow", "info": "cyan"}[f.severity]
+    out = ["  {} {}  {}".format(paint(f.severity.upper().ljust(7), colour), f.label, f.title)]
+    ind = 11
+    if f.severity == "info":  # notes stay short: the title and why (--json has the rest)
+        if f.code != "EC001" and f.cause:
+            out += _wrap("", f.cause, ind)
+        return out
+    for k, e in enumerate(f.evidence):
+        out.append(" " * ind + ("{:<10}".format("evidence") if k == 0 else " " * 10) + e)
+    if f.cause:
+        out += _wrap("cause", f.cause, ind)
+    if f.fix and f.fix != "Nothing to do.":
+        out += _wrap("fix", f.fix, ind)
+    if f.command:
+        out.append(" " * (ind + 10) + "$ " + f.command)
+    return out
+
+
+def text_lines(facts: "Facts", diag: "Diagnosis", *, color: bool = False) -> List[str]:
+    """The human report: short head, findings by severity, the one command at the end."""
+    from envcheck.render import style
+
+    def paint(text: str, *names: str) -> str:
+        return style(text, *names) if color else text
+
+    m = machine(facts)
+    out = [paint("envcheck diagnose: " + headline(diag), "bold")]
+    if m["host"]:
+        out.append("host: " + m["host"])
+    out += ["", paint("Installed", "bold")] + ["  " + x for x in _installed_lines(m)]
+    out += ["", paint("Three CUDA versions (they are different things)", "bold")]
+    out += ["  " + x for x in _cuda_lines(m)]
+    rows = _gpu_rows(m)
+    out += ["", paint("GPUs", "bold")]
+    if rows:
+        out += ["  " + r for r in rows]
+    else:
+        d = facts.driver
+        out.append("  none found ({})".format(d.error_code or d.detail or d.status))
+    out += ["", paint("Findings", "bold")]
+    for f in diag.findings:
+        out += _finding_lines(f, paint)
+        out.append("")
+    if diag.command:
+        n = len(diag.command_fixes)
+        out.append(paint("The one command that fixes the most ({}: {}):".format(
+            "1 finding" if n == 1 else "{} findings".format(n), ", ".join(diag.command_fixes)), "bold"))
+        out.append("  " + diag.command)
+    elif diag.healthy:
+        out.append(paint("Healthy: nothing to fix.", "green", "bold"))
+    else:
+        out.append("No single command fixes these: follow each finding's fix above.")
+    return out
+
+
+# ------------------------------------------------------------------------------------- markdown
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown(facts: "Facts", diag: "Diagnosis", facts_json: str) -> str:
+    """The same report for pasting into a bug report, with the facts JSON folded away."""
+    m = machine(facts)
+    out = ["## envcheck diagnose: " + headline(diag), ""]
+    if m["host"]:
+        out += ["- **Host**: " + _md(m["host"])]
+    for line in _installed_lines(m):
+        out.append("- " + _md(line))
+    out += ["", "| CUDA | version | what it is | where |", "|---|---|---|---|"]
+    for key in ("driver", "nvcc", "torch"):
+        c = m["cuda"][key]
+        out.append("| {} | {} | {} | {} |".format(key, c["version"] or "-", _md(_CUDA_WORDS[key]), _md(c["detail"])))
+    out += [""]
+    if m["gpus"]:
+        out += ["| GPU | name | capability | memory | status |", "|---|---|---|---|---|"]
+        for g in m["gpus"]:
+            out.append("| {} | {} | {} | {} | {} |".format(
+                g["index"], _md(g["name"] or "?"),
+                "{} ({})".format(g["compute_capability"], g["generation"]) if g["compute_capability"] else "?",
+                g["memory"] or "?", g["status"]))
+    else:
+        out.append("No NVIDIA GPU found ({}).".format(_md(facts.driver.error_code or facts.driver.status)))
+    out += ["", "### Findings", ""]
+    for f in diag.findings:
+        out.append("- **{} {}**: {}".format(f.severity.upper(), f.label, _md(f.title)))
+        for e in f.evidence:
+            out.append("  - `{}`".format(e.replace("`", "'")))
+        if f.cause:
+            out.append("  - cause: " + f.cause)
+        if f.fix and f.fix != "Nothing to do.":
+            out.append("  - fix: " + f.fix)
+        if f.command:
+            out += ["", "    ```sh", "    " + f.command, "    ```"]
+    out.append("")
+    if diag.command:
+        out += ["**The one command that fixes the most** ({}):".format(", ".join(diag.command_fixes)),
+                "", "```sh", diag.command, "```", ""]
+    elif diag.healthy:
+        out += ["**Healthy: nothing to fix.**", ""]
+    out += [
+        "<details><summary>facts (envcheck facts --json{})</summary>".format(
+            ", redacted" if '"redacted": true' in facts_json else ""),
+        "",
+        "```json",
+        facts_json.rstrip("\n"),
+        "```",
+        "",
+        "</details>",
+    ]
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------------------- envcheck facts
+
+
+def facts_lines(facts: "Facts") -> List[str]:
+    """The short text summary of ``envcheck facts``."""
+    m = machine(facts)
+    out = ["host: {}".format(m["host"] or facts.host.status)]
+    out += _installed_lines(m)
+    for key in ("driver", "nvcc", "torch"):
+        c = m["cuda"][key]
+        out.append("CUDA {:<6} {:<6} {}".format(key, c["version"] or "-", c["detail"]))
+    rows = _gpu_rows(m)
+    out += ["GPU " + r for r in rows] if rows else ["GPUs: none found"]
+    timing = ", ".join("{} {:.2f}s".format(k, v) for k, v in sorted(facts.timings.items()))
+    if timing:
+        out.append("probes: " + timing)
+    return out

@@ -1,0 +1,385 @@
+"""The NVIDIA driver: present, loaded, matching its libraries, new enough (EC101-EC109)."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Iterator, List, Optional
+
+from envcheck.rules.findings import Finding, ev, finding
+from envcheck.rules.view import View
+
+__all__ = [
+    "driver_vs_torch",
+    "no_driver",
+    "driver_not_loaded",
+    "driver_library_mismatch",
+    "nvml_unusable",
+    "device_nodes",
+    "wrong_libcuda",
+    "RULES",
+]
+
+THREE_CUDAS = (
+    "Three CUDA versions are in play: the driver's (its ceiling, what nvidia-smi calls `CUDA "
+    "Version`), the toolkit's (nvcc, used only to compile extensions) and torch's (the CUDA it "
+    "was built with and bundles, what it actually runs)."
+)
+
+
+def first_sentence(text: str) -> str:
+    """The first line, up to its first full stop: torch's warnings run on for a paragraph."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    head, dot, _ = line.partition(". ")
+    return head + "." if dot else line
+
+
+def _judge(v: View):
+    """judge_driver for torch's CUDA build, or None when it cannot be asked."""
+    from envcheck.matrix.drivers import judge_driver
+
+    d = v.facts.driver
+    if not d.version or not v.is_cuda_build:
+        return None
+    try:
+        return judge_driver(v.matrix, v.variant, d.version, v.driver_cuda, v.driver_os)
+    except (ValueError, IndexError):  # a driver version the tables cannot parse
+        return None
+
+
+def driver_vs_torch(v: View) -> Iterator[Finding]:
+    """EC101 (too old: other major, or below Table 2) and EC102 (minor-version compatibility)."""
+    if not v.is_cuda_build or not v.facts.driver.version:
+        return
+    d = v.facts.driver
+    cuda = v.variant.version[:2]
+    verdict = _judge(v)
+    status = verdict.status if verdict is not None else "unknown"
+    if status == "unknown" and v.driver_cuda is not None:
+        if v.driver_cuda[0] < cuda[0]:
+            status = "too-old"
+        elif v.driver_cuda < tuple(cuda):
+            status = "compat"
+    if status not in ("too-old", "compat"):
+        return
+    evidence = [
+        ev("driver.version", d.version),
+        ev("driver.cuda_max", d.cuda_max),
+        ev("torch.version", v.torch_version),
+        ev("torch.cuda_build", v.cuda_build),
+    ]
+    rt = v.facts.torch_runtime
+    if rt is not None:
+        for w in rt.available_warnings:
+            if "too old" in w.lower() or "insufficient" in w.lower():
+                evidence.append(ev("torch_runtime.available_warnings", first_sentence(w)))
+                break
+    need = verdict.need if verdict is not None else None
+    ceiling = "CUDA {}".format(d.cuda_max) if d.cuda_max else "an unknown CUDA"
+    if status == "too-old":
+        want = (need.compat or need.full) if need else None
+        fix = v.install()
+        text = "Install a build for a CUDA this driver supports (the command below"
+        text += ", {})".format(fix.what) if fix else ")"
+        if want:
+            text += ", or upgrade the NVIDIA driver to >= {}".format(want)
+            if need.full and need.full != want:
+                text += " (>= {} for full support)".format(need.full)
+        text += "."
+        yield finding(
+            "EC101",
+            "driver {} ({}) is too old for {} (CUDA {}.{})".format(
+                d.version, ceiling, v.torch_text(), cuda[0], cuda[1]
+            ),
+            evidence,
+            cause="torch was built with CUDA {}.{}; this driver runs CUDA up to {} (what "
+            "nvidia-smi shows as `CUDA Version`: the driver's ceiling, not what torch uses). CUDA "
+            "minor-version compatibility only holds within one major{}, so torch cannot use the "
+            "GPU (is_available() is False).".format(
+                cuda[0], cuda[1], d.cuda_max or "an older version",
+                ", from driver {} on".format(want) if want else "",
+            ),
+            fix=text,
+            command=fix.command if fix else None,
+        )
+    else:
+        full = need.full if need else None
+        yield finding(
+            "EC102",
+            "driver {} ({}) runs torch's CUDA {}.{} in minor-version compatibility mode".format(
+                d.version, ceiling, cuda[0], cuda[1]
+            ),
+            evidence,
+            cause="The driver is older than CUDA {}.{}'s own but of the same major: torch "
+            "works; PTX from newer toolkits cannot be JIT-compiled and the newest CUDA "
+            "features are missing.".format(cuda[0], cuda[1]),
+            fix="Nothing required."
+            + (" Upgrade the driver to >= {} for full support.".format(full) if full else ""),
+        )
+
+
+def _container_hint(v: View) -> bool:
+    return bool(v.facts.host.container.detected)
+
+
+def no_driver(v: View) -> Iterator[Finding]:
+    """EC103 (a CUDA build without a driver) and EC109 (a toolkit without a driver)."""
+    d = v.facts.driver
+    if v.driver_present or d.status in ("failed", "timed-out"):
+        return
+    if d.error_code in ("driver-not-loaded", "driver-library-mismatch"):
+        return  # EC104 / EC105 / EC406
+    evidence = [
+        ev("driver.status", d.status),
+        ev("driver.error_code", d.error_code),
+        ev("driver.kernel_module.status", d.kernel_module.status),
+    ]
+    if d.smi is not None:
+        evidence.append(ev("driver.smi.status", d.smi.status))
+    if v.is_cuda_build and v.facts.host.system != "Darwin":
+        host = v.facts.host
+        if v.wsl:
+            fix = ("This is WSL: install (or update) the NVIDIA driver on Windows, not inside WSL; "
+                   "then `wsl --shutdown` and reopen.")
+            command = None
+            where = "WSL without the Windows driver's CUDA libraries"
+            evidence.append(ev("host.wsl.lib_dir", host.wsl.lib_dir))
+        elif _container_hint(v):
+            fix = ("Start the container with the NVIDIA runtime: `docker run --gpus all ...` (needs "
+                   "the NVIDIA Container Toolkit on the host); in Kubernetes request "
+                   "`nvidia.com/gpu`.")
+            command = None
+            where = "a {} container started without GPUs".format(host.container.kind or "")
+            evidence += [ev("host.container.kind", host.container.kind),
+                         ev("host.nvidia_device_nodes", list(host.nvidia_device_nodes))]
+        else:
+            cpu = v.install()
+            fix = "If this machine has an NVIDIA GPU, install the NVIDIA driver. If it has none, " \
+                  "install the CPU build instead (the command below" + (
+                      ", {})".format(cpu.what) if cpu else ")") + ": it is gigabytes smaller."
+            command = cpu.command if cpu and cpu.variant == "cpu" else None
+            where = "no NVIDIA driver"
+        yield finding(
+            "EC103",
+            "{} is a CUDA {} build, but {}".format(v.torch_text(), v.cuda_build, where),
+            [ev("torch.variant", v.variant_label)] + evidence,
+            cause="No NVIDIA driver answered (NVML: {}), so torch runs on the CPU only.".format(
+                d.error_code or d.status
+            ),
+            fix=fix,
+            command=command,
+        )
+    tk = _working_toolkit(v)
+    if tk is not None:
+        state = "no torch" if not v.torch_known else (
+            "a CPU build of torch" if v.variant is not None and v.variant.kind == "cpu" else v.torch_text()
+        )
+        consistent = not v.is_cuda_build
+        yield finding(
+            "EC109",
+            "nvcc {} is installed but there is no NVIDIA driver{}".format(
+                tk.release, " (consistent with {})".format(state) if consistent else ""
+            ),
+            [ev("nvcc.release", tk.release), ev("nvcc.root", tk.root)] + evidence,
+            cause="nvcc is the CUDA compiler: it builds CUDA code but cannot run it; running "
+            "needs the driver. " + (
+                "With {} and no GPU, nothing here needs a driver.".format(state)
+                if consistent else "torch's CUDA build needs the driver, see EC103."
+            ),
+            fix="Nothing, unless this machine has an NVIDIA GPU: then install the driver.",
+        )
+
+
+def _working_toolkit(v: View):
+    n = v.facts.nvcc
+    sel = n.selected
+    if sel is not None and sel.status == "ok" and sel.release:
+        return sel
+    for tk in n.toolkits:
+        if tk.status == "ok" and tk.release:
+            return tk
+    return None
+
+
+def driver_not_loaded(v: View) -> Iterator[Finding]:
+    """EC104: NVML says DRIVER_NOT_LOADED (outside WSL, where EC406 says why)."""
+    d = v.facts.driver
+    if d.error_code != "driver-not-loaded" or v.wsl:
+        return
+    evidence = [ev("driver.error_code", d.error_code), ev("driver.detail", d.detail),
+                ev("driver.kernel_module.status", d.kernel_module.status)]
+    if d.smi is not None and d.smi.status != "ok":
+        evidence.append(ev("driver.smi.detail", d.smi.detail))
+    yield finding(
+        "EC104",
+        "the NVIDIA driver's libraries are installed but its kernel module is not loaded",
+        evidence,
+        cause="The kernel module is missing for the running kernel ({}): typical after a kernel "
+        "upgrade without DKMS, with nouveau loaded, or when Secure Boot rejects the module.".format(
+            v.facts.host.kernel or "unknown"
+        ),
+        fix="Load it: `sudo modprobe nvidia`. If that fails, reinstall the driver for this kernel "
+        "(DKMS), sign it for Secure Boot or blacklist nouveau, then reboot.",
+        command="sudo modprobe nvidia",
+    )
+
+
+def driver_library_mismatch(v: View) -> Iterator[Finding]:
+    """EC105: NVML's LIB_RM_VERSION_MISMATCH, or NVML and the kernel module disagree."""
+    d = v.facts.driver
+    km = d.kernel_module
+    if v.wsl:
+        return  # EC406
+    mismatch = d.error_code == "driver-library-mismatch"
+    if not mismatch and d.version_source == "nvml" and km.version and d.version:
+        mismatch = km.version != d.version
+    if not mismatch:
+        return
+    evidence = [ev("driver.error_code", d.error_code), ev("driver.kernel_module.version", km.version)]
+    if d.version_source == "nvml":
+        evidence.append(ev("driver.version", d.version))
+    if d.smi is not None and d.smi.detail:
+        evidence.append(ev("driver.smi.detail", d.smi.detail))
+    lib = _smi_library_version(d.smi.detail if d.smi is not None else "")
+    yield finding(
+        "EC105",
+        "driver/library version mismatch: kernel module {} {}".format(
+            km.version or "?",
+            "vs libraries {}".format(lib or d.version) if (lib or d.version_source == "nvml")
+            else "and newer user-space libraries",
+        ),
+        evidence,
+        cause="The driver's user-space libraries were upgraded (often by unattended upgrades) "
+        "while the old kernel module is still loaded; NVML and CUDA refuse to work until they "
+        "match.",
+        fix="Reboot (or unload and reload the nvidia kernel modules), then hold the driver "
+        "packages so that unattended upgrades cannot do it again (`sudo apt-mark hold` them).",
+        command="sudo reboot",
+    )
+
+
+def _smi_library_version(text: str) -> Optional[str]:
+    m = re.search(r"NVML library version:\s*([\d.]+)", text or "")
+    return m.group(1) if m else None
+
+
+def nvml_unusable(v: View) -> Iterator[Finding]:
+    """EC106: NVML failed for another reason (permission, timeout, unknown), or pynvml missing."""
+    d = v.facts.driver
+    code = d.error_code
+    if d.status in ("failed", "timed-out") and code not in (
+        "driver-not-loaded", "driver-library-mismatch", "gpu-lost",
+    ):
+        pass
+    elif d.status == "missing" and code == "pynvml-missing" and v.driver_present:
+        pass
+    else:
+        return
+    evidence = [ev("driver.status", d.status), ev("driver.error_code", code), ev("driver.detail", d.detail)]
+    if d.smi is not None:
+        evidence.append(ev("driver.smi.status", d.smi.status))
+    if d.gpus:
+        evidence.append(ev("driver.gpus (from nvidia-smi)", [g.name for g in d.gpus]))
+    if code == "no-permission":
+        fix = ("Give this user access to /dev/nvidia* (the group that owns them, often `video`), "
+               "or pass the devices to the container.")
+        command = None
+    elif code == "pynvml-missing":
+        fix = "Install NVML's Python binding: `pip install nvidia-ml-py`."
+        command = "pip install nvidia-ml-py"
+    elif d.status == "timed-out" or code == "timeout":
+        fix = ("NVML hung: run `nvidia-smi` and check `sudo dmesg | grep -i xid`; a GPU or the "
+               "driver may need a reset or a reboot.")
+        command = None
+    else:
+        fix = "Run `nvidia-smi` to see the driver's own error."
+        command = None
+    yield finding(
+        "EC106",
+        "NVML could not inspect the driver ({})".format(code or d.status),
+        evidence,
+        cause="NVML answered with `{}`, so the GPUs' details (and some checks) are missing."
+        .format(code or d.status),
+        fix=fix,
+        command=command,
+    )
+
+
+def device_nodes(v: View) -> Iterator[Finding]:
+    """EC107: the driver sees GPUs but /dev/nvidiactl or /dev/nvidia-uvm is missing."""
+    host = v.facts.host
+    d = v.facts.driver
+    if v.os != "linux" or v.wsl or host.status != "ok" or d.status != "ok" or not d.gpus:
+        return
+    nodes = set(host.nvidia_device_nodes)
+    missing = [n for n in ("/dev/nvidiactl", "/dev/nvidia-uvm") if n not in nodes]
+    if not missing:
+        return
+    uvm_only = missing == ["/dev/nvidia-uvm"]
+    yield finding(
+        "EC107",
+        "{} missing although the driver sees {} GPU(s)".format(" and ".join(missing), len(d.gpus)),
+        [ev("host.nvidia_device_nodes", sorted(nodes)), ev("driver.gpu_count", d.gpu_count)],
+        cause="CUDA needs /dev/nvidiactl and /dev/nvidia-uvm. "
+        + ("The nvidia_uvm module is not loaded (it often goes missing after a suspend/resume)."
+           if uvm_only else "The device files were not created or not passed to this container."),
+        fix="Load the module and create the files: `sudo nvidia-modprobe -u -c=0` (or `sudo "
+        "modprobe nvidia_uvm`), or reboot; in a container, pass all NVIDIA devices (`--gpus all`).",
+        command="sudo nvidia-modprobe -u -c=0" if not host.container.detected else None,
+    )
+
+
+def _libcuda_version(path: str) -> Optional[str]:
+    m = re.match(r"^libcuda\.so\.(\d{3,}\.\d+(?:\.\d+)?)$", os.path.basename(path))
+    return m.group(1) if m else None
+
+
+def wrong_libcuda(v: View) -> Iterator[Finding]:
+    """EC108: the libcuda torch loaded is not the running driver's (compat dir, stray copy)."""
+    d = v.facts.driver
+    rt = v.runtime
+    if rt is None:
+        return
+    driver = d.kernel_module.version or d.version
+    evidence: List[str] = []
+    for lib in rt.loaded_libraries:
+        if lib.name != "libcuda":
+            continue
+        version = _libcuda_version(lib.path)
+        if driver and version and version != driver:
+            evidence.append(ev("torch_runtime.loaded_libraries[libcuda]", lib.path))
+    compat = [e for e in v.facts.host.env.ld_library_path
+              if e.compat and any(n.startswith("libcuda.so") for n in e.cuda_libs)]
+    warned = [w for w in rt.available_warnings
+              if "803" in w or "unsupported display driver" in w.lower()]
+    if not evidence and not (compat and warned):
+        return
+    if driver:
+        evidence.append(ev("driver.kernel_module.version" if d.kernel_module.version else "driver.version", driver))
+    for e in compat:
+        evidence.append(ev("host.env.ld_library_path[compat]", e.path))
+    for w in warned[:1]:
+        evidence.append(ev("torch_runtime.available_warnings", w.strip().splitlines()[0]))
+    yield finding(
+        "EC108",
+        "torch loaded a libcuda that is not the running driver's{}".format(
+            " ({} on LD_LIBRARY_PATH)".format(compat[0].path) if compat else ""
+        ),
+        evidence,
+        cause="A CUDA forward-compatibility or stray libcuda comes first on the loader path; "
+        "on GPUs or drivers it does not support, CUDA fails with error 803.",
+        fix="Remove {} from LD_LIBRARY_PATH.".format(
+            ", ".join(e.path for e in compat) if compat else "the directory holding that libcuda"
+        ),
+    )
+
+
+RULES = (
+    driver_vs_torch,
+    no_driver,
+    driver_not_loaded,
+    driver_library_mismatch,
+    nvml_unusable,
+    device_nodes,
+    wrong_libcuda,
+)

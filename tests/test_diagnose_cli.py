@@ -1,0 +1,250 @@
+"""`envcheck diagnose`, `facts` and `explain` run as a user would: child processes, exit codes,
+stdout the product and stderr the logs, one JSON envelope with --json."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from envcheck.facts import Facts
+from envcheck.rules.catalog import CATALOG
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SNAP = os.path.join(HERE, "data", "snapshots")
+PROBE_SNAP = os.path.join(HERE, "data", "probes", "snapshots")
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
+
+
+def snap(name):
+    path = os.path.join(SNAP, name + ".json")
+    return path if os.path.exists(path) else os.path.join(PROBE_SNAP, name + ".json")
+
+
+def no_traceback(res):
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
+
+
+def envelope(res):
+    doc = json.loads(res.stdout)
+    assert doc["envcheck_result_version"] == 1
+    return doc
+
+
+# ------------------------------------------------------------------------ diagnose --facts
+
+
+@pytest.mark.parametrize("name, code", [
+    ("h100x8-torch2.11-cu130-driver580", 0),
+    ("devbox-no-driver-nvcc13-torch-cpu", 0),
+    ("docker-shm-64m", 0),  # a warning only
+    ("this-machine", 0),  # torch not installed: a warning
+    ("laptop-rtx3060-cpu-torch", 1),
+    ("driver535-torch2.11-cu130", 1),
+    ("wsl2-linux-driver", 1),
+])
+def test_diagnose_facts_exit_codes(cli, name, code):
+    res = cli("diagnose", "--facts", snap(name))
+    assert res.returncode == code, res.stderr
+    assert res.stderr == ""
+    assert res.stdout.startswith("envcheck diagnose: ")
+
+
+def test_fail_on_warning(cli):
+    assert cli("diagnose", "--facts", snap("docker-shm-64m"), "--fail-on", "warning").returncode == 1
+    assert cli("diagnose", "--facts", snap("devbox-no-driver-nvcc13-torch-cpu"),
+               "--fail-on", "warning").returncode == 0
+
+
+def test_diagnose_json_is_one_envelope(cli):
+    res = cli("diagnose", "--facts", snap("driver535-torch2.11-cu130"), "--json")
+    assert res.returncode == 1 and res.stderr == ""
+    doc = envelope(res)
+    assert (doc["command"], doc["status"], doc["exit_code"]) == ("diagnose", "problems", 1)
+    data = doc["data"]
+    codes = [f["code"] for f in data["diagnosis"]["findings"]]
+    assert codes == ["EC101"]
+    f = data["diagnosis"]["findings"][0]
+    assert set(f) == {"code", "name", "severity", "title", "evidence", "cause", "fix", "command", "refs"}
+    assert f["refs"] == ["F1"] and f["command"] == data["diagnosis"]["fix"]["command"]
+    assert data["machine"]["cuda"]["driver"]["version"] == "12.2"
+    assert data["machine"]["cuda"]["torch"]["version"] == "13.0"
+    assert data["facts"]["schema"] == "envcheck.facts/1" and data["facts"]["redacted"] is True
+    assert doc["data_info"]["newest_release"]
+
+
+def test_diagnose_markdown(cli):
+    res = cli("diagnose", "--facts", snap("rtx5090-torch2.6-cu124"), "--markdown")
+    assert res.returncode == 1
+    assert res.stdout.startswith("## envcheck diagnose: 1 error")
+    assert "<details><summary>facts" in res.stdout and res.stdout.rstrip().endswith("</details>")
+
+
+@pytest.mark.parametrize("args", [
+    ("diagnose", "--markdown", "--json"),
+    ("diagnose", "--quick", "--facts", "x.json"),
+    ("diagnose", "--fail-on", "never"),
+    ("diagnose", "--facts", "/nonexistent/facts.json"),
+    ("explain", "EC999"),
+])
+def test_bad_input_is_exit_2_in_one_line(cli, args):
+    res = cli(*args)
+    assert res.returncode == 2, res.stderr
+    no_traceback(res)
+    if "--json" in args:
+        assert envelope(res)["errors"][0]["kind"] == "input" and res.stderr == ""
+    else:
+        assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("envcheck: error:")
+
+
+def test_bad_input_with_json_is_an_envelope(cli):
+    res = cli("diagnose", "--facts", "/nonexistent/facts.json", "--json")
+    assert res.returncode == 2
+    doc = envelope(res)
+    assert doc["status"] == "error" and doc["errors"][0]["kind"] == "input"
+
+
+@pytest.mark.parametrize("python", ["/nonexistent/python", "/etc/hostname", "/bin/true"])
+def test_python_that_is_not_an_interpreter_is_exit_3(cli, python):
+    res = cli("diagnose", "--quick", "--python", python)
+    assert res.returncode == 3, (res.stdout, res.stderr)
+    no_traceback(res)
+    assert res.stderr.startswith("envcheck: error:") and python in res.stderr
+
+
+# ------------------------------------------------------------------------------------ explain
+
+
+def test_explain_a_code_by_code_or_name(cli):
+    res = cli("explain", "EC101")
+    assert res.returncode == 0
+    assert res.stdout.startswith("EC101 driver-too-old (error)")
+    for part in ("What it means:", "How it is detected:", "How to fix:", "Failure modes: F1"):
+        assert part in res.stdout
+    assert cli("explain", "driver-too-old").stdout == res.stdout
+
+
+def test_explain_lists_every_code(cli):
+    res = cli("explain")
+    assert res.returncode == 0
+    for d in CATALOG:
+        assert d.code in res.stdout
+    doc = envelope(cli("explain", "--json", "ec203"))
+    assert doc["data"]["name"] == "gpu-arch-not-in-wheel" and doc["data"]["refs"] == ["F3"]
+
+
+# -------------------------------------------------------------------------------------- facts
+
+
+def test_facts_writes_atomically_and_refuses_to_overwrite(cli, tmp_path):
+    out = tmp_path / "facts.json"
+    res = cli("facts", "--quick", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "wrote" in res.stderr and res.stdout.startswith("host: ")
+    facts = Facts.load(str(out))
+    assert facts.quick and facts.redacted and facts.torch_runtime is None
+    assert facts.host.hostname in (None, "redacted-host")
+    again = cli("facts", "--quick", "-o", str(out))
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert cli("facts", "--quick", "-o", str(out), "--force", "--no-redact").returncode == 0
+    assert Facts.load(str(out)).redacted is False
+    assert [p.name for p in tmp_path.iterdir()] == ["facts.json"]  # no temporary file left
+
+
+def test_facts_json_is_the_snapshot_that_others_read(cli, tmp_path):
+    res = cli("facts", "--quick", "--json")
+    assert res.returncode == 0 and res.stderr == ""
+    assert json.loads(res.stdout)["schema"] == "envcheck.facts/1"
+    path = tmp_path / "me.json"
+    path.write_text(res.stdout)
+    diag = cli("diagnose", "--facts", str(path), "--json")
+    assert envelope(diag)["data"]["source"] == "facts {}".format(path)
+    install = cli("install-command", "--facts", str(path), "-q")
+    assert install.returncode == 0 and install.stdout.startswith("pip install torch==")
+
+
+def test_diagnose_reads_a_snapshot_inside_a_json_envelope(cli, tmp_path):
+    res = cli("diagnose", "--facts", snap("docker-shm-64m"), "--json")
+    path = tmp_path / "envelope.json"
+    path.write_text(res.stdout)
+    again = cli("diagnose", "--facts", str(path), "--json")
+    assert [f["code"] for f in envelope(again)["data"]["diagnosis"]["findings"]] == ["EC408"]
+
+
+# ----------------------------------------------------------------------------- this machine
+
+
+@pytest.mark.slow
+def test_diagnose_quick_on_this_machine(cli):
+    res = cli("diagnose", "--quick", "--json")
+    assert res.returncode in (0, 1), res.stderr
+    doc = envelope(res)
+    data = doc["data"]
+    assert data["facts"]["quick"] is True and data["facts"]["torch_runtime"] is None
+    codes = {f["code"] for f in data["diagnosis"]["findings"]}
+    if data["facts"]["driver"]["version"] is None and data["facts"]["torch"]["variant"] == "cpu":
+        assert "EC202" in codes and res.returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+@pytest.mark.skipif(not HAVE_TORCH, reason="torch is not installed in this interpreter")
+def test_diagnose_with_torch_on_this_machine(cli):
+    """With a CPU torch and no NVIDIA driver: consistent, exit 0 (this development machine)."""
+    res = cli("diagnose", "--json", timeout=120)
+    doc = envelope(res)
+    facts = doc["data"]["facts"]
+    codes = {f["code"]: f["severity"] for f in doc["data"]["diagnosis"]["findings"]}
+    assert facts["torch"]["status"] == "ok" and facts["torch_runtime"]["status"] == "ok", facts["torch_runtime"]
+    if facts["driver"]["version"] is None and facts["torch"]["variant"] == "cpu":
+        assert res.returncode == 0
+        assert codes.get("EC202") == "info" and "EC001" in codes
+        if facts["nvcc"]["status"] == "ok":
+            assert codes.get("EC109") == "info"
+        text = cli("diagnose").stdout
+        assert "CPU build" in text and "no NVIDIA driver" in text and "consistent" in text
+        if facts["nvcc"]["status"] == "ok":
+            release = next(t["release"] for t in facts["nvcc"]["toolkits"] if t["release"])
+            assert "nvcc    " + release in text
+
+
+@pytest.fixture(scope="module")
+def bare_venv(tmp_path_factory):
+    """A virtual environment without torch (and without pip)."""
+    path = tmp_path_factory.mktemp("venv") / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
+    return str(path / "bin" / "python")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quick", [True, False])
+def test_diagnose_without_torch(cli, bare_venv, quick):
+    args = ["diagnose", "--python", bare_venv, "--json"] + (["--quick"] if quick else [])
+    res = cli(*args)
+    assert res.returncode == 0, res.stderr
+    findings = envelope(res)["data"]["diagnosis"]["findings"]
+    missing = [f for f in findings if f["code"] == "EC002"]
+    assert len(missing) == 1 and missing[0]["severity"] == "warning"
+    assert missing[0]["command"].startswith("pip install torch==")
+    assert "EC003" not in {f["code"] for f in findings}
+    text = cli("diagnose", "--python", bare_venv, "--quick")
+    assert "torch: not installed" in text.stdout and "EC002 torch-not-installed" in text.stdout
+    assert text.stdout.rstrip().endswith(missing[0]["command"])
+
+
+def test_importing_cli_diagnose_costs_only_click():
+    code = (
+        "import sys, envcheck.cli_diagnose, envcheck.cli\n"
+        "heavy = ('psutil', 'pynvml', 'torch', 'packaging', 'envcheck.probes', 'envcheck.rules',"
+        " 'envcheck.matrix.store', 'envcheck.facts')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "print(sorted(n for n in ('diagnose', 'facts', 'explain') if n in envcheck.cli.cli.commands))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=os.path.dirname(HERE))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["[]", "['diagnose', 'explain', 'facts']"]
