@@ -2,7 +2,7 @@
 
 Two halves, as everywhere in envcheck:
 
-* :func:`read_static` (capture) uses only the standard library: ``importlib.metadata`` for the
+* :func:`read_static` (capture) uses only the standard library: a scan of ``*.dist-info`` for the
   distributions of the torch family and the CUDA wheels (``nvidia-*``, ``cuda-*``), and
   ``torch/version.py`` read as *text*. It returns plain JSON-able data. This module imports only
   the standard library at module level, so the very same source runs inside another interpreter
@@ -22,7 +22,7 @@ import platform
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 __all__ = [
     "Dist",
@@ -46,6 +46,7 @@ _CONDA_RECORD = re.compile(
     r"^(pytorch|pytorch-cuda|pytorch-gpu|pytorch-cpu|libtorch|cpuonly|cudatoolkit|cuda-version|"
     r"cuda-runtime|cudnn|nccl|torchvision|torchaudio)-\d"
 )
+_MAX_METADATA = 256 * 1024  # headers come first; the long description may follow
 _MAX_VERSION_PY = 64 * 1024
 _MAX_CONDA_META = 20000  # directory entries looked at, at most
 
@@ -176,39 +177,10 @@ def _marker_environment() -> Dict[str, str]:
     }
 
 
-def _dist_record(dist: Any) -> Optional[Dict[str, Any]]:
-    meta = dist.metadata
-    name = meta.get("Name") if meta is not None else None
-    if not name:
-        return None
-    canon = _canon(name)
-    if canon not in _FAMILY and not _is_cuda_dist(canon):
-        return None
-    try:
-        installer = (dist.read_text("INSTALLER") or "").strip() or None
-    except OSError:
-        installer = None
-    requires: List[str] = []
-    if canon == "torch" or _is_cuda_dist(canon):
-        requires = list(dist.requires or ())
-    try:
-        location = str(dist.locate_file(""))
-    except Exception:  # noqa: BLE001 - odd finders; location is optional
-        location = None
-    return {
-        "name": name,
-        "canon": canon,
-        "version": meta.get("Version") or "",
-        "location": location,
-        "installer": installer,
-        "requires": requires,
-    }
-
-
-def _read_text_bounded(path: str) -> Optional[str]:
+def _read_text_bounded(path: str, limit: int = 0) -> Optional[str]:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read(_MAX_VERSION_PY)
+            return fh.read(limit or _MAX_VERSION_PY)
     except OSError:
         return None
 
@@ -228,19 +200,76 @@ def _conda_records(prefix: str) -> List[str]:
     return sorted(out)
 
 
+def _headers(text: str) -> Tuple[Dict[str, str], List[str]]:
+    """The RFC 822 header block of a METADATA file: single fields and every Requires-Dist."""
+    fields: Dict[str, str] = {}
+    requires: List[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the body (the long description) starts here
+        if line[:1] in (" ", "\t") or ":" not in line:
+            continue
+        key, _, value = line.partition(":")
+        value = value.strip()
+        if key == "Requires-Dist":
+            requires.append(value)
+        else:
+            fields.setdefault(key, value)
+    return fields, requires
+
+
+def _scan_dists(search: Sequence[str]) -> List[Dict[str, Any]]:
+    """Installed torch-family and CUDA distributions, in sys.path order, without importlib.metadata.
+
+    Only the ``*.dist-info`` / ``*.egg-info`` folders whose names belong to the family are
+    opened, so a site-packages with hundreds of packages costs one directory listing.
+    """
+    out: List[Dict[str, Any]] = []
+    for entry in search:
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info"):
+                meta_name = "METADATA"
+            elif name.endswith(".egg-info"):
+                meta_name = "PKG-INFO"
+            else:
+                continue
+            guess = _canon(name.rsplit(".", 1)[0].split("-", 1)[0])
+            if guess not in _FAMILY and not _is_cuda_dist(guess):
+                continue
+            folder = os.path.join(entry or ".", name)
+            meta_path = os.path.join(folder, meta_name) if os.path.isdir(folder) else folder
+            text = _read_text_bounded(meta_path, _MAX_METADATA)
+            if text is None:
+                continue
+            fields, requires = _headers(text)
+            real = fields.get("Name")
+            if not real:
+                continue
+            canon = _canon(real)
+            if canon not in _FAMILY and not _is_cuda_dist(canon):
+                continue
+            installer = _read_text_bounded(os.path.join(folder, "INSTALLER"), 256) if os.path.isdir(folder) else None
+            out.append(
+                {
+                    "name": real,
+                    "canon": canon,
+                    "version": fields.get("Version") or "",
+                    "location": os.path.abspath(entry or "."),
+                    "installer": (installer or "").strip() or None,
+                    "requires": requires if (canon == "torch" or _is_cuda_dist(canon)) else [],
+                }
+            )
+    return out
+
+
 def read_static(path: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Everything this module reports, as plain data, for ``path`` (default ``sys.path``)."""
-    import importlib.metadata as metadata  # Python 3.8+
-
     search = list(sys.path if path is None else path)
-    dists: List[Dict[str, Any]] = []
-    for dist in metadata.distributions(path=search):
-        try:
-            record = _dist_record(dist)
-        except Exception:  # noqa: BLE001 - one broken dist-info must not hide the others
-            record = None
-        if record is not None:
-            dists.append(record)
+    dists = _scan_dists(search)
 
     version_py = None
     torch_dist = next((d for d in dists if d["canon"] == "torch"), None)
@@ -349,6 +378,9 @@ def _derive_variant(
 def _pins(
     torch_requires: Sequence[str], installed: Dict[str, Dict[str, Any]], env: Dict[str, str]
 ) -> tuple[CudaPin, ...]:
+    # A CPU build declares no CUDA wheels: skip packaging.requirements (tens of ms to import).
+    if not any(_is_cuda_dist(_canon(re.split(r"[\s;\[<>=!~(]", line.strip(), 1)[0])) for line in torch_requires):
+        return ()
     from packaging.requirements import InvalidRequirement, Requirement
 
     out: List[CudaPin] = []
