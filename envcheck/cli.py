@@ -370,19 +370,26 @@ def _requirements_cmdline() -> str:
 # ------------------------------------------------------------------- diagnose, facts, explain
 
 
-def _register_diagnose() -> None:
-    """diagnose/facts/explain live in envcheck.cli_diagnose (click only at import time)."""
-    try:
-        from envcheck import cli_diagnose
-    except ImportError:  # pragma: no cover - during development of that module
-        return
-    for name in ("diagnose", "facts", "explain"):
-        command = getattr(cli_diagnose, name, None)
-        if command is not None:
-            cli.add_command(command)
+def _register_commands() -> None:
+    """Commands that live in their own modules (each imports only click at import time)."""
+    import importlib
+
+    for module, names in (
+        ("envcheck.cli_diagnose", ("diagnose", "facts", "explain")),
+        ("envcheck.cli_verify", ("verify",)),
+        ("envcheck.cli_preflight", ("preflight", "compare")),
+    ):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:  # pragma: no cover - a module not in this checkout
+            continue
+        for name in names:
+            command = getattr(mod, name, None)
+            if command is not None:
+                cli.add_command(command)
 
 
-_register_diagnose()
+_register_commands()
 
 
 # ------------------------------------------------------------------------------------------ main
