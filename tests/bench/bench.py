@@ -60,14 +60,15 @@ COMMANDS = [
             ("-m", "envcheck", "matrix", "--torch", "2.7", "--json")),
     Command("envcheck matrix --cuda 12.1", ("-m", "envcheck", "matrix", "--cuda", "12.1")),
     Command("envcheck install-command --cuda 12.8",
-            ("-m", "envcheck", "install-command", "--cuda", "12.8"), optional=True),
+            ("-m", "envcheck", "install-command", "--cuda", "12.8")),
     Command("envcheck requirements --cuda 12.8",
-            ("-m", "envcheck", "requirements", "--cuda", "12.8"), optional=True),
-    Command("envcheck diagnose --quick", ("-m", "envcheck", "diagnose", "--quick"), optional=True),
+            ("-m", "envcheck", "requirements", "--cuda", "12.8")),
+    Command("envcheck diagnose --quick", ("-m", "envcheck", "diagnose", "--quick")),
     Command("store.load_dir(shipped) in-process", ("-c", LOAD_SNIPPET), kind="inproc"),
 ]
 TORCH_COMMANDS = [
     Command("python -c 'import torch'", ("-c", "import torch")),
+    Command("envcheck diagnose (full: torch child)", ("-m", "envcheck", "diagnose")),
     Command("python -m torch.utils.collect_env", ("-m", "torch.utils.collect_env")),
 ]
 
