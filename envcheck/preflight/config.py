@@ -1,0 +1,447 @@
+"""Preflight thresholds: shipped profiles (``profiles.toml``), a user config, flags. Parse once.
+
+Layers, later ones winning key by key: the chosen profile (after the profiles it ``extends``),
+the config file's top-level keys, then command-line flags. A config's ``[profiles.NAME]`` tables
+merge over the shipped profile of that name (or define a new one, extending ``default`` unless
+it says otherwise); its ``profile = "NAME"`` picks the base unless ``--profile`` does.
+
+Config files are TOML (``tomllib`` on Python 3.11+, the ``tomli`` package before) or JSON (a
+``.json`` name, or text starting with ``{``): the same structure either way, so fleet tooling
+that writes JSON needs no TOML library. Unknown keys are errors that name the file, the key and
+the nearest known key: a typo must not silently leave a default in force.
+
+:class:`Thresholds` remembers where every value came from (``sources``), for the report.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from envcheck.errors import CannotRunError, InputError
+from envcheck.preflight.units import InvalidSize, parse_size
+
+__all__ = [
+    "SCHEMA",
+    "PROFILES_FILE",
+    "ConfigError",
+    "Thresholds",
+    "FIELDS",
+    "load_file",
+    "load_profiles",
+    "profile_names",
+    "resolve",
+]
+
+SCHEMA = "envcheck.preflight-profiles/1"
+PROFILES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles.toml")
+SEVERITIES = ("fail", "warn", "off")
+
+
+class ConfigError(InputError):
+    """A config file or flag value that cannot be used (exit 2): names file, key and value."""
+
+    kind = "config"
+
+
+# name -> (kind, table): table None is top level, "distributed" the [distributed] sub-table.
+FIELDS: Dict[str, Tuple[str, Optional[str]]] = {
+    "description": ("str", None),
+    "min_gpus": ("int", None),
+    "gpu_model": ("str", None),
+    "min_gpu_memory": ("size", None),
+    "max_gpu_memory_used": ("size", None),
+    "max_temperature_c": ("int", None),
+    "require_persistence": ("bool", None),
+    "require_ecc": ("bool", None),
+    "max_ecc_uncorrected": ("int", None),
+    "max_retired_pages": ("int", None),
+    "fail_throttle": ("strlist", None),
+    "warn_throttle": ("strlist", None),
+    "pcie_at_max": ("bool", None),
+    "min_driver": ("version", None),
+    "min_cuda": ("version", None),
+    "require_torch": ("spec", None),
+    "min_free_ram": ("size", None),
+    "min_free_ram_fraction": ("fraction", None),
+    "min_shm": ("size", None),
+    "min_open_files": ("int", None),
+    "diagnose": ("bool", None),
+    "verify": ("bool", None),
+    "perf": ("bool", None),
+    "min_free_disk": ("sizemap", None),
+    "perf_fractions": ("fractionmap", None),
+    "severity": ("severitymap", None),
+    "timeout_s": ("seconds", "distributed"),
+    "allreduce_sizes": ("sizelist", "distributed"),
+    "min_busbw_intra_gbs": ("number", "distributed"),
+    "min_busbw_inter_gbs": ("number", "distributed"),
+    "outlier_fraction": ("fraction", "distributed"),
+}
+_TABLES = ("min_free_disk", "perf_fractions", "severity", "distributed")
+_META = ("extends",)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    profile: str = "default"
+    description: str = ""
+    min_gpus: int = 1
+    gpu_model: str = ""
+    min_gpu_memory: int = 0
+    max_gpu_memory_used: int = 1 << 30
+    max_temperature_c: int = 80
+    require_persistence: bool = True
+    require_ecc: bool = True
+    max_ecc_uncorrected: int = 0
+    max_retired_pages: int = 62
+    fail_throttle: Tuple[str, ...] = ()
+    warn_throttle: Tuple[str, ...] = ()
+    pcie_at_max: bool = True
+    min_driver: str = ""
+    min_cuda: str = ""
+    require_torch: str = ""
+    min_free_ram: int = 0
+    min_free_ram_fraction: float = 0.5
+    min_shm: int = 1 << 30
+    min_open_files: int = 65536
+    diagnose: bool = True
+    verify: bool = True
+    perf: bool = True
+    min_free_disk: Tuple[Tuple[str, int], ...] = ()
+    perf_fractions: Tuple[Tuple[str, float], ...] = ()
+    severity: Tuple[Tuple[str, str], ...] = ()
+    timeout_s: float = 120.0
+    allreduce_sizes: Tuple[int, ...] = (1 << 20, 16 << 20, 256 << 20)
+    min_busbw_intra_gbs: float = 0.0
+    min_busbw_inter_gbs: float = 0.0
+    outlier_fraction: float = 0.75
+    sources: Tuple[Tuple[str, str], ...] = field(default=(), compare=False)
+
+    def severity_of(self, check_id: str) -> str:
+        return dict(self.severity).get(check_id, "fail")
+
+    def fraction_for(self, gpu_class: str) -> Optional[float]:
+        return dict(self.perf_fractions).get(gpu_class)
+
+    def source_of(self, name: str) -> str:
+        return dict(self.sources).get(name, "built-in")
+
+    def to_dict(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        for name in ("profile",) + tuple(FIELDS):
+            value = getattr(self, name)
+            if name in ("min_free_disk", "perf_fractions", "severity"):
+                value = dict(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[name] = value
+        out["sources"] = dict(self.sources)
+        return out
+
+
+# ------------------------------------------------------------------------------------ reading
+
+
+def _toml_module():
+    if sys.version_info >= (3, 11):
+        import tomllib  # novermin - guarded by the version check
+
+        return tomllib
+    try:
+        import tomli  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return tomli
+
+
+def load_file(path: str) -> Dict[str, Any]:
+    """A TOML or JSON config as a dict. ConfigError for a missing or malformed file."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ConfigError("{}: cannot read ({})".format(path, exc.strerror or exc)) from None
+    text = raw.decode("utf-8", "replace")
+    if path.lower().endswith(".json") or text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError("{}: not valid JSON ({})".format(path, exc)) from None
+    else:
+        toml = _toml_module()
+        if toml is None:
+            raise CannotRunError(
+                "{}: reading TOML needs Python 3.11+ or the tomli package".format(path),
+                hint="install tomli or use Python 3.11+ (a JSON config needs neither)",
+            )
+        try:
+            data = toml.loads(text)
+        except Exception as exc:  # noqa: BLE001 - TOMLDecodeError of tomllib or tomli
+            raise ConfigError("{}: not valid TOML ({})".format(path, exc)) from None
+    if not isinstance(data, dict):
+        raise ConfigError("{}: expected a table of settings at the top".format(path))
+    return data
+
+
+def load_profiles(path: str = PROFILES_FILE) -> Dict[str, Dict[str, Any]]:
+    """The shipped profiles, checked (unknown keys, bad values, broken ``extends``)."""
+    data = load_file(path)
+    if data.get("schema") != SCHEMA:
+        raise ConfigError("{}: schema {!r}, expected {!r}".format(path, data.get("schema"), SCHEMA))
+    profiles = data.get("profiles")
+    if not isinstance(profiles, dict) or "default" not in profiles:
+        raise ConfigError("{}: no [profiles.default] table".format(path))
+    for name, body in profiles.items():
+        _check_keys(body, path, "profile {!r}".format(name), allow_meta=True)
+    for name in profiles:
+        _chain(profiles, name, path)
+        _parse_layer(_flatten(_merged(profiles, name, path)), path)
+    return profiles
+
+
+def profile_names(path: str = PROFILES_FILE) -> List[str]:
+    return sorted(load_profiles(path))
+
+
+# ---------------------------------------------------------------------------------- checking
+
+
+def _suggest(key: str, known) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return " (did you mean {!r}?)".format(close[0]) if close else ""
+
+
+def _check_keys(body: Any, source: str, where: str, allow_meta: bool = False) -> None:
+    if not isinstance(body, dict):
+        raise ConfigError("{}: {} is not a table".format(source, where))
+    top = [k for k, (_, t) in FIELDS.items() if t is None] + ["distributed"]
+    if allow_meta:
+        top += list(_META)
+    for key, value in body.items():
+        if key not in top:
+            raise ConfigError("{}: unknown key {!r} in {}{}".format(source, key, where, _suggest(key, top)))
+        if key == "distributed":
+            if not isinstance(value, dict):
+                raise ConfigError("{}: 'distributed' in {} is not a table".format(source, where))
+            sub = [k for k, (_, t) in FIELDS.items() if t == "distributed"]
+            for k in value:
+                if k not in sub:
+                    raise ConfigError(
+                        "{}: unknown key {!r} in [distributed] of {}{}".format(source, k, where, _suggest(k, sub))
+                    )
+
+
+def _chain(profiles: Mapping[str, Any], name: str, source: str) -> List[str]:
+    """``[default, ..., name]``: the profiles ``name`` extends, base first."""
+    chain: List[str] = []
+    cur: Optional[str] = name
+    while cur is not None:
+        if cur in chain:
+            raise ConfigError("{}: profile {!r} extends itself (via {})".format(source, name, " -> ".join(chain + [cur])))
+        if cur not in profiles:
+            raise ConfigError(
+                "{}: no profile {!r}{} (known: {})".format(source, cur, _suggest(cur, profiles), ", ".join(sorted(profiles)))
+            )
+        chain.append(cur)
+        body = profiles[cur]
+        nxt = body.get("extends", None if cur == "default" else "default")
+        if nxt is not None and not isinstance(nxt, str):
+            raise ConfigError("{}: 'extends' of profile {!r} must be a profile name".format(source, cur))
+        cur = nxt
+    return list(reversed(chain))
+
+
+def _merge(base: Dict[str, Any], over: Mapping[str, Any]) -> Dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if k in _TABLES and isinstance(v, dict) and isinstance(out.get(k), dict):
+            merged = dict(out[k])
+            merged.update(v)
+            out[k] = merged
+        else:
+            out[k] = v
+    return out
+
+
+def _merged(profiles: Mapping[str, Any], name: str, source: str) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for link in _chain(profiles, name, source):
+        out = _merge(out, profiles[link])
+    return out
+
+
+def _flatten(body: Mapping[str, Any]) -> Dict[str, Any]:
+    """Profile table -> {field: raw value}; the [distributed] keys come up to the top."""
+    out = {k: v for k, v in body.items() if k not in ("distributed",) + _META}
+    out.update(body.get("distributed") or {})
+    return out
+
+
+# ----------------------------------------------------------------------------------- parsing
+
+
+def _bad(source: str, key: str, value: Any, expected: str) -> ConfigError:
+    return ConfigError("{}: {} = {!r}: expected {}".format(source, key, value, expected))
+
+
+def _parse_value(key: str, value: Any, source: str) -> Any:
+    kind = FIELDS[key][0]
+    if kind == "str":
+        if not isinstance(value, str):
+            raise _bad(source, key, value, "text")
+        return value
+    if kind == "int":
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise _bad(source, key, value, "a whole number >= 0")
+        return value
+    if kind in ("number", "seconds", "fraction"):
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise _bad(source, key, value, "a number") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise _bad(source, key, value, "a number >= 0")
+        if kind == "fraction" and value > 2:
+            raise _bad(source, key, value, "a fraction (0.75, not 75)")
+        if kind == "seconds" and value <= 0:
+            raise _bad(source, key, value, "seconds > 0")
+        return float(value)
+    if kind == "bool":
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        if not isinstance(value, bool):
+            raise _bad(source, key, value, "true or false")
+        return value
+    if kind == "size":
+        try:
+            return parse_size(value)
+        except InvalidSize:
+            raise _bad(source, key, value, "a size such as 80GB, 1GiB or 0") from None
+    if kind == "version":
+        if not isinstance(value, str):
+            value = str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+        if not isinstance(value, str):
+            raise _bad(source, key, value, "a version such as \"570\" or \"12.8\"")
+        if value.strip():
+            from packaging.version import InvalidVersion, Version
+
+            try:
+                Version(value.strip())
+            except InvalidVersion:
+                raise _bad(source, key, value, "a version such as \"570\" or \"12.8\"") from None
+        return value.strip()
+    if kind == "spec":
+        if not isinstance(value, str):
+            raise _bad(source, key, value, "a version specifier such as \">=2.6\"")
+        if value.strip():
+            from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+            text = value.strip()
+            if text[0].isdigit():
+                text = "==" + text + ("" if text.count(".") >= 2 else ".*")
+            try:
+                SpecifierSet(text)
+            except InvalidSpecifier:
+                raise _bad(source, key, value, "a version specifier such as \">=2.6\"") from None
+            return text
+        return ""
+    if kind == "strlist":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _bad(source, key, value, "a list of names")
+        return tuple(value)
+    if kind == "sizelist":
+        if not isinstance(value, list) or not value:
+            raise _bad(source, key, value, "a non-empty list of sizes")
+        try:
+            sizes = tuple(parse_size(v) for v in value)
+        except InvalidSize:
+            raise _bad(source, key, value, "a list of sizes such as [\"1MiB\", \"256MiB\"]") from None
+        if any(s < 4 for s in sizes):
+            raise _bad(source, key, value, "sizes of at least 4 bytes")
+        return sizes
+    if kind == "sizemap":
+        if not isinstance(value, dict):
+            raise _bad(source, key, value, "a table of path = size")
+        try:
+            return tuple(sorted((str(p), parse_size(v)) for p, v in value.items()))
+        except InvalidSize as exc:
+            raise ConfigError("{}: {}: {}".format(source, key, exc)) from None
+    if kind == "fractionmap":
+        if not isinstance(value, dict):
+            raise _bad(source, key, value, "a table of GPU class = fraction")
+        return tuple(sorted((str(k), _parse_value("min_free_ram_fraction", v, source + " " + key)) for k, v in value.items()))
+    if kind == "severitymap":
+        from envcheck.preflight.checks import CHECK_IDS
+
+        if not isinstance(value, dict):
+            raise _bad(source, key, value, "a table of check = \"fail\" | \"warn\" | \"off\"")
+        for k, v in value.items():
+            if k not in CHECK_IDS:
+                raise ConfigError("{}: severity: unknown check {!r}{}".format(source, k, _suggest(k, CHECK_IDS)))
+            if v not in SEVERITIES:
+                raise _bad(source, "severity." + k, v, "\"fail\", \"warn\" or \"off\"")
+        return tuple(sorted(value.items()))
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _parse_layer(raw: Mapping[str, Any], source: str) -> Dict[str, Any]:
+    return {k: _parse_value(k, v, source) for k, v in raw.items()}
+
+
+def resolve(
+    profile: Optional[str] = None,
+    config_path: Optional[str] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+    *,
+    profiles_path: str = PROFILES_FILE,
+) -> Thresholds:
+    """The thresholds in force: shipped profile <- config file <- flags (``overrides``)."""
+    profiles = dict(load_profiles(profiles_path))
+    config: Dict[str, Any] = {}
+    if config_path:
+        config = load_file(config_path)
+        extra = config.get("profiles") or {}
+        if not isinstance(extra, dict):
+            raise ConfigError("{}: 'profiles' must be a table of profiles".format(config_path))
+        for name, body in extra.items():
+            _check_keys(body, config_path, "profile {!r}".format(name), allow_meta=True)
+            profiles[name] = _merge(profiles.get(name, {}), body)
+        top = {k: v for k, v in config.items() if k not in ("profiles", "profile", "schema")}
+        _check_keys(top, config_path, "the top level")
+        if "profile" in config and not isinstance(config["profile"], str):
+            raise ConfigError("{}: 'profile' must be a profile name".format(config_path))
+    name = profile or config.get("profile") or "default"
+    values: Dict[str, Any] = {}
+    sources: Dict[str, str] = {}
+
+    def layer(raw: Mapping[str, Any], source: str, label: str) -> None:
+        parsed = _parse_layer(raw, source)
+        for k, v in parsed.items():
+            if k in ("min_free_disk", "perf_fractions", "severity") and k in values:
+                merged = dict(values[k])
+                merged.update(dict(v))
+                v = tuple(sorted(merged.items()))
+            values[k] = v
+            sources[k] = label
+
+    for link in _chain(profiles, name, config_path or profiles_path):
+        where = "config {}".format(config_path) if config_path and link in (config.get("profiles") or {}) else profiles_path
+        layer(_flatten(profiles[link]), where, "profile {}".format(link))
+    if config_path:
+        top = {k: v for k, v in config.items() if k not in ("profiles", "profile", "schema")}
+        layer(_flatten(top), config_path, "config {}".format(os.path.basename(config_path)))
+    if overrides:
+        layer({k: v for k, v in overrides.items() if v is not None}, "command line", "flag")
+    missing = [k for k in FIELDS if k not in values]
+    if missing:
+        raise ConfigError("profile {!r}: no value for {}".format(name, ", ".join(missing)))
+    return Thresholds(profile=name, sources=tuple(sorted(sources.items())), **values)

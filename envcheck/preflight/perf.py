@@ -1,0 +1,91 @@
+"""The performance sanity check: measured matmul throughput against the GPU's class.
+
+:func:`judge_tflops` is pure given the GPU table (``envcheck.matrix.gpus``): the GPU's NVML
+name picks its row (datasheet dense peak per dtype) and its class (the healthy fraction of that
+peak for a quick ``torch.mm``). The verdict, as the table states it:
+
+* fail below ``low x floor`` (floor 0.71: DCGM fails below ~0.71 of a measured-good value), or
+  below the profile's ``perf_fractions`` value for the class when one is set;
+* warn below ``low x spread`` (spread 0.95: identical cards differ ~5%);
+* pass otherwise. A GPU the table does not know, or without a peak for the dtype, is
+  ``not-run`` (no verdict is not a pass); a MIG slice is ``n/a``.
+
+:func:`time_matmul` runs in a rank process that has torch imported already (the distributed
+path); the single-node path measures in verify's child process instead.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional, Tuple
+
+from envcheck.preflight.checks import Check
+
+__all__ = ["time_matmul", "judge_tflops", "floor_for"]
+
+
+def time_matmul(torch: Any, device: Any, n: int = 8192, iters: int = 10) -> Tuple[float, str]:
+    """(TFLOP/s, dtype name) of an n x n matmul on ``device``: bf16 from sm_80, fp16 on sm_70/75."""
+    major, _ = torch.cuda.get_device_capability(device)
+    if major >= 8:
+        dtype, name = torch.bfloat16, "bf16"
+    elif major >= 7:
+        dtype, name = torch.float16, "fp16"
+    else:
+        dtype, name = torch.float32, "fp32"
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    for _ in range(3):
+        torch.mm(a, b)
+    torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for _ in range(iters):
+        torch.mm(a, b)
+    torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - start
+    del a, b
+    return 2.0 * n ** 3 * iters / seconds / 1e12, name
+
+
+def floor_for(table: Any, row: Any, dtype: str, th: Any) -> Tuple[Optional[float], Optional[float], str]:
+    """(fail fraction, warn fraction, where from) for a GPU row and dtype."""
+    cls = table.gpu_class(row)
+    rng = cls.matmul_fp32 if dtype == "fp32" else cls.matmul_half
+    override = th.fraction_for(row.gpu_class) if th is not None else None
+    if rng is None and override is None:
+        return None, None, "class {} has no healthy range for {}".format(row.gpu_class, dtype)
+    fail = override if override is not None else rng.low * table.floor
+    warn = max(fail, rng.low * table.spread) if rng is not None else fail
+    where = ("profile perf_fractions.{}".format(row.gpu_class) if override is not None
+             else "GPU table: class {} low {:.2f} x floor {:.2f}".format(row.gpu_class, rng.low, table.floor))
+    return fail, warn, where
+
+
+def judge_tflops(name: Optional[str], tflops: float, dtype: str, th: Any, table: Any = None) -> Check:
+    """One ``perf`` check for one GPU's measured matmul throughput."""
+    from envcheck.matrix import gpus
+
+    try:
+        table = table or gpus.load()
+    except Exception as exc:  # noqa: BLE001 - a corrupt table: no verdict
+        return Check("perf", "not-run", "{:.1f} TFLOP/s {} (no verdict: GPU table unusable: {})".format(tflops, dtype, exc),
+                     "per GPU class", value=tflops)
+    m = gpus.match(table, name)
+    measured = "{:.1f} TFLOP/s {} on {}".format(tflops, dtype, name or "?")
+    if m.mig:
+        return Check("perf", "n/a", measured + " (MIG slice {}: no verdict)".format(m.mig), "per GPU class", value=tflops)
+    if m.row is None:
+        return Check("perf", "not-run", measured + " (GPU not in envcheck's table: no verdict)", "per GPU class",
+                     value=tflops, detail="set severity perf = \"off\" in a config to skip it on such GPUs")
+    peak = m.row.peaks.get(dtype)
+    if not peak:
+        return Check("perf", "not-run", measured + " (no {} peak for {})".format(dtype, m.row.name), "per GPU class",
+                     value=tflops)
+    fail, warn, where = floor_for(table, m.row, dtype, th)
+    if fail is None:
+        return Check("perf", "not-run", measured + " ({})".format(where), "per GPU class", value=tflops)
+    frac = tflops / peak
+    status = "fail" if frac < fail else ("warn" if frac < warn else "pass")
+    return Check("perf", status, "{} = {:.2f} of the {:.0f} TFLOP/s peak".format(measured, frac, peak),
+                 ">= {:.2f} x peak ({:.0f} TFLOP/s)".format(fail, fail * peak), value=round(frac, 4), limit=round(fail, 4),
+                 source=where)

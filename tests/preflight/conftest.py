@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+DATA = ROOT / "tests" / "data" / "preflight"
+PROBES = ROOT / "tests" / "data" / "probes"
+CLI = HERE / "_cli.py"
+
+
+def load_fakes():
+    """tests/probes/_fakes.py (the NVML replayer), loaded by path."""
+    spec = importlib.util.spec_from_file_location("envcheck_tests_nvml_fakes", ROOT / "tests" / "probes" / "_fakes.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def recorded_driver(name: str):
+    """DriverFacts from a recorded NVML session (tests/data/probes/nvml/NAME.json)."""
+    from envcheck.probes.nvml import probe_nvml
+
+    fakes = load_fakes()
+    return probe_nvml(fakes.FakeNvml(fakes.load_recording(name)), root=str(HERE / "no-such-root"), smi=None,
+                      nvml_timeout=None)
+
+
+def snapshot(name: str):
+    from envcheck.facts import Facts
+
+    return Facts.load(str(PROBES / "snapshots" / (name + ".json")))
+
+
+def facts_with_driver(name: str, base: str = "h100x8-torch2.11-cu130-driver580"):
+    return replace(snapshot(base), driver=recorded_driver(name))
+
+
+def child_env(extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("ENVCHECK_DATA_DIR", str(ROOT / "tests" / "data" / "no-user-data"))
+    env.pop("NO_COLOR", None)
+    for k in list(env):
+        if k.startswith(("ENVCHECK_PREFLIGHT_TEST_", "SLURM_")) or k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+            env.pop(k)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_envcheck(*args: str, env: dict | None = None, timeout: float = 90, cwd: str | None = None):
+    """The real CLI in a child process (preflight/compare registered)."""
+    return subprocess.run([sys.executable, str(CLI), *args], capture_output=True, text=True, timeout=timeout,
+                          env=child_env(env), cwd=cwd or str(ROOT))
+
+
+@pytest.fixture
+def envcheck_bin(tmp_path) -> Path:
+    """A directory with an ``envcheck`` executable (this checkout's CLI) to put first on PATH."""
+    d = tmp_path / "bin"
+    d.mkdir()
+    exe = d / "envcheck"
+    exe.write_text("#!/bin/sh\nexec {} {} \"$@\"\n".format(sys.executable, CLI))
+    exe.chmod(0o755)
+    return d
+
+
+def quick_config(tmp_path: Path, **over) -> Path:
+    """A JSON config that runs fast here: no GPU expected, no torch child, no verify/perf."""
+    cfg = {"profile": "cpu", "diagnose": False, "verify": False, "perf": False,
+           "severity": {"host.open_files": "off"}}
+    cfg.update(over)
+    path = tmp_path / "preflight.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def have_torch() -> bool:
+    return importlib.util.find_spec("torch") is not None and shutil.which("bash") is not None
