@@ -82,7 +82,7 @@ def _print_version(ctx: click.Context, _param, value: bool) -> None:
     ctx.exit(0)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show envcheck's version and the date and newest release of its data.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -94,6 +94,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     4 corrupt data, 5 network failure, 70 internal error.
     """
     ctx.obj = {"debug": debug}
+    if ctx.invoked_subcommand is None:  # bare `envcheck`: the help, not a usage error
+        click.echo(ctx.get_help())
 
 
 # ---------------------------------------------------------------------------------------- matrix
@@ -139,7 +141,7 @@ def matrix(ctx, torch_spec, cuda, rocm, cpu, conda, cc, os_name, as_json):
         chosen = [r for r in releases if r in having]
         if not chosen:
             raise query.no_such_build(releases, variant, having, conda=conda)
-        rows = [r for r in report.overview(m) if any(r["torch"] == c.torch for c in chosen)]
+        rows = [r for r in report.overview(m, conda=conda) if any(r["torch"] == c.torch for c in chosen)]
         what = "conda packages" if conda else "pip wheels"
         lines = [f"{variant.describe()} ({variant.label}) {what} exist for {len(chosen)} releases:"]
         lines += matrix_text.overview_text(rows)
@@ -204,7 +206,7 @@ def target_options(f):
     return f
 
 
-def _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_driver, facts_file):
+def _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_driver, facts_file, manager="pip"):
     """Load the data, work out the target (given, from facts, or this machine) and choose."""
     from envcheck.install import choose as ch
     from envcheck.matrix import store
@@ -222,7 +224,7 @@ def _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_d
         base = tg.detect()
     t = ch.target_from_options(
         cuda=cuda, rocm=rocm, cpu=cpu, driver=driver, ccs=tuple(ccs), python=python,
-        os_name=os_name, torch=torch_spec, strict_driver=strict_driver, base=base,
+        os_name=os_name, torch=torch_spec, strict_driver=strict_driver, manager=manager, base=base,
     )
     return m, ch.choose(m, t)
 
@@ -257,11 +259,14 @@ def install_command(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, s
     stdout carries only the command, so $(envcheck install-command) works; the explanation
     goes to stderr.
     """
+    from envcheck.errors import InputError
     from envcheck.install import commands
     from envcheck.matrix import report
     from envcheck.render import err
 
-    m, choice = _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_driver, facts_file)
+    if pyproject and manager != "uv":
+        raise InputError("--pyproject is for --manager uv (it prints a [tool.uv] snippet)")
+    m, choice = _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_driver, facts_file, manager)
     rel, v, t = choice.release, choice.variant, choice.target
     plan = commands.pip_plan(rel, v, t.os, t.python)
     pip_cmd = commands.pip_command(plan)
@@ -298,7 +303,16 @@ def install_command(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, s
     if not as_json and not quiet:
         for line in _explain(choice) + [f"note: {n}" for n in notes]:
             err(line)
-    finish(Outcome("install-command", data, [cmd], 0, [] if not as_json else choice.warnings, report.data_info(m)), as_json)
+    elif not as_json:
+        for w in _loud(choice):  # -q hides explanations, never a warning that the command will not do the job
+            err(f"envcheck: warning: {w}")
+    # A build asked for that cannot run here: the command is printed, but it is a problem (exit 1).
+    code = 1 if choice.will_not_run else 0
+    finish(Outcome("install-command", data, [cmd], code, [] if not as_json else choice.warnings, report.data_info(m)), as_json)
+
+
+def _loud(choice) -> list[str]:
+    return [w for w in choice.warnings if choice.will_not_run or choice.fallback and w.startswith("NO GPU BUILD FITS")]
 
 
 def _target_dict(t) -> dict:
@@ -327,14 +341,30 @@ def requirements_cmd(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, 
     from envcheck.render import err
 
     if check_file:
+        from envcheck.errors import InputError
+
+        conflicting = [flag for flag, value in (
+            ("--cuda", cuda), ("--rocm", rocm), ("--cpu", cpu), ("--torch", torch_spec), ("--strict-driver", strict_driver),
+            ("--facts", facts_file), ("-o/--output", output), ("--force", force),
+        ) if value]
+        if conflicting:
+            raise InputError(
+                f"--check reads the build and release from the file: {', '.join(conflicting)} cannot be combined with it "
+                "(describe the target with --driver, --compute-capability, --python and --os)"
+            )
         m = store.load()
-        res = rq.check(m, Path(check_file), driver=driver, gpus=tuple(parse_cc(c) for c in ccs), os_name=os_name or "linux")
+        py = None if (python or "").lower() == "any" else (python or f"{sys.version_info[0]}.{sys.version_info[1]}")
+        res = rq.check(m, Path(check_file), driver=driver, gpus=tuple(parse_cc(c) for c in ccs), os_name=os_name or "linux", python=py)
         lines = [f"{check_file}: " + ("consistent" if not res.problems else f"{len(res.problems)} problem(s)")]
         lines += [f"  {p.code}: {p.message}" for p in res.problems]
         lines += [f"  note: {n}" for n in res.notes]
         finish(Outcome("requirements", res.to_dict(), lines, 1 if res.problems else 0, [], report.data_info(m)), as_json)
         return
     m, choice = _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_driver, facts_file)
+    if choice.will_not_run:
+        from envcheck.errors import InputError
+
+        raise InputError(f"not writing a requirements file that cannot work: {choice.warnings[0]}")
     text = rq.render(m, choice, command_line=_requirements_cmdline())
     data = {"target": _target_dict(choice.target), "choice": choice.to_dict(), "text": text, "written": None}
     if output:
@@ -348,6 +378,9 @@ def requirements_cmd(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, 
     if not as_json and not quiet:
         for line in _explain(choice):
             err(line)
+    elif not as_json:
+        for w in _loud(choice):
+            err(f"envcheck: warning: {w}")
     finish(Outcome("requirements", data, lines, 0, choice.warnings if as_json else [], report.data_info(m)), as_json)
 
 

@@ -229,7 +229,8 @@ def test_diagnose_without_torch(cli, bare_venv, quick):
     findings = envelope(res)["data"]["diagnosis"]["findings"]
     missing = [f for f in findings if f["code"] == "EC002"]
     assert len(missing) == 1 and missing[0]["severity"] == "warning"
-    assert missing[0]["command"].startswith("pip install torch==")
+    # The fix installs into the interpreter that was inspected, not whatever `pip` is on PATH.
+    assert missing[0]["command"].startswith(f"{bare_venv} -m pip install torch==")
     assert "EC003" not in {f["code"] for f in findings}
     text = cli("diagnose", "--python", bare_venv, "--quick")
     assert "torch: not installed" in text.stdout and "EC002 torch-not-installed" in text.stdout

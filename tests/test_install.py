@@ -260,7 +260,9 @@ def test_requirements_nothing_written_on_error(cli, tmp_path):
     [
         ("--index-url https://download.pytorch.org/whl/cu128\ntorch==2.7.1+cu128\ntorchvision==0.22.1+cu128\n", []),
         ("--index-url https://download.pytorch.org/whl/cu128\ntorch==2.7.1+cu128\ntorchvision==0.21.0+cu128\n", ["partner-mismatch"]),
-        ("torch==2.7.1+cu128\ntorchvision==0.22.1+cu126\n", ["mixed-builds"]),
+        ("torch==2.7.1+cu128\ntorchvision==0.22.1+cu126\n", ["mixed-builds", "index-missing"]),
+        ("torch==2.4.0+cu124\ntorchvision==0.19.0+cu124\n", ["index-missing"]),  # PyPI has no +cu124
+        ("-f https://download.pytorch.org/whl/torch_stable.html\ntorch==1.7.1+cu110\n", ["python-unsupported"]),
         ("--index-url https://download.pytorch.org/whl/cu121\ntorch==2.7.1+cu121\n", ["no-such-build"]),
         ("--index-url https://download.pytorch.org/whl/cu126\ntorch==2.7.1+cu128\n", ["index-mismatch"]),
         ("--index-url https://download.pytorch.org/whl/cu130\ntorch==2.13.0+cu130\ntorchaudio==2.13.0\n", ["no-partner"]),
@@ -313,3 +315,89 @@ def test_shipped_requirements_cover_every_build(matrix):
     c = choose(matrix, target_from_options(cpu=True, os_name="linux", python=None))
     rel = c.release
     assert {f"torch-{rel.torch}-{v.label}.txt" for v in rel.variants} == names
+
+
+# ----------------------------------------------------------- found by a new-user review
+
+
+def test_conda_builds_differ_from_pip(cli):
+    """torch 1.9.0: pip wheels are cu111, PyTorch's conda packages cu113."""
+    r = cli("install-command", "--manager", "conda", "--torch", "1.9.0", "--cuda", "11.3", "--python", "3.8", "-q")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "conda install pytorch==1.9.0 torchvision==0.10.0 torchaudio==0.9.0 cudatoolkit=11.3 -c pytorch -c conda-forge"
+    r = cli("install-command", "--torch", "1.9.0", "--cuda", "11.3", "--python", "3.8")
+    assert r.returncode == 2 and "--manager conda" in r.stderr
+
+
+def test_quiet_never_hides_a_command_that_will_not_work(cli):
+    r = cli("install-command", "-q", "--cuda", "12.8", "--driver", "450.80.02")
+    assert r.returncode == 1
+    assert r.stdout.strip().endswith("/whl/cu128")
+    assert "will not run on this target" in r.stderr
+    doc = json.loads(cli("install-command", "--cuda", "12.8", "--driver", "450.80.02", "--json").stdout)
+    assert doc["status"] == "problems" and doc["data"]["choice"]["will_not_run"] is True
+    r = cli("install-command", "-q", "--cc", "6.1", "--cc", "12.0", "--driver", "580.95.05")
+    assert r.returncode == 0 and r.stdout.strip().endswith("/whl/cpu")
+    assert "NO GPU BUILD FITS" in r.stderr
+
+
+def test_requirements_refuses_a_file_that_cannot_work(cli, tmp_path):
+    out = tmp_path / "r.txt"
+    r = cli("requirements", "--cuda", "12.8", "--driver", "450.80.02", "-o", str(out))
+    assert r.returncode == 2 and not out.exists() and "will not run" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--cuda", "12.1"], "--cuda cannot be combined"),
+        (["-o", "x.txt"], "-o/--output cannot be combined"),
+        (["--torch", "2.7"], "--torch cannot be combined"),
+    ],
+)
+def test_requirements_check_rejects_options_it_would_ignore(cli, tmp_path, args, needle):
+    f = tmp_path / "r.txt"
+    f.write_text("--index-url https://download.pytorch.org/whl/cu128\ntorch==2.7.1+cu128\n")
+    r = cli("requirements", "--check", str(f), *args)
+    assert r.returncode == 2 and needle in r.stderr and r.stdout == ""
+
+
+def test_pyproject_needs_uv(cli):
+    r = cli("install-command", "--pyproject", "--cuda", "12.8")
+    assert r.returncode == 2 and "--manager uv" in r.stderr
+
+
+def test_windows_cuda13_driver_rule(matrix):
+    c = _choose(matrix, os_name="windows", ccs=("8.6",), driver="560.94", torch="2.14.1")
+    assert c.variant.label == "cu126"
+    reasons = {r.variant: r.reason for r in c.rejected}
+    assert "needs >= 580" in reasons["cu130"]
+
+
+def test_described_os_is_not_this_machine(cli):
+    r = cli("install-command", "--os", "macos")
+    assert r.returncode == 0 and "target: given on the command line" in r.stderr
+    r = cli("install-command", "--python", "3.12")
+    assert "with --python 3.12" in r.stderr
+
+
+def test_bare_envcheck_prints_help(cli):
+    r = cli()
+    assert r.returncode == 0 and "Commands:" in r.stdout and r.stderr == ""
+
+
+def test_matrix_cc_says_unknown_not_none(cli):
+    r = cli("matrix", "--cc", "8.6", "--torch", "1.7.1")
+    assert "unknown (no architecture data" in r.stdout
+
+
+@pytest.mark.slow
+def test_diagnose_fix_installs_into_the_inspected_interpreter(cli, tmp_path):
+    import subprocess
+    import sys
+
+    venv = tmp_path / "v"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    py = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    r = cli("diagnose", "--quick", "--python", str(py))
+    assert f"{py} -m pip install torch==" in r.stdout

@@ -38,7 +38,7 @@ def test_cuda_aliases(text, label):
     assert parse_cuda(text).label == label
 
 
-@pytest.mark.parametrize("text", ["12.x", "banana", "", "12", "cu1", "12.10", "1234.5", "cu12345"])
+@pytest.mark.parametrize("text", ["12.x", "banana", "", "12", "cu1", "12.10", "1234.5", "cu12345", "cu12", "1.2", "6.5"])
 def test_cuda_rejects(text):
     with pytest.raises(InputError) as exc:
         parse_cuda(text)

@@ -45,6 +45,7 @@ class Target:
     want: Variant | None = None  # --cuda / --rocm / --cpu
     torch: str | None = None  # "2.7.1", "2.7", "<2.6"
     strict_driver: bool = False
+    manager: str = "pip"  # conda publishes its own set of builds (1.9.0: pip cu111, conda cu113)
     source: str = "given"  # "given" | "this machine" | "facts FILE"
     detected: tuple[str, ...] = ()  # what detection found, in words
     nvidia_present: bool | None = None  # None: unknown (nothing said)
@@ -84,6 +85,7 @@ class Choice:
     caveats: list[str] = field(default_factory=list)
     driver_status: str | None = None  # "full" | "compat" | None
     fallback: bool = False  # CPU build chosen because no GPU build could run
+    will_not_run: bool = False  # the build asked for cannot run on the target (driver or GPU)
 
     def to_dict(self) -> dict:
         return {
@@ -94,6 +96,7 @@ class Choice:
             "variant_description": self.variant.describe(),
             "driver_status": self.driver_status,
             "cpu_fallback": self.fallback,
+            "will_not_run": self.will_not_run,
             "reasons": self.reasons,
             "warnings": self.warnings,
             "caveats": self.caveats,
@@ -121,6 +124,7 @@ def target_from_options(
     os_name: str | None = None,
     torch: str | None = None,
     strict_driver: bool = False,
+    manager: str = "pip",
     base: Target | None = None,
 ) -> Target:
     """A target from what the user typed, on top of a detected one (``base``) if any."""
@@ -140,7 +144,13 @@ def target_from_options(
             raise InputError(f"Invalid Python version: {python!r} (expected something like 3.11)")
         python = python.strip()
     b = base or Target(os=_os_default(), python=_python_default())
-    described = any((driver, ccs))
+    # Another OS than the detected one is another machine: its driver and GPUs are not these.
+    described = any((driver, ccs)) or bool(base and os_name and os_name != b.os)
+    given = [f"{flag} {value}" for flag, value in (("--os", os_name), ("--python", python)) if value]
+    if base and not described:
+        source = b.source + (f", with {' and '.join(given)}" if given else "")
+    else:
+        source = "given on the command line"
     return Target(
         os=os_name or b.os,
         python=None if any_python else (python or b.python),
@@ -151,10 +161,20 @@ def target_from_options(
         want=want,
         torch=torch,
         strict_driver=strict_driver,
-        source=b.source if base and not described else "given on the command line",
+        manager=manager,
+        source=source,
         detected=() if described else b.detected,
         nvidia_present=True if (driver or gpus) else b.nvidia_present,
     )
+
+
+def builds_for(release: Release, target: Target) -> tuple[Variant, ...]:
+    """The builds a target's package manager can install: conda's own set while PyTorch published one."""
+    if target.manager == "conda" and release.conda.style != "none":
+        if target.os == "macos":
+            return (Variant("cpu"),) if "macos" in release.platforms else ()
+        return tuple(v for v in release.conda.variants if v.kind != "rocm")
+    return release.variants_for_os(target.os)
 
 
 def _candidates(matrix: Matrix, target: Target) -> list[Release]:
@@ -190,10 +210,17 @@ def choose(matrix: Matrix, target: Target) -> Choice:
         raise InputError("ROCm builds exist for Linux only")
     candidates = _candidates(matrix, target)
     if want is not None:
-        having = query.releases_with(matrix, want)  # raises: no release has this build at all
-        with_build = [r for r in candidates if want in r.variants]
+        having = [r for r in matrix.releases if want in builds_for(r, target)]
+        if not having:
+            query.releases_with(matrix, want)  # raises, naming the builds that exist at all
+            raise query.no_such_build(list(matrix.releases), want, [r for r in matrix.releases if want in r.variants])
+        with_build = [r for r in candidates if want in builds_for(r, target)]
+        if not with_build and target.manager != "conda" and any(want in r.conda.variants for r in candidates):
+            exc = query.no_such_build(sorted(candidates, key=lambda r: r.key), want, having)
+            exc.hint = f"PyTorch's conda packages have a {want.label} build for it: add --manager conda"
+            raise exc
         if not with_build:
-            raise query.no_such_build(sorted(candidates, key=lambda r: r.key), want, having)
+            raise query.no_such_build(sorted(candidates, key=lambda r: r.key), want, having, conda=target.manager == "conda" and all(r.conda.style != "none" for r in candidates))
     gpu_machine = bool(target.driver or target.gpus) and (want is None or want.kind == "cuda")
     python_blocked = []
     first_release_ok: Release | None = None
@@ -216,7 +243,7 @@ def choose(matrix: Matrix, target: Target) -> Choice:
             continue
         if first_release_ok is None:
             first_release_ok = rel
-        builds = rel.variants_for_os(target.os)
+        builds = builds_for(rel, target)
         if want is not None:
             if want not in builds:
                 rejected.append(Rejected(rel.torch, want.label, f"no {want.label} build"))
@@ -225,6 +252,7 @@ def choose(matrix: Matrix, target: Target) -> Choice:
             choice = Choice(rel, want, target, driver_status=status)
             choice.reasons.append(f"{want.describe()} build asked for")
             if not ok:
+                choice.will_not_run = True
                 choice.warnings.append(f"the {want.label} build will not run on this target: {why}")
             return _finish(matrix, choice, rejected)
         if not gpu_machine:
@@ -252,7 +280,10 @@ def choose(matrix: Matrix, target: Target) -> Choice:
         if not cuda_builds:
             rejected.append(Rejected(rel.torch, None, f"no CUDA builds for {target.os}"))
     if python_blocked and first_release_ok is None:
-        spans = sorted({f"{r.python[0]}-{r.python[-1]}" for r in python_blocked if r.python})
+        from envcheck.matrix.variants import version_key as _vk
+
+        pairs = {(r.python[0], r.python[-1]) for r in python_blocked if r.python}
+        spans = [f"{a}-{b}" for a, b in sorted(pairs, key=lambda p: (_vk(p[0].rstrip("t")), _vk(p[1].rstrip("t"))))]
         which = f"torch {python_blocked[0].torch}" if len(python_blocked) == 1 else (
             f"no torch release matching {target.torch!r}" if target.torch else "no torch release")
         verb = "has no" if len(python_blocked) == 1 else "has"

@@ -131,11 +131,12 @@ def _join(words: list[str]) -> str:
     return " ".join(shlex.quote(w) if any(c in w for c in " <>|&;*?") else w for w in words)
 
 
-def pip_command(plan: PipPlan) -> str:
+def pip_command(plan: PipPlan, pip: tuple[str, ...] = ("pip",)) -> str:
+    """The pip command; ``pip=(python, "-m", "pip")`` installs into a named interpreter."""
     if plan.wheel_url:
-        words = ["pip", "install", plan.wheel_url] + [p.spec(False) for p in plan.pins if p.name != "torch"]
+        words = [*pip, "install", plan.wheel_url] + [p.spec(False) for p in plan.pins if p.name != "torch"]
         return _join(words)
-    words = ["pip", "install"] + [p.spec(plan.labelled) for p in plan.pins]
+    words = [*pip, "install"] + [p.spec(plan.labelled) for p in plan.pins]
     if plan.option:
         words += [plan.option, plan.url or ""]
     return _join(words)

@@ -130,7 +130,10 @@ _OPT = re.compile(r"^(--index-url|-i|--extra-index-url|--find-links|-f)[\s=]+(\S
 _URL_VARIANT = re.compile(r"download\.pytorch\.org/whl/(?:lts/[\d.]+/)?(cpu|cu\d+|rocm[\d.]+)(?:/|$)")
 
 
-def check(matrix: Matrix, path: Path, *, driver: str | None = None, driver_cuda=None, gpus=(), os_name: str = "linux") -> CheckResult:
+def check(
+    matrix: Matrix, path: Path, *, driver: str | None = None, driver_cuda=None, gpus=(), os_name: str = "linux",
+    python: str | None = None,
+) -> CheckResult:
     """Problems in an existing requirements file: mismatched triple, pins the index lacks, a build the driver cannot run."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -177,6 +180,25 @@ def check(matrix: Matrix, path: Path, *, driver: str | None = None, driver_cuda=
     label = tp["label"] or url_variant
     if tp["label"] and url_variant and tp["label"] != url_variant:
         res.problems.append(Problem("index-mismatch", f"torch is pinned +{tp['label']} but the index is the {url_variant} one: pip will not find it there", tp["line"]))
+    pytorch_index = any("download.pytorch.org" in url for url in res.index.values())
+    if labels and not pytorch_index:
+        # PyPI refuses local labels: +cuXYZ pins can only come from PyTorch's own index.
+        want = sorted(distinct)[0]
+        hint = ""
+        try:
+            plan = commands.pip_plan(rel, parse_variant(want), os_name)
+            if plan.option:
+                hint = f": add {'--find-links' if plan.option == '-f' else plan.option} {plan.url}"
+        except InvalidVariant:
+            pass
+        res.problems.append(Problem(
+            "index-missing",
+            f"the pins carry +{want} but no line names PyTorch's index{hint} (pip cannot find +{want} builds on PyPI)",
+            tp["line"],
+        ))
+    if python and not rel.supports_python(python):
+        span = f"{rel.python[0]}-{rel.python[-1]}" if rel.python else "unknown"
+        res.problems.append(Problem("python-unsupported", f"torch {rel.torch} has no wheels for Python {python} (it supports {span})", tp["line"]))
     variant: Variant | None = None
     if label:
         try:

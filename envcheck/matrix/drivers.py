@@ -56,6 +56,17 @@ def driver_need(matrix: Matrix, cuda: tuple[int, int], os_name: str = "linux") -
             compat = c
             break
     conf = ga.confidence if ga else "unknown"
+    if win and ga is not None and (full is None or compat is None):
+        # NVIDIA's tables give Windows nothing for CUDA 13.x, only the driver branch (R580...),
+        # and branch numbers are the same on Linux and Windows: use the branch, say it is inferred.
+        branch = ga.branch.lstrip("R") if ga.branch else None
+        linux_compat = next((t.minor_compat_linux for t in rows if t.minor_compat_linux), None)
+        if full is None and branch:
+            full = branch
+            conf = "inferred"
+        if compat is None and linux_compat and "." not in linux_compat:
+            compat = linux_compat
+            conf = "inferred"
     return DriverNeed(tuple(cuda[:2]), full, compat, ga, conf)
 
 
@@ -88,7 +99,8 @@ def judge_driver(
     if need.full and d >= _key(need.full) and (ceiling is None or ceiling >= cuda):
         return DriverVerdict("full", need, f"driver {driver} fully supports {label} (needs >= {need.full})")
     if need.full is None and ceiling is not None and ceiling >= cuda:
-        return DriverVerdict("full", need, f"driver {driver} reports CUDA {ceiling[0]}.{ceiling[1]}, enough for {label}")
+        how = "reports" if driver_cuda else "supports up to (NVIDIA's table)"
+        return DriverVerdict("full", need, f"driver {driver} {how} CUDA {ceiling[0]}.{ceiling[1]}, enough for {label}")
     if need.compat and d >= _key(need.compat) and (ceiling is None or ceiling[0] >= cuda[0]):
         return DriverVerdict(
             "compat",

@@ -132,14 +132,15 @@ def gpu_entry(matrix: Matrix, releases: list[Release], cc: ComputeCapability, os
     return rows
 
 
-def overview(matrix: Matrix) -> list[dict]:
+def overview(matrix: Matrix, *, conda: bool = False) -> list[dict]:
+    """One row per release; ``conda=True`` lists the conda builds instead of the pip wheels."""
     return [
         {
             "torch": r.torch,
             "torchvision": r.torchvision,
             "torchaudio": r.torchaudio,
             "python": list(r.python),
-            "variants": [v.label for v in r.variants],
+            "variants": [v.label for v in (r.conda.variants if conda else r.variants)],
             "conda": r.conda.style,
             "confidence": r.confidence,
         }

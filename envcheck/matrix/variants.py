@@ -105,10 +105,10 @@ def parse_cuda(text: str) -> Variant:
     elif re.match(r"cu\d+\.", t):
         t = t[2:]
     m = re.fullmatch(r"cu(\d{2,3})", t)
-    if m:
+    if m and _cuda_from_digits(m.group(1))[0] >= 7:
         return Variant("cuda", _cuda_from_digits(m.group(1)))
     m = re.fullmatch(r"(\d{1,2})\.(\d)(?:\.\d+)?", t)
-    if m:
+    if m and int(m.group(1)) >= 7:
         return Variant("cuda", (int(m.group(1)), int(m.group(2))))
     raise InvalidVariant(
         f"Invalid CUDA version: {text!r} (expected something like 12.1, 12.1.1 or cu121)"

@@ -89,6 +89,10 @@ def gpu_text(cc: str, generation: str, rows: list[dict]) -> list[str]:
         ok = ", ".join(
             v["variant"] + (" (PTX JIT)" if v["how"].startswith("ptx") else "") for v in r["runs"]
         )
+        if not ok and r["unknown"] and not r["does_not_run"]:
+            ok = style("unknown (no architecture data for its builds)", "yellow")
+        elif not ok and r["unknown"]:
+            ok = style("none known", "red")
         lines.append(f"  torch {r['torch']:<8} {ok or style('none', 'red')}")
         for v in r["does_not_run"]:
             lines.append(style(f"      not {v['variant']}: {v['why']}", "dim"))

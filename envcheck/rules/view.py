@@ -243,8 +243,10 @@ class View:
         if (keep_torch or keep_variant) and any("will not run" in w for w in choice.warnings):
             return None
         plan = commands.pip_plan(choice.release, choice.variant, choice.target.os, choice.target.python)
+        # diagnose --python PATH inspected another interpreter: the fix must install into that one.
+        pip = (self.facts.python, "-m", "pip") if self.facts.python else ("pip",)
         return InstallFix(
-            command=commands.pip_command(plan),
+            command=commands.pip_command(plan, pip),
             torch=choice.release.torch,
             variant=choice.variant.label,
             warnings=tuple(choice.warnings),
