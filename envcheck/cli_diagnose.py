@@ -193,8 +193,9 @@ def facts(quick, python, as_json, no_redact, output, force, timeout):
         from envcheck.render import err
 
         write_atomic(Path(output), text, force=force)
-        err("wrote {} ({} facts{})".format(
+        err("wrote {} ({}facts{})".format(
             output, "quick " if quick else "", "" if no_redact else ", redacted"))
+        return  # the file is the product: nothing more on stdout
     if as_json:
         import sys
 

@@ -140,11 +140,18 @@ def test_explain_lists_every_code(cli):
 # -------------------------------------------------------------------------------------- facts
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def test_facts_writes_atomically_and_refuses_to_overwrite(cli, tmp_path):
     out = tmp_path / "facts.json"
     res = cli("facts", "--quick", "-o", str(out))
     assert res.returncode == 0, res.stderr
-    assert "wrote" in res.stderr and res.stdout.startswith("host: ")
+    assert "wrote" in res.stderr and res.stdout == ""  # the file is the product
+    assert oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())  # like any file the user makes
     facts = Facts.load(str(out))
     assert facts.quick and facts.redacted and facts.torch_runtime is None
     assert facts.host.hostname in (None, "redacted-host")
