@@ -20,7 +20,6 @@ prefix of another row's pattern), so the first match is the only match.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -342,26 +341,11 @@ def _patterns(path: Path, rows: Tuple[GpuRow, ...]) -> Tuple[Tuple[str, str, int
 
 def load_file(path: Path) -> GpuTable:
     """Read and validate one GPU table file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"missing data file {path}", hint="reinstall envcheck") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read data file {path}: {exc}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(
-            f"corrupt data file {path}: line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
+    from envcheck.matrix.store import read_document
+
+    doc = read_document(path, SCHEMA)
     top = _Where(path, "top level")
-    if not isinstance(doc, dict):
-        raise top.fail("expected a JSON object")
-    if doc.get("schema") != SCHEMA:
-        raise top.fail(f"schema is {doc.get('schema')!r}, this envcheck reads {SCHEMA!r}")
-    updated = top.get(doc, "updated", str)
-    if not _DATE.match(updated):
-        raise top.fail(f"'updated' must be a date (YYYY-MM-DD), got {updated!r}")
+    updated = doc["updated"]
     verdict = top.get(doc, "verdict", dict)
     vctx = _Where(path, "verdict")
     spread = vctx.number(verdict, "spread", optional=False)

@@ -41,6 +41,7 @@ __all__ = [
     "shipped_dir",
     "user_dir",
     "read_updated",
+    "read_document",
 ]
 
 FILES = ("releases.json", "cuda.json", "wheel_archs.json")
@@ -146,6 +147,14 @@ class _Row:
 
 
 def _read(path: Path) -> dict:
+    return read_document(path, SCHEMAS[path.name])
+
+
+def read_document(path: Path, schema: str) -> dict:
+    """Read one data file: JSON, a top-level object of ``schema`` with an ``updated`` date.
+
+    Every failure is one DataError naming the file (and the line, for broken JSON).
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -161,7 +170,6 @@ def _read(path: Path) -> dict:
     ctx = _Row(path, "top level")
     if not isinstance(doc, dict):
         raise ctx.fail("expected a JSON object")
-    schema = SCHEMAS[path.name]
     if doc.get("schema") != schema:
         raise ctx.fail(f"schema is {doc.get('schema')!r}, this envcheck reads {schema!r}")
     updated = doc.get("updated")
