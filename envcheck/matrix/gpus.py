@@ -52,7 +52,6 @@ MATCH_MODES = ("exact", "prefix")
 IDENTIFIES = ("sku", "family")
 _KEY = re.compile(r"^[a-z0-9_]+$")
 _CC = re.compile(r"^\d{1,2}\.\d$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MIG = re.compile(r"\s+MIG\s+(\S+)\s*$", re.IGNORECASE)
 _PCIE = re.compile(r"^Gen(\d) x(\d{1,2})$")
 
