@@ -335,6 +335,7 @@ def requirements_cmd(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, 
     """A pinned requirements file for a target, or a check of an existing one."""
     from pathlib import Path
 
+    from envcheck.files import write_atomic
     from envcheck.install import requirements as rq
     from envcheck.matrix import report, store
     from envcheck.matrix.variants import parse_cc
@@ -368,7 +369,7 @@ def requirements_cmd(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, 
     text = rq.render(m, choice, command_line=_requirements_cmdline())
     data = {"target": _target_dict(choice.target), "choice": choice.to_dict(), "text": text, "written": None}
     if output:
-        rq.write_atomic(Path(output), text, force=force)
+        write_atomic(Path(output), text, force=force)
         data["written"] = output
         lines = []
         if not quiet:

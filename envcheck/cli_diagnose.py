@@ -189,7 +189,7 @@ def facts(quick, python, as_json, no_redact, output, force, timeout):
     snapshot = _collect(quick, python, timeout)
     text = snapshot.to_json(redact=not no_redact)
     if output:
-        from envcheck.install.requirements import write_atomic
+        from envcheck.files import write_atomic
         from envcheck.render import err
 
         write_atomic(Path(output), text, force=force)

@@ -47,6 +47,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from envcheck import files
 from envcheck.errors import DataError, InputError, NetworkError
 from envcheck.matrix import pyindex, store
 from envcheck.matrix.model import OSES
@@ -689,27 +690,16 @@ def write_dataset(docs: Mapping[str, dict], target: Path) -> list[Path]:
     order = [n for n in store.FILES if n != "releases.json"] + ["releases.json"]
     temps: dict[str, str] = {}
     try:
-        for name in order:
-            fd, tmp_path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=str(target))
-            temps[name] = tmp_path
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                # mkstemp makes 0600 files: keep the mode the file had, else the usual 0644.
-                old = target / name
-                os.chmod(tmp_path, old.stat().st_mode & 0o777 if old.exists() else 0o644)
-                fh.write(texts[name])
-                fh.flush()
-                os.fsync(fh.fileno())
+        for name in order:  # every file on disk first, then the renames: releases.json last
+            temps[name] = files.write_temp(target / name, texts[name])
         for name in order:
             os.replace(temps[name], target / name)
-            del temps[name]
+            del temps[name]  # only once it is in place: a failed rename leaves it for cleanup
     except OSError as exc:
         raise InputError(f"cannot write the data to {target}: {exc}") from None
     finally:
         for leftover in temps.values():
-            try:
-                os.unlink(leftover)
-            except OSError:
-                pass
+            files.discard(leftover)
     _fsync_dir(target)
     return [target / n for n in store.FILES]
 
