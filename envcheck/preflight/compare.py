@@ -4,8 +4,10 @@ Each snapshot (``envcheck facts --json``) is reduced to a fixed list of comparab
 (:data:`FIELDS`); for each field the majority value is found and the snapshots that differ are
 the odd ones out. ``important`` fields are those that break or slow a multi-node job when they
 differ (driver, CUDA, torch and its partners, NCCL, cuDNN, Python, GPU model and count): a
-difference there exits 1. Others (kernel, OS, limits, memory...) are shown but exit 0.
-With two snapshots that disagree there is no majority: both values are shown as a split.
+difference there exits 1 and is shown as ``DIFFERS``. Others (kernel, OS, limits, memory...) are
+shown as ``differs`` and exit 0. With two snapshots that disagree there is no majority: both
+values are shown as a split. A field whose source a snapshot did not collect (the torch runtime
+of a ``facts --quick`` snapshot) is compared among the other snapshots only, and said so.
 Pure once the files are read.
 """
 
@@ -16,7 +18,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["FIELDS", "Comparison", "compare_facts", "compare_files", "text_lines"]
+__all__ = ["FIELDS", "Field", "Comparison", "compare_facts", "compare_files", "text_lines"]
+
+LEGEND = "legend: DIFFERS matters for a job (exit 1); differs is informational (exit 0)"
+
+
+@dataclass(frozen=True)
+class Field:
+    path: str
+    important: bool
+    get: Callable[[Any], Any]
+    show: Callable[[Any], str] = repr  # the value in text output
 
 
 def _gpu_names(f: Any) -> Optional[str]:
@@ -32,7 +44,7 @@ def _dist(d: Any) -> Optional[str]:
 
 
 def _rt(attr: str) -> Callable[[Any], Any]:
-    return lambda f: getattr(f.torch_runtime, attr, None) if f.torch_runtime is not None and f.torch_runtime.status == "ok" else None
+    return lambda f: getattr(f.torch_runtime, attr, None) if f.torch_runtime.status == "ok" else None
 
 
 def _cuda_packages(f: Any) -> Optional[str]:
@@ -40,36 +52,61 @@ def _cuda_packages(f: Any) -> Optional[str]:
     return ", ".join(pkgs) if pkgs else None
 
 
-# (path, important, getter)
-FIELDS: Tuple[Tuple[str, bool, Callable[[Any], Any]], ...] = (
-    ("driver.version", True, lambda f: f.driver.version),
-    ("driver.cuda_max", True, lambda f: f.driver.cuda_max),
-    ("driver.gpu_count", True, lambda f: len(f.driver.gpus)),
-    ("driver.gpus", True, _gpu_names),
-    ("torch.version", True, lambda f: f.torch.version),
-    ("torch.cuda_build", True, lambda f: f.torch.cuda_build),
-    ("torch.torchvision", True, lambda f: _dist(f.torch.torchvision)),
-    ("torch.torchaudio", True, lambda f: _dist(f.torch.torchaudio)),
-    ("torch.triton", True, lambda f: _dist(f.torch.triton)),
-    ("torch_runtime.nccl_version", True, _rt("nccl_version")),
-    ("torch_runtime.cudnn_version", True, _rt("cudnn_version")),
-    ("torch_runtime.is_available", True, _rt("is_available")),
-    ("host.python.version", True, lambda f: f.host.python.version if f.host.python else None),
-    ("torch.cuda_packages", False, _cuda_packages),
-    ("driver.kernel_module.version", False, lambda f: f.driver.kernel_module.version),
-    ("driver.persistence_mode", False, lambda f: ",".join(sorted({str(g.persistence_mode) for g in f.driver.gpus})) or None),
-    ("nvcc.release", False, lambda f: getattr(f.nvcc, "release", None)),
-    ("host.os", False, lambda f: f.host.os.pretty_name),
-    ("host.kernel", False, lambda f: f.host.kernel),
-    ("host.glibc", False, lambda f: f.host.glibc),
-    ("host.arch", False, lambda f: f.host.arch),
-    ("host.container", False, lambda f: f.host.container.kind),
-    ("host.cpu_count", False, lambda f: f.host.cpu_count),
-    ("host.memory_total_gib", False, lambda f: round(f.host.memory_total_bytes / 2**30) if f.host.memory_total_bytes else None),
-    ("host.shm_total_gib", False, lambda f: round(f.host.shm.total_bytes / 2**30, 1) if f.host.shm and f.host.shm.total_bytes else None),
-    ("host.open_files_soft", False, lambda f: f.host.open_files_soft),
-    ("host.env.cuda_visible_devices", False, lambda f: f.host.env.cuda_visible_devices),
-    ("host.env.nccl", False, lambda f: ", ".join("{}={}".format(k, v) for k, v in sorted(f.host.env.nccl.items())) or None),
+_MIB, _GIB = 2**20, 2**30
+
+
+def _size(n: Optional[int]) -> Optional[int]:
+    """Bytes rounded to what :func:`_show_size` shows, so that near-equal sizes agree."""
+    if not n:
+        return None
+    if n < _GIB:
+        return round(n / _MIB) * _MIB
+    return round(n * 10 / _GIB) * _GIB // 10 if n < 10 * _GIB else round(n / _GIB) * _GIB
+
+
+def _show_size(n: Optional[int]) -> str:
+    if n is None:
+        return "None"
+    if n < _GIB:
+        return "{} MiB".format(n // _MIB)
+    return "{:.1f} GiB".format(n / _GIB) if n < 10 * _GIB else "{} GiB".format(round(n / _GIB))
+
+
+FIELDS: Tuple[Field, ...] = (
+    Field("driver.version", True, lambda f: f.driver.version),
+    Field("driver.cuda_max", True, lambda f: f.driver.cuda_max),
+    Field("driver.gpu_count", True, lambda f: len(f.driver.gpus)),
+    Field("driver.gpus", True, _gpu_names),
+    Field("torch.version", True, lambda f: f.torch.version),
+    Field("torch.cuda_build", True, lambda f: f.torch.cuda_build),
+    Field("torch.torchvision", True, lambda f: _dist(f.torch.torchvision)),
+    Field("torch.torchaudio", True, lambda f: _dist(f.torch.torchaudio)),
+    Field("torch.triton", True, lambda f: _dist(f.torch.triton)),
+    Field("torch_runtime.nccl_version", True, _rt("nccl_version")),
+    Field("torch_runtime.cudnn_version", True, _rt("cudnn_version")),
+    Field("torch_runtime.is_available", True, _rt("is_available")),
+    Field("host.python.version", True, lambda f: f.host.python.version if f.host.python else None),
+    Field("torch.cuda_packages", False, _cuda_packages),
+    Field("driver.kernel_module.version", False, lambda f: f.driver.kernel_module.version),
+    Field("driver.persistence_mode", False, lambda f: ",".join(sorted({str(g.persistence_mode) for g in f.driver.gpus})) or None),
+    Field("nvcc.release", False, lambda f: getattr(f.nvcc, "release", None)),
+    Field("host.os", False, lambda f: f.host.os.pretty_name),
+    Field("host.kernel", False, lambda f: f.host.kernel),
+    Field("host.glibc", False, lambda f: f.host.glibc),
+    Field("host.arch", False, lambda f: f.host.arch),
+    Field("host.container", False, lambda f: f.host.container.kind),
+    Field("host.cpu_count", False, lambda f: f.host.cpu_count),
+    Field("host.memory_total_bytes", False, lambda f: _size(f.host.memory_total_bytes), _show_size),
+    Field("host.shm_total_bytes", False, lambda f: _size(f.host.shm.total_bytes) if f.host.shm else None, _show_size),
+    Field("host.open_files_soft", False, lambda f: f.host.open_files_soft),
+    Field("host.env.cuda_visible_devices", False, lambda f: f.host.env.cuda_visible_devices),
+    Field("host.env.nccl", False, lambda f: ", ".join("{}={}".format(k, v) for k, v in sorted(f.host.env.nccl.items())) or None),
+)
+
+# (source, prefix of its fields, whether a snapshot collected it); a field of a source a
+# snapshot did not collect is left out of that snapshot's comparison, not counted as None.
+_SOURCES: Tuple[Tuple[str, str, Callable[[Any], bool]], ...] = (
+    ("torch runtime", "torch_runtime.", lambda f: f.torch_runtime is not None),
 )
 
 
@@ -78,6 +115,8 @@ class Comparison:
     labels: List[str]
     files: List[str]
     fields: List[Dict[str, Any]] = field(default_factory=list)
+    # one entry per snapshot that lacks a source: {"snapshot", "quick", "sources"}
+    not_collected: List[Dict[str, Any]] = field(default_factory=list)
 
     @property
     def differing(self) -> List[Dict[str, Any]]:
@@ -92,46 +131,67 @@ class Comparison:
             "snapshots": [{"label": label, "file": f} for label, f in zip(self.labels, self.files)],
             "differing": [f["path"] for f in self.differing],
             "important_differences": [f["path"] for f in self.differing if f["important"]],
+            "not_collected": self.not_collected,
             "fields": self.fields,
         }
 
 
+def _short_names(files: Sequence[str]) -> List[str]:
+    """Each file's shortest path suffix (without .json) that no other file ends with."""
+    parts = [os.path.abspath(f[:-5] if f.endswith(".json") else f).split(os.sep) for f in files]
+    out = []
+    for i, p in enumerate(parts):
+        others = [q for j, q in enumerate(parts) if j != i]
+        k = 1
+        while k < len(p) and any(q[-k:] == p[-k:] for q in others):
+            k += 1
+        out.append("/".join(p[-k:]))
+    return out
+
+
 def _labels(files: Sequence[str], hostnames: Sequence[Optional[str]]) -> List[str]:
-    """Hostname when unique and not redacted, else the file name (without .json)."""
+    """Hostname when unique and not redacted, else the shortest distinguishing file name."""
     usable = [h if h and h != "redacted-host" else None for h in hostnames]
     if all(usable) and len(set(usable)) == len(usable):
         return [str(h) for h in usable]
-    stems = [os.path.splitext(os.path.basename(f))[0] for f in files]
-    if len(set(stems)) == len(stems):
-        return stems
-    return list(files)
+    names = _short_names(files)
+    return names if len(set(names)) == len(names) else list(files)
 
 
 def compare_facts(facts: Sequence[Any], files: Sequence[str]) -> Comparison:
     labels = _labels(files, [f.host.hostname for f in facts])
     out = Comparison(labels=labels, files=list(files))
-    for path, important, get in FIELDS:
-        values = []
-        for f in facts:
+    lacking: List[List[str]] = [[s for s, _, has in _SOURCES if not has(f)] for f in facts]
+    for i, sources in enumerate(lacking):
+        if sources:
+            out.not_collected.append({"snapshot": labels[i], "quick": facts[i].quick, "sources": sources})
+    prefixes = {s: prefix for s, prefix, _ in _SOURCES}
+    for fd in FIELDS:
+        values: Dict[int, Any] = {}
+        missing: List[str] = []
+        for i, f in enumerate(facts):
+            if any(fd.path.startswith(prefixes[s]) for s in lacking[i]):
+                missing.append(labels[i])
+                continue
             try:
-                values.append(get(f))
+                values[i] = fd.get(f)
             except Exception:  # noqa: BLE001 - a field a snapshot lacks is a value too
-                values.append(None)
-        counts = Counter(values)
-        top = counts.most_common()
-        agree = len(top) == 1
-        best, n = top[0]
-        tie = len(top) > 1 and top[1][1] == n
-        row: Dict[str, Any] = {"path": path, "important": important, "agree": agree}
-        if agree:
-            row["value"] = best
-        elif tie:
+                values[i] = None
+        top = Counter(values.values()).most_common()
+        row: Dict[str, Any] = {"path": fd.path, "important": fd.important, "agree": len(top) <= 1}
+        if missing:
+            row["not_collected"] = missing
+        if len(top) <= 1:
+            row["value"] = top[0][0] if top else None
+        elif top[1][1] == top[0][1]:
             row["majority"] = None
-            row["split"] = [{"value": v, "snapshots": [labels[i] for i, x in enumerate(values) if x == v]} for v, _ in top]
+            row["split"] = [{"value": v, "snapshots": [labels[i] for i, x in values.items() if x == v]} for v, _ in top]
         else:
+            best, n = top[0]
             row["majority"] = best
             row["majority_count"] = n
-            row["outliers"] = [{"snapshot": labels[i], "value": v} for i, v in enumerate(values) if v != best]
+            row["compared"] = len(values)
+            row["outliers"] = [{"snapshot": labels[i], "value": v} for i, v in values.items() if v != best]
         out.fields.append(row)
     return out
 
@@ -142,27 +202,41 @@ def compare_files(paths: Sequence[str]) -> Comparison:
 
     if len(paths) < 2:
         raise InputError("compare needs at least two snapshots (envcheck facts --json > node.json)")
+    seen: Dict[str, str] = {}
+    for p in paths:
+        real = os.path.realpath(p)
+        if real in seen:
+            same = "" if seen[real] == p else " (as {!r} and {!r})".format(seen[real], p)
+            raise InputError("{}: given twice{}; name each snapshot once".format(p, same))
+        seen[real] = p
     return compare_facts([Facts.load(p) for p in paths], paths)
 
 
 def text_lines(c: Comparison, *, show_all: bool = False) -> List[str]:
     lines = ["compared {} snapshots: {}".format(len(c.labels), ", ".join(c.labels))]
+    for n in c.not_collected:
+        lines.append("not collected in {}{}: {} (not compared there)".format(
+            n["snapshot"], " (quick snapshot)" if n["quick"] else "", ", ".join(n["sources"])))
+    show = {fd.path: fd.show for fd in FIELDS}
     diff = c.differing
-    if not diff:
+    if diff:
+        lines.append(LEGEND)
+    else:
         lines.append("every compared field agrees")
     for row in diff:
-        mark = "DIFFERS" if row["important"] else "differs"
-        if row.get("majority") is None and "split" in row:
-            parts = "; ".join("{!r} on {}".format(s["value"], ", ".join(s["snapshots"])) for s in row["split"])
+        mark, fmt = "DIFFERS" if row["important"] else "differs", show[row["path"]]
+        if row["majority"] is None:
+            parts = "; ".join("{} on {}".format(fmt(s["value"]), ", ".join(s["snapshots"])) for s in row["split"])
             lines.append("  {:<8}{}: no majority: {}".format(mark, row["path"], parts))
         else:
-            lines.append("  {:<8}{}: {!r} on {} of {}".format(mark, row["path"], row["majority"], row["majority_count"], len(c.labels)))
+            lines.append("  {:<8}{}: {} on {} of {}".format(mark, row["path"], fmt(row["majority"]), row["majority_count"], row["compared"]))
             for o in row["outliers"]:
-                lines.append("            odd one out {}: {!r}".format(o["snapshot"], o["value"]))
+                lines.append("            odd one out {}: {}".format(o["snapshot"], fmt(o["value"])))
     if show_all:
         for row in c.fields:
             if row["agree"]:
-                lines.append("  {:<8}{}: {!r}".format("same", row["path"], row["value"]))
+                lacking = " (not collected in {})".format(", ".join(row["not_collected"])) if "not_collected" in row else ""
+                lines.append("  {:<8}{}: {}{}".format("same", row["path"], show[row["path"]](row["value"]), lacking))
     important = [r["path"] for r in diff if r["important"]]
     lines.append("result: {} (exit {})".format(
         "differences that matter for a job: " + ", ".join(important) if important else "no difference that matters for a job",
