@@ -616,7 +616,8 @@ def verify(
 
         def job_for(label: str) -> _Job:
             made[0] += 1
-            return _Job(label, ["--device", label, *child_args], Path(tmp) / f"job{made[0]}.jsonl",
+            args = ["--device", label, *child_args, "--link-lock", str(Path(tmp) / "host-link.lock")]
+            return _Job(label, args, Path(tmp) / f"job{made[0]}.jsonl",
                         timeout, env_map, python, planned)
 
         jobs = [job_for(label) for label in labels]
