@@ -124,6 +124,9 @@ class HostReadings:
 
     disks: Tuple[Tuple[str, Optional[int], Optional[str]], ...] = ()  # (path, free bytes, error)
     pcie_under_load: Mapping[int, Tuple[int, int]] = field(default_factory=dict)  # index -> (gen, width)
+    # NVML indexes whose health this report judges (a distributed rank judges its own GPU);
+    # None: every GPU. The count always covers every GPU of the node.
+    judge_gpus: Optional[Tuple[int, ...]] = None
 
 
 def worst(statuses: Iterable[str]) -> str:
@@ -277,8 +280,13 @@ def _gpu_checks(driver: Any, th: Any, readings: HostReadings) -> List[Check]:
         measured = "{} GPU(s)".format(n)
         if broken:
             measured += " usable of {}".format(len(all_gpus))
+        if status == "fail" and not all_gpus and driver.status == "missing":
+            detail += ("; " if detail else "") + ("no NVIDIA driver: install it, or inside a container start it with "
+                                                  "the GPUs (docker run --gpus all, the NVIDIA container toolkit)")
         out.append(Check("gpu.count", status, measured, ">= {}".format(th.min_gpus), value=n, limit=th.min_gpus,
                          source=src("min_gpus"), detail=detail))
+    if readings.judge_gpus is not None:
+        usable = [g for g in usable if g.index in readings.judge_gpus]
     nvml = [g for g in usable if g.source == "nvml"]
     smi_only = [g for g in usable if g.source != "nvml"]
     if smi_only and not nvml:
@@ -286,6 +294,14 @@ def _gpu_checks(driver: Any, th: Any, readings: HostReadings) -> List[Check]:
         for cid in ("gpu.memory_used", "gpu.temperature", "gpu.ecc_errors", "gpu.row_remap", "gpu.throttle", "gpu.pcie"):
             out.append(not_run(cid, why))
     gpus = nvml or smi_only
+    if not gpus and readings.judge_gpus is None:
+        # no GPU to judge: a model or memory requirement is not met (n/a when none is required)
+        none = ("n/a", "no GPU") if th.min_gpus == 0 else ("fail", "no usable GPU found")
+        if th.gpu_model:
+            out.append(Check("gpu.model", none[0], none[1], "matches {!r}".format(th.gpu_model), source=src("gpu_model")))
+        if th.min_gpu_memory:
+            out.append(Check("gpu.memory", none[0], none[1], ">= {}".format(format_size(th.min_gpu_memory)),
+                             source=src("min_gpu_memory")))
     # -- model, memory (nvidia-smi has both)
     if th.gpu_model:
         out.append(_per_gpu("gpu.model", gpus, lambda g: (
@@ -398,9 +414,16 @@ def _version(text: Optional[str]):
 def _software_checks(facts: Any, th: Any) -> List[Check]:
     out: List[Check] = []
     d = facts.driver
+    # No driver at all is a definite answer (fail); a driver envcheck could not read is not.
+    absent = d.version is None and d.status == "missing" and d.error_code != "pynvml-missing"
     if th.min_driver:
         have = _version(d.version)
-        if have is None:
+        if have is None and absent:
+            out.append(Check("driver.version", "fail", "no NVIDIA driver ({})".format(d.detail or d.status),
+                             ">= " + th.min_driver, limit=th.min_driver, source=th.source_of("min_driver"),
+                             detail="install the NVIDIA driver, or inside a container start it with the GPUs "
+                                    "(docker run --gpus all; the NVIDIA container toolkit)"))
+        elif have is None:
             out.append(not_run("driver.version", "no driver version ({})".format(d.detail or d.status),
                                ">= " + th.min_driver, th.source_of("min_driver")))
         else:
@@ -409,7 +432,10 @@ def _software_checks(facts: Any, th: Any) -> List[Check]:
                              value=d.version, limit=th.min_driver, source=th.source_of("min_driver")))
     if th.min_cuda:
         have = _version(d.cuda_max)
-        if have is None:
+        if have is None and absent:
+            out.append(Check("driver.cuda", "fail", "no NVIDIA driver ({})".format(d.detail or d.status),
+                             ">= " + th.min_cuda, limit=th.min_cuda, source=th.source_of("min_cuda")))
+        elif have is None:
             out.append(not_run("driver.cuda", "the driver's CUDA version is unknown ({})".format(d.detail or d.status),
                                ">= " + th.min_cuda, th.source_of("min_cuda")))
         else:
@@ -421,9 +447,10 @@ def _software_checks(facts: Any, th: Any) -> List[Check]:
 
         t = facts.torch
         spec = SpecifierSet(th.require_torch)
+        hint = "the install command for this node: envcheck install-command --torch '{}'".format(th.require_torch)
         if t.status == "missing":
             out.append(Check("torch.version", "fail", "torch not installed", th.require_torch, limit=th.require_torch,
-                             source=th.source_of("require_torch")))
+                             source=th.source_of("require_torch"), detail=hint))
         elif _version(t.version) is None:
             out.append(not_run("torch.version", "torch's version unknown ({})".format(t.detail or t.status),
                                th.require_torch, th.source_of("require_torch")))
@@ -431,7 +458,8 @@ def _software_checks(facts: Any, th: Any) -> List[Check]:
             public = _version(t.version).public
             ok = spec.contains(public, prereleases=True)
             out.append(Check("torch.version", "pass" if ok else "fail", "torch " + t.version, th.require_torch,
-                             value=t.version, limit=th.require_torch, source=th.source_of("require_torch")))
+                             value=t.version, limit=th.require_torch, source=th.source_of("require_torch"),
+                             detail="" if ok else hint))
     return out
 
 
@@ -512,8 +540,11 @@ def finding_checks(findings: Optional[Sequence[Mapping[str, Any]]], why_not: str
         if sev not in ("error", "warning"):
             continue
         label = f.get("code", "?") + (" " + f["name"] if f.get("name") else "")
+        detail = str(f.get("fix", "") or "")
+        if f.get("command"):  # the fix text may say "the command below": it has to be there
+            detail = (detail + "\n" if detail else "") + str(f["command"])
         out.append(Check("diagnose", "fail" if sev == "error" else "warn", str(f.get("title", "")), "no errors",
-                         subject=label, value=f.get("code"), detail=str(f.get("fix", "") or "")))
+                         subject=label, value=f.get("code"), detail=detail))
     if not out:
         out.append(Check("diagnose", "pass", "no errors or warnings", "no errors"))
     return out

@@ -158,7 +158,7 @@ def _rank_checks(ctx: _Ctx, torch: Any, device: Any) -> Any:
         th_rank,
         progress=lambda line: None,
         budget=max(10.0, min(55.0, th.timeout_s)),
-        collect=_collect_for([mine] if mine is not None else None),
+        judge_gpus=[mine] if mine is not None else None,
     )
     report.rank = launch.rank
     report.local_rank = launch.local_rank
@@ -192,23 +192,6 @@ def _nvml_index(torch: Any, device: Any) -> Optional[int]:
     return None
 
 
-def _collect_for(gpu_indexes: Optional[List[Optional[int]]]) -> Callable[..., Any]:
-    """probes.collect, keeping only this rank's GPU when it is known."""
-    from dataclasses import replace
-
-    from envcheck.probes import collect
-
-    def run(quick: bool = True, timeout: Optional[float] = None) -> Any:
-        facts = collect(quick=quick, timeout=timeout)
-        wanted = [i for i in (gpu_indexes or []) if i is not None]
-        if wanted and facts.driver.gpus:
-            gpus = tuple(g for g in facts.driver.gpus if g.index in wanted)
-            facts = replace(facts, driver=replace(facts.driver, gpus=gpus))
-        return facts
-
-    return run
-
-
 def _perf_check(torch: Any, device: Any, th: Any, report: Any) -> List[Check]:
     """A bf16 (fp16 before Ampere) matmul on this rank's GPU, against its class's fraction."""
     try:
@@ -228,27 +211,58 @@ def _perf_check(torch: Any, device: Any, th: Any, report: Any) -> List[Check]:
 def _time_allreduce(torch: Any, dist: Any, group: Any, n: int, nbytes: int, device: Any) -> Dict[str, Any]:
     count = max(1, nbytes // 4)
     t = torch.ones(count, dtype=torch.float32, device=device)
-    iters = max(2, min(20, int(2e8 // max(nbytes, 1))))
     cuda = device.type == "cuda"
 
     def sync() -> None:
         if cuda:
             torch.cuda.synchronize(device)
 
+    def barrier() -> None:
+        if cuda:
+            dist.barrier(group=group, device_ids=[device.index])
+        else:
+            dist.barrier(group=group)
+
+    def timed(iters: int) -> float:
+        # queued back to back (async_op), waited for once: a wait per call would time the host's
+        # polling, not the link (nccl-tests queues its iterations the same way)
+        barrier()
+        start = time.perf_counter()
+        works = [dist.all_reduce(t, group=group, async_op=True) for _ in range(iters)]
+        for w in works:
+            w.wait()
+        sync()
+        return (time.perf_counter() - start) / iters
+
     dist.all_reduce(t, group=group)  # warm-up: connections, algorithms
     sync()
-    if cuda:
-        dist.barrier(group=group, device_ids=[device.index])
-    else:
-        dist.barrier(group=group)
-    start = time.perf_counter()
-    for _ in range(iters):
-        dist.all_reduce(t, group=group)
-    sync()
-    seconds = (time.perf_counter() - start) / iters
+    one = timed(1)
+    # every rank must run the same number of iterations: rank 0's choice is broadcast
+    choice = torch.tensor([_iterations(one)], dtype=torch.int64, device=device)
+    dist.broadcast(choice, src=_group_first(dist, group), group=group)
+    iters = int(choice.item())
+    seconds = timed(iters)
     alg, bus = busbw_gbs(count * 4, seconds, n)
     return {"bytes": count * 4, "size": format_size(count * 4), "ranks": n, "seconds": seconds,
             "algbw_gbs": round(alg, 3), "busbw_gbs": round(bus, 3)}
+
+
+def _iterations(one: float, budget: float = 0.25) -> int:
+    """Timed iterations for a message whose single all-reduce took ``one`` seconds: 5 to 50,
+    about ``budget`` seconds in all (2 when one already takes longer than budget / 2)."""
+    if one * 5 > budget * 2:
+        return 2
+    return int(max(5, min(50, budget / max(one, 1e-6))))
+
+
+def _group_first(dist: Any, group: Any) -> int:
+    """The global rank of a group's first member (broadcast's ``src`` is a global rank)."""
+    if group is None:
+        return 0
+    try:
+        return int(dist.get_global_rank(group, 0))
+    except (AttributeError, RuntimeError, ValueError):  # an older torch
+        return int(min(dist.get_process_group_ranks(group)))
 
 
 def _collectives(ctx: _Ctx, torch: Any, dist: Any, device: Any, report: Any, nodes: Dict[int, str]) -> List[Check]:
@@ -301,10 +315,15 @@ def _work(ctx: _Ctx) -> None:
 
     backend = ctx.backend  # type: ignore[attr-defined]
     device = None
+    shared = ""
     if backend == "nccl":
+        # no torch.cuda.set_device yet: it creates a CUDA context (~500 MiB) on the GPU while
+        # local rank 0's verify children check that GPU and its memory use
         count = torch.cuda.device_count()
         device = torch.device("cuda", launch.local_rank % max(count, 1))
-        torch.cuda.set_device(device)
+        if launch.local_world_size and count and launch.local_world_size > count:
+            shared = ("{} ranks on this node but {} visible GPU(s): NCCL needs one GPU per rank (start {} per node, "
+                      "or check CUDA_VISIBLE_DEVICES)".format(launch.local_world_size, count, count))
     else:
         device = torch.device("cpu")
     ctx.set_phase("connect to the store at {}:{}".format(launch.master_addr, launch.master_port), th.timeout_s)
@@ -315,8 +334,13 @@ def _work(ctx: _Ctx) -> None:
     ctx.store.add(ctx.key("joins"), 1)
     ctx.set_phase("node checks", max(10.0, min(55.0, th.timeout_s)) + 10)
     maybe_exit("checks")
-    report = _rank_checks(ctx, torch, device if backend == "nccl" else None)
+    try:
+        report = _rank_checks(ctx, torch, device if backend == "nccl" else None)
+    except Exception as exc:  # noqa: BLE001 - a failure here must not leave the other ranks waiting
+        report = _empty_report(ctx, "node checks raised {}: {}".format(type(exc).__name__, _first_line(exc)))
     report.extra["backend"] = backend
+    if shared:
+        report.checks.append(Check("dist.gpus", "fail", shared, "one GPU per rank"))
     ctx.store.set(ctx.key("local", launch.rank), json.dumps(report.to_dict()))
     dist_checks: List[Check] = []
     want = "all {} within {:.0f} s".format(launch.world_size, th.timeout_s)
@@ -331,6 +355,8 @@ def _work(ctx: _Ctx) -> None:
         node_budget = max(10.0, min(55.0, th.timeout_s)) + 10  # local rank 0 may still be checking
         ctx.set_phase("join the process group ({})".format(backend), th.timeout_s + node_budget)
         try:
+            if backend == "nccl":
+                torch.cuda.set_device(device)
             from torch.distributed import PrefixStore
 
             dist.init_process_group(backend, store=PrefixStore(ctx.prefix + "pg/", ctx.store), rank=launch.rank,
@@ -346,7 +372,11 @@ def _work(ctx: _Ctx) -> None:
             ctx.set_phase("wait for every rank's node checks", th.timeout_s)
             dist.barrier(device_ids=[device.index])
         ctx.set_phase("matmul on {}".format(device), th.timeout_s)
-        report.checks += _perf_check(torch, device, th, report)
+        try:
+            report.checks += _perf_check(torch, device, th, report)
+        except Exception as exc:  # noqa: BLE001 - e.g. out of memory: reported, and on to the collectives
+            report.checks.append(Check("perf", "fail", "matmul on {} raised {}: {}".format(
+                device, type(exc).__name__, _first_line(exc)), "per GPU class"))
     if joined:
         maybe_exit("collectives")
         nodes = {}
@@ -379,6 +409,21 @@ def _work(ctx: _Ctx) -> None:
             ctx.result = RankResult(False, 3)
     if joined:
         _destroy(dist)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _empty_report(ctx: _Ctx, why: str) -> Any:
+    """This rank's report when its node checks could not run at all."""
+    from envcheck.preflight.node import NodeReport
+
+    report = NodeReport(host=ctx.node, summary={}, checks=[Check("node", "fail", why, "runs")])
+    report.rank, report.local_rank = ctx.launch.rank, ctx.launch.local_rank
+    report.extra["node"] = ctx.node
+    return report
 
 
 def _rank_list(ranks: List[int]) -> str:
@@ -527,9 +572,9 @@ def run_rank(th: Any, *, backend: str = "auto", progress: Callable[[str], None],
         backend = "nccl" if torch.cuda.is_available() and dist.is_nccl_available() else "gloo"
     if backend == "nccl" and not (torch.cuda.is_available() and dist.is_nccl_available()):
         raise CannotRunError("--backend nccl needs CUDA and NCCL in this torch")
-    # a timed-out NCCL collective raises in the calling thread instead of killing the process
-    os.environ.setdefault("TORCH_NCCL_BLOCKING_WAIT", "1")
-    os.environ.setdefault("TORCH_NCCL_ASYNC_ERROR_HANDLING", "2")
+    # No TORCH_NCCL_BLOCKING_WAIT: it makes every wait poll the host in 1 ms steps (it would time
+    # the polling, not the link), and the supervisor's phase deadlines (timeout + GRACE) come
+    # before the process group's own timeout anyway. A timed-out collective is the supervisor's.
     ctx = _Ctx(launch, th, progress)
     ctx.backend = backend  # type: ignore[attr-defined]
     ctx.strict = strict  # type: ignore[attr-defined]

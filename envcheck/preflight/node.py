@@ -265,13 +265,16 @@ def run_diagnose(facts: Any) -> Tuple[Optional[List[Dict[str, Any]]], str]:
 QUICK_CHECKS = ("tensor", "copy", "matmul-fp32", "matmul-bf16", "autograd")  # verify's suite, trimmed for time
 
 
-def run_verify(th: Any, budget: float, gpu_indexes: Optional[Sequence[int]] = None) -> Tuple[List[Check], Dict[str, Any]]:
+def run_verify(th: Any, budget: float, devices: Optional[Sequence[str]] = None,
+               driver: Any = None) -> Tuple[List[Check], Dict[str, Any]]:
     """verify (quick) and the performance check, through envcheck.verify, as checks.
 
-    verify's correctness checks: :data:`QUICK_CHECKS` on every GPU (one child per GPU, at once),
-    no peer-to-peer or all-reduce (the distributed path measures collectives). Performance:
+    verify's correctness checks: :data:`QUICK_CHECKS` on ``devices`` (None: every GPU, one child
+    per GPU, at once; ``["cpu"]`` on a node without GPUs: torch itself must work), no
+    peer-to-peer or all-reduce (the distributed path measures collectives). Performance:
     verify's measurements and verdicts (the GPU table's class rule); a ``perf_fractions`` entry
-    for the GPU's class replaces the fail fraction for matmuls. Absent verify: not-run.
+    for the GPU's class replaces the fail fraction for matmuls. ``driver`` (NVML's facts) names
+    each GPU by its NVML index, as every other check does. Absent verify: not-run.
     """
     try:
         from envcheck.verify import verify as _verify
@@ -280,7 +283,7 @@ def run_verify(th: Any, budget: float, gpu_indexes: Optional[Sequence[int]] = No
         return [not_run("verify", why, "passes"), not_run("perf", why, "per GPU class")], {}
     from envcheck.errors import EnvcheckError
 
-    devices = ["cuda:{}".format(i) for i in gpu_indexes] if gpu_indexes else []
+    devices = list(devices or [])
     try:
         report = _verify(devices, perf=bool(th.perf), checks=QUICK_CHECKS if th.verify else (),
                          timeout=max(10.0, budget), multi_gpu=False)
@@ -295,10 +298,21 @@ def run_verify(th: Any, budget: float, gpu_indexes: Optional[Sequence[int]] = No
     except Exception as exc:  # noqa: BLE001 - a bug in verify must not pass a node
         why = "verify raised {}: {}".format(type(exc).__name__, exc)
         return [not_run("verify", why, "passes"), not_run("perf", why, "per GPU class")], {}
-    return verify_checks(report, th)
+    return verify_checks(report, th, driver)
 
 
-def verify_checks(report: Any, th: Any) -> Tuple[List[Check], Dict[str, Any]]:
+def _nvml_index(device: Any, driver: Any) -> int:
+    """The NVML index of a verified GPU (by UUID, then PCI bus id): CUDA_VISIBLE_DEVICES and
+    CUDA_DEVICE_ORDER renumber torch's devices, NVML's indexes are the node's."""
+    from envcheck.verify.runner import _find_gpu
+
+    g = _find_gpu(driver, device) if driver is not None else None
+    if g is not None:
+        return int(g.index)
+    return int(device.device.split(":")[1]) if ":" in device.device else 0
+
+
+def verify_checks(report: Any, th: Any, driver: Any = None) -> Tuple[List[Check], Dict[str, Any]]:
     """A verify report (envcheck.verify.model.VerifyReport) as preflight's verify and perf checks."""
     out: List[Check] = []
     extra: Dict[str, Any] = {"perf": {}}
@@ -344,7 +358,7 @@ def verify_checks(report: Any, th: Any) -> Tuple[List[Check], Dict[str, Any]]:
             if not shown:
                 worst_line = "not-run"
                 shown.append("no measurement: " + "; ".join(p.notes))
-            index = int(d.device.split(":")[1]) if ":" in d.device else 0
+            index = _nvml_index(d, driver)
             per_gpu.append((index, worst_line, ", ".join(shown)))
             texts.append("{}: {}".format(d.device, ", ".join(shown[:2])))
         if per_gpu:
@@ -373,9 +387,13 @@ def run_node(
     diagnose: Optional[Callable[[Any], Tuple[Optional[List[Dict[str, Any]]], str]]] = None,
     verify: Optional[Callable[..., Tuple[List[Check], Dict[str, Any]]]] = None,
     sampler: Optional[Callable[[], PcieSampler]] = None,
-    gpu_indexes: Optional[Sequence[int]] = None,
+    judge_gpus: Optional[Sequence[int]] = None,
 ) -> NodeReport:
-    """Run the whole single-node preflight. Collaborators are parameters for tests."""
+    """Run the whole single-node preflight. Collaborators are parameters for tests.
+
+    ``judge_gpus``: the NVML indexes whose health this report judges (a distributed rank judges
+    its own GPU); the GPU count always covers the whole node.
+    """
     start = time.monotonic()
     deadline = start + budget
 
@@ -415,20 +433,24 @@ def run_node(
         say("verify and performance check (child processes)")
         gpus_present = bool(facts.driver.gpus)
         if not gpus_present:
-            if th.verify:
-                checks.append(Check("verify", "n/a", "no GPU", "passes"))
             if th.perf:
                 checks.append(Check("perf", "n/a", "no GPU", "per GPU class"))
+            if th.verify:  # no GPU: torch itself must still work, on the CPU
+                from dataclasses import replace
+
+                vchecks, extra = verify(replace(th, perf=False), left(), ["cpu"], facts.driver)
+                checks += apply_severity([c for c in vchecks if c.id == "verify"], th)
         else:
             smp = sampler() if sampler else PcieSampler()
             with smp:
-                vchecks, extra = verify(th, left(), gpu_indexes)
+                vchecks, extra = verify(th, left(), None, facts.driver)
             under_load = smp.best
             wanted = {"verify"} if th.verify else set()
             if th.perf:
                 wanted.add("perf")
             checks += apply_severity([c for c in vchecks if c.id in wanted], th)
-    readings = HostReadings(disks=tuple(disks), pcie_under_load=under_load)
+    readings = HostReadings(disks=tuple(disks), pcie_under_load=under_load,
+                            judge_gpus=tuple(judge_gpus) if judge_gpus is not None else None)
     checks = node_checks(facts, th, readings) + checks
     host = facts.host.hostname or socket.gethostname()
     report = NodeReport(

@@ -42,7 +42,7 @@ def node_lines(report: Any, *, verbose: bool = False) -> List[str]:
             continue
         lines.append(check_line(c))
         if c.detail and c.status in ("fail", "warn", "not-run"):
-            lines.append("            " + c.detail)
+            lines.extend("            " + part for part in c.detail.splitlines())
     code = report.exit_code
     lines.append("result: {} (exit {}; {}; {:.1f} s)".format(RESULT_WORDS.get(code, code), code, _counts(report.checks),
                                                              report.seconds))

@@ -40,8 +40,10 @@ def _run(facts, th, findings=(), verify_checks=None, best=None, progress=None):
         calls["diagnose"] = True
         return list(findings), ""
 
-    def verify(th_, budget, gpus):
+    def verify(th_, budget, devices, driver):
         calls["verify"] = budget
+        calls["devices"] = devices
+        calls["perf"] = th_.perf
         return list(verify_checks or []), {"perf_tflops": 780.0}
 
     report = run_node(th, collect=collect, diagnose=diagnose, verify=verify, sampler=lambda: _Sampler(best or {}),
@@ -73,17 +75,49 @@ def test_node_run_combines_facts_diagnose_verify_and_thresholds():
 
 
 def test_quick_profile_skips_the_torch_child_and_verify():
-    th = config.resolve("cpu", None, {"diagnose": False})
+    th = config.resolve("cpu", None, {"diagnose": False, "verify": False})
     report, calls = _run(snapshot("this-machine"), th)
     assert calls["collect"][0] is True
     assert "diagnose" not in calls and "verify" not in calls
     assert not [c for c in report.checks if c.id in ("verify", "perf", "diagnose")]
 
 
-def test_no_gpu_means_verify_and_perf_do_not_apply():
-    report, calls = _run(snapshot("this-machine"), config.resolve("cpu", None, {"verify": True, "perf": True}))
-    assert "verify" not in calls
-    assert {c.id: c.status for c in report.checks if c.id in ("verify", "perf")} == {"verify": "n/a", "perf": "n/a"}
+def test_no_gpu_means_verify_runs_on_the_cpu_and_perf_does_not_apply():
+    """A node without GPUs still needs a working torch: verify checks it on the CPU."""
+    failing = [Check("verify", "fail", "torch is not installed", "passes")]
+    report, calls = _run(snapshot("this-machine"), config.resolve("cpu", None, {"verify": True, "perf": True}),
+                         verify_checks=failing)
+    assert calls["devices"] == ["cpu"] and calls["perf"] is False
+    assert {c.id: c.status for c in report.checks if c.id in ("verify", "perf")} == {"verify": "fail", "perf": "n/a"}
+    assert report.exit_code == 1
+
+
+def test_gpu_node_verifies_every_gpu_with_nvml_facts():
+    report, calls = _run(facts_with_driver("h100x8-healthy"), config.resolve("h100-sxm"),
+                         verify_checks=[Check("verify", "pass", "ok", "passes")])
+    assert calls["devices"] is None and calls["perf"] is True
+
+
+def test_a_rank_judges_its_own_gpu_but_counts_the_whole_node():
+    """Under --distributed each rank judges its GPU's health; the count is still the node's 8."""
+    th = config.resolve("h100-sxm", None, {"diagnose": False, "verify": False, "perf": False})
+    facts = facts_with_driver("h100x8-healthy")
+    report = run_node(th, collect=lambda quick, timeout: facts, judge_gpus=[3], budget=30)
+    checks = {c.id: c for c in report.checks}
+    assert checks["gpu.count"].status == "pass" and checks["gpu.count"].value == 8
+    assert [row[0] for row in checks["gpu.temperature"].per_gpu] == [3]
+    assert [row[0] for row in checks["gpu.model"].per_gpu] == [3]
+
+
+def test_model_and_memory_requirements_fail_without_a_gpu():
+    """They must not vanish on a node with no GPU: 0 GPUs do not match 'H100'."""
+    th = config.resolve("h100-sxm", None, {"diagnose": False, "verify": False, "perf": False})
+    report, _ = _run(snapshot("this-machine"), th)
+    checks = {c.id: c.status for c in report.checks}
+    assert checks["gpu.model"] == "fail" and checks["gpu.memory"] == "fail"
+    th0 = config.resolve("cpu", None, {"diagnose": False, "verify": False, "gpu_model": "H100"})
+    report0, _ = _run(snapshot("this-machine"), th0)
+    assert {c.id: c.status for c in report0.checks}["gpu.model"] == "n/a"
 
 
 def test_verify_unavailable_is_not_run(monkeypatch):
