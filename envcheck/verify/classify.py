@@ -8,8 +8,9 @@ data cannot answer.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from envcheck.errors import EnvcheckError
 from envcheck.verify.model import Failure
@@ -295,11 +296,41 @@ def failure_for_wrong(detail: str, *, check: str = "") -> Failure:
     )
 
 
-def failure_for_process(result: Any, *, check: Optional[str], timeout: float) -> Failure:
-    """The child died or hung while ``check`` was running (a :class:`envcheck.proc.ProcResult`)."""
+_WARNING_LINE = re.compile(r"\b\w*Warning: ")
+
+
+def stderr_lines(text: Optional[str]) -> List[str]:
+    """The child's stderr without Python warnings (``file:line: XWarning: ...`` and the source
+    line printed under it): a warning on import is not evidence of a crash."""
+    out: List[str] = []
+    skip_source = False
+    for raw in (text or "").splitlines():
+        if skip_source and raw[:1].isspace():
+            skip_source = False
+            continue
+        skip_source = False
+        if _WARNING_LINE.search(raw):
+            skip_source = True
+            continue
+        if raw.strip():
+            out.append(raw.strip())
+    return out
+
+
+def failure_for_process(result: Any, *, check: Optional[str], timeout: float, gpu: bool = True) -> Failure:
+    """The child died or hung while ``check`` was running (a :class:`envcheck.proc.ProcResult`);
+    ``gpu``: the check ran on a GPU (else the CPU, where a hang is no driver's doing)."""
     during = f"during {check}" if check else "before its first check"
-    stderr = [ln.strip() for ln in (result.stderr or "").splitlines() if ln.strip()]
+    stderr = stderr_lines(result.stderr)
     tail = stderr[-1][:300] if stderr else ""
+    if result.timed_out and not gpu:
+        return Failure(
+            "timeout",
+            f"no answer within {timeout:g} s {during}: the process was killed before the check finished",
+            tail or result.describe(),
+            f"this machine is slow or busy: give it more time with --timeout (it bounds the whole process, "
+            f"`import torch` included; {timeout:g} s was given)",
+        )
     if result.timed_out:
         return Failure(
             "timeout",

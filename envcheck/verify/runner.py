@@ -160,7 +160,8 @@ def _check_results(events: Sequence[Mapping[str, Any]], result: Any, planned: Se
         if e is not None:
             out.append(_from_end(name, e, ctx))
         elif name == running and result is not None:
-            failure = _classify.failure_for_process(result, check=name, timeout=timeout)
+            failure = _classify.failure_for_process(result, check=name, timeout=timeout,
+                                                    gpu=not ctx.device.startswith("cpu"))
             out.append(CheckResult(name, "failed", failure.summary, failure=failure))
         else:
             where = f"the process ended during {running}" if running else (
@@ -212,6 +213,11 @@ def device_report(events: Sequence[Mapping[str, Any]], result: Any, *, label: st
         if c.name.startswith("perf:") and c.status != "failed":
             continue
         report.checks.append(c)
+    ended = {str(e.get("check")) for e in events if e.get("event") == "end"}
+    if result is not None and result.timed_out and planned and all(p in ended for p in planned):
+        report.process = f"every check finished, then the process did not exit within the {timeout:g} s timeout (killed)"
+        report.notes.append("the check process hung on its way out (torch's or CUDA's shutdown): the checks "
+                            "count; if it repeats, `py-spy dump` on a hung verify child shows where")
     return report
 
 
@@ -555,11 +561,14 @@ def _torch_unusable(events: Sequence[Mapping[str, Any]], result: Any, python: st
             what = f"{step} failed: {result.describe()}"
         else:
             what = f"the check process failed before torch was imported: {result.describe()}"
-        tail = [ln for ln in (result.stderr or "").splitlines() if ln.strip()]
+        tail = _classify.stderr_lines(result.stderr)
         if tail:
-            what += f": {tail[-1].strip()[:300]}"
-        return CannotRunError(f"{what} (Python {python})",
-                              hint="envcheck diagnose runs the same import with more detail")
+            what += f": {tail[-1][:300]}"
+        hint = "envcheck diagnose runs the same import with more detail"
+        if result.timed_out:
+            hint = (f"a cold `import torch` (a network filesystem, a loaded machine) can take 30 s: give it more "
+                    f"time with --timeout (now {timeout:g} s); if it never finishes, {hint}")
+        return CannotRunError(f"{what} (Python {python})", hint=hint)
     return None
 
 

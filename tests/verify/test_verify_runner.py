@@ -96,6 +96,30 @@ def test_a_check_that_hung():
     assert (r.pci, r.cc, r.memory_mib) == ((0, 0x3B, 0), "6.0", 16280)
 
 
+def test_a_hang_after_every_check_finished_keeps_the_results_and_says_so():
+    events = _events(*[e for name in ("tensor", "copy") for e in (
+        {"event": "begin", "check": name},
+        {"event": "end", "check": name, "status": "passed", "detail": "ok", "seconds": 0.1})])
+    r = runner.device_report(events, _proc(returncode=None, timed_out=True, seconds=3.0), label="cuda:1",
+                             planned=["tensor", "copy"], timeout=3)
+    assert [c.status for c in r.checks] == ["passed", "passed"]
+    assert r.process == "every check finished, then the process did not exit within the 3 s timeout (killed)"
+    assert any("on its way out" in n for n in r.notes)
+
+
+def test_a_timeout_on_the_cpu_asks_for_more_time_not_for_dmesg():
+    events = [{"event": "start"}, {"event": "torch", "version": "2.13.0+cpu", "cuda_build": None},
+              {"event": "device", "device": "cpu", "kind": "cpu", "name": "AMD EPYC"},
+              {"event": "begin", "check": "conv"}]
+    warning = ("/site-packages/torch/_subclasses/functional_tensor.py:283: UserWarning: Failed to initialize NumPy\n"
+               "  cpu = _conversion_method_template(device=torch.device('cpu'))\n")
+    r = runner.device_report(events, _proc(returncode=None, timed_out=True, seconds=2.0, stderr=warning),
+                             label="cpu", planned=["conv"], timeout=2)
+    f = r.checks[0].failure
+    assert f.kind == "timeout" and "--timeout" in f.fix and "dmesg" not in f.fix
+    assert "Warning" not in f.evidence and "_conversion_method_template" not in f.evidence
+
+
 def test_an_error_is_classified_with_the_device_context():
     events = _events(
         {"event": "begin", "check": "tensor"},
