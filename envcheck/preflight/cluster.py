@@ -72,6 +72,7 @@ def merge(
     """The cluster report as a dict (JSON-ready)."""
     nodes: Dict[str, Dict[str, Any]] = {}
     perf_by_model: Dict[str, List[Tuple[float, str, int]]] = {}
+    reports = list(reports)
     for rep in reports:
         node = _node_of(rep)
         row = nodes.get(node)
@@ -183,9 +184,11 @@ def merge(
     else:
         code = 0
     reported = max(0, world_size - len(missing_rows))
+    partial = sum(1 for rep in reports if isinstance(rep.get("extra"), dict) and rep["extra"].get("partial"))
     return {
         "world_size": world_size,
         "ranks_reported": reported,
+        "ranks_partial": partial,
         "nodes": rows,
         "odd_ones_out": odd,
         "missing": missing_rows,
@@ -197,16 +200,20 @@ def merge(
 def cluster_lines(report: Mapping[str, Any]) -> List[str]:
     """One row per node, then the odd ones out, then the result."""
     rows = report["nodes"]
-    lines = ["preflight cluster: {} node(s), {} of {} rank(s) reported".format(
-        len(rows), report["ranks_reported"], report["world_size"])]
+    head = "preflight cluster: {} node(s), {} of {} rank(s) reported".format(
+        len(rows), report["ranks_reported"], report["world_size"])
+    partial = report.get("ranks_partial") or 0
+    if partial:
+        head += " ({} more sent only their node checks)".format(partial)
+    lines = [head]
     width = max([len(r["node"]) for r in rows] + [4])
-    lines.append("  {:<8}{:<{w}}  {:>5}  {:<12} {:<16} {:<6} {:>12} {:>12}".format(
-        "status", "node", "ranks", "driver", "torch", "cuda", "intra GB/s", "inter GB/s", w=width))
+    lines.append("  {:<8}{:<{w}}  {:>5}  {:<12} {:<16} {:<10} {:>12} {:>12}".format(
+        "status", "node", "ranks", "driver", "torch", "torch CUDA", "intra GB/s", "inter GB/s", w=width))
     for r in rows:
         v = r["versions"]
-        lines.append("  {:<8}{:<{w}}  {:>5}  {:<12} {:<16} {:<6} {:>12} {:>12}".format(
+        lines.append("  {:<8}{:<{w}}  {:>5}  {:<12} {:<16} {:<10} {:>12} {:>12}".format(
             r["status"].upper(), r["node"], len(r["ranks"]), str(v.get("driver") or "-")[:12], str(v.get("torch") or "-")[:16],
-            str(v.get("torch_cuda") or "-")[:6], _bw(r["busbw_intra_gbs"]), _bw(r["busbw_inter_gbs"]), w=width))
+            str(v.get("torch_cuda") or "-")[:10], _bw(r["busbw_intra_gbs"]), _bw(r["busbw_inter_gbs"]), w=width))
         for p in r["problems"][:12]:
             subject = "" if (p.get("subject") in (None, "", "node") or str(p.get("subject")).startswith("gpu")) else " " + str(p["subject"])
             lines.append("      rank {} {} {}{}: {} [want {}]".format(p["rank"], p["status"].upper(), p["id"], subject,

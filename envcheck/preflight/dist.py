@@ -531,9 +531,11 @@ def _gather(ctx: _Ctx, store: Any, *, joined: bool, deadline_s: Optional[float] 
         elif join is None:
             why = "never joined (no contact within {:.0f} s)".format(waited)
         elif local is not None:
-            why = "did its node checks, then stopped answering (last phase: {})".format(phase or "?")
+            why = ("did its node checks, then stopped answering: exited or hung (last phase it reported: {}; "
+                   "the launcher's log has its exit status)".format(phase or "?"))
         else:
-            why = "joined, then stopped answering (last phase: {})".format(phase or "?")
+            why = ("joined, then stopped answering: exited or hung (last phase it reported: {}; the launcher's "
+                   "log has its exit status)".format(phase or "?"))
         if local is not None:
             local.setdefault("extra", {})["partial"] = True
             reports.append(local)

@@ -266,7 +266,7 @@ QUICK_CHECKS = ("tensor", "copy", "matmul-fp32", "matmul-bf16", "autograd")  # v
 
 
 def run_verify(th: Any, budget: float, devices: Optional[Sequence[str]] = None,
-               driver: Any = None) -> Tuple[List[Check], Dict[str, Any]]:
+               driver: Any = None, python: Optional[str] = None) -> Tuple[List[Check], Dict[str, Any]]:
     """verify (quick) and the performance check, through envcheck.verify, as checks.
 
     verify's correctness checks: :data:`QUICK_CHECKS` on ``devices`` (None: every GPU, one child
@@ -274,7 +274,8 @@ def run_verify(th: Any, budget: float, devices: Optional[Sequence[str]] = None,
     peer-to-peer or all-reduce (the distributed path measures collectives). Performance:
     verify's measurements and verdicts (the GPU table's class rule); a ``perf_fractions`` entry
     for the GPU's class replaces the fail fraction for matmuls. ``driver`` (NVML's facts) names
-    each GPU by its NVML index, as every other check does. Absent verify: not-run.
+    each GPU by its NVML index, as every other check does; ``python``: the interpreter whose torch
+    is verified (default this one). Absent verify: not-run.
     """
     try:
         from envcheck.verify import verify as _verify
@@ -286,7 +287,7 @@ def run_verify(th: Any, budget: float, devices: Optional[Sequence[str]] = None,
     devices = list(devices or [])
     try:
         report = _verify(devices, perf=bool(th.perf), checks=QUICK_CHECKS if th.verify else (),
-                         timeout=max(10.0, budget), multi_gpu=False)
+                         timeout=max(10.0, budget), multi_gpu=False, python=python)
     except EnvcheckError as exc:
         out = []
         if th.verify:
@@ -388,11 +389,13 @@ def run_node(
     verify: Optional[Callable[..., Tuple[List[Check], Dict[str, Any]]]] = None,
     sampler: Optional[Callable[[], PcieSampler]] = None,
     judge_gpus: Optional[Sequence[int]] = None,
+    python: Optional[str] = None,
 ) -> NodeReport:
     """Run the whole single-node preflight. Collaborators are parameters for tests.
 
     ``judge_gpus``: the NVML indexes whose health this report judges (a distributed rank judges
-    its own GPU); the GPU count always covers the whole node.
+    its own GPU); the GPU count always covers the whole node. ``python``: the interpreter whose
+    torch is judged and verified (a Slurm prolog runs as root, the job in its own venv).
     """
     start = time.monotonic()
     deadline = start + budget
@@ -418,7 +421,7 @@ def run_node(
     disks: List[Any] = []
     disk_thread = threading.Thread(target=lambda: disks.extend(measure_disks(disk_paths)), daemon=True)
     disk_thread.start()
-    facts = collect(quick=not th.diagnose, timeout=torch_timeout)
+    facts = collect(quick=not th.diagnose, timeout=torch_timeout, **({"python": python} if python else {}))
     disk_thread.join(_DISK_TIMEOUT + 1.0)
     checks: List[Check] = []
     if th.diagnose:
@@ -438,12 +441,12 @@ def run_node(
             if th.verify:  # no GPU: torch itself must still work, on the CPU
                 from dataclasses import replace
 
-                vchecks, extra = verify(replace(th, perf=False), left(), ["cpu"], facts.driver)
+                vchecks, extra = verify(replace(th, perf=False), left(), ["cpu"], facts.driver, python)
                 checks += apply_severity([c for c in vchecks if c.id == "verify"], th)
         else:
             smp = sampler() if sampler else PcieSampler()
             with smp:
-                vchecks, extra = verify(th, left(), None, facts.driver)
+                vchecks, extra = verify(th, left(), None, facts.driver, python)
             under_load = smp.best
             wanted = {"verify"} if th.verify else set()
             if th.perf:

@@ -81,3 +81,20 @@ def test_warnings_fail_only_when_strict():
                                  "threshold": ">= 65536"})
     assert merge(reports, world_size=8)["exit_code"] == 0
     assert merge(reports, world_size=8, strict=True)["exit_code"] == 1
+
+
+def test_ranks_that_sent_only_their_node_checks_are_counted_apart():
+    from envcheck.preflight.cluster import cluster_lines, merge
+
+    def rep(rank, partial=False):
+        extra = {"node": "n1"}
+        if partial:
+            extra["partial"] = True
+        return {"host": "n1", "rank": rank, "summary": {}, "checks": [], "extra": extra}
+
+    missing = [{"rank": 1, "host": "n1", "reason": "did its node checks, then stopped answering"}]
+    merged = merge([rep(0), rep(1, partial=True)], world_size=2, missing=missing)
+    assert merged["ranks_reported"] == 1 and merged["ranks_partial"] == 1
+    head = cluster_lines(merged)[0]
+    assert head == "preflight cluster: 1 node(s), 1 of 2 rank(s) reported (1 more sent only their node checks)"
+    assert "torch CUDA" in cluster_lines(merged)[1]

@@ -38,9 +38,10 @@ def prolog(tmp_path):
     return path
 
 
-def _slurm(envcheck_bin, tmp_path, config):
+def _slurm(envcheck_bin, tmp_path, config, envcheck=None):
     logs = tmp_path / "logs"
-    return _env(envcheck_bin, tmp_path, SLURM_JOB_ID=4242, SLURM_JOB_USER="alice", SLURM_JOB_NODELIST="gpu[01-02]",
+    found = envcheck or (envcheck_bin / "envcheck")
+    return _env(envcheck_bin, tmp_path, ENVCHECK=found, SLURM_JOB_ID=4242, SLURM_JOB_USER="alice", SLURM_JOB_NODELIST="gpu[01-02]",
                 SLURM_JOB_GPUS="0,1", SLURM_CLUSTER_NAME="test", ENVCHECK_PREFLIGHT_CONFIG=config,
                 ENVCHECK_PREFLIGHT_LOG_DIR=logs), logs / "preflight-4242.json"
 
@@ -70,6 +71,14 @@ def test_slurm_prolog_does_not_drain_for_a_bad_config(prolog, envcheck_bin, tmp_
     assert "bad config" in proc.stderr and "NOT checked" in proc.stderr
 
 
+def test_slurm_prolog_does_not_drain_when_envcheck_is_missing(prolog, envcheck_bin, tmp_path):
+    """A prolog's PATH is minimal and envcheck lives in a venv: a wrong path must not drain every node."""
+    env, _ = _slurm(envcheck_bin, tmp_path, quick_config(tmp_path), envcheck=tmp_path / "no" / "envcheck")
+    proc = subprocess.run(["bash", str(prolog)], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    assert "exit 127" in proc.stderr and "NOT checked" in proc.stderr
+
+
 def test_docker_healthcheck_command(envcheck_bin, tmp_path):
     """The CMD part of the HEALTHCHECK line, run with sh -c as Docker does: 0 or 1, never 2 or 3."""
     text = example("docker-healthcheck").replace("\\\n", " ")
@@ -89,7 +98,10 @@ def test_docker_healthcheck_command(envcheck_bin, tmp_path):
 
 def test_kubernetes_init_container_command(envcheck_bin, tmp_path):
     spec = yaml.safe_load(example("k8s-init"))
-    container = spec["initContainers"][0]
+    assert spec["kind"] == "Pod" and spec["spec"]["restartPolicy"] == "Never"
+    mounted = {v["name"] for v in spec["spec"]["volumes"]}
+    container = spec["spec"]["initContainers"][0]
+    assert {m["name"] for m in container["volumeMounts"]} <= mounted
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 8
     argv = [a.replace("/etc/envcheck/preflight.toml", str(quick_config(tmp_path))) for a in container["command"]]
     proc = subprocess.run(argv, env=_env(envcheck_bin, tmp_path), capture_output=True, text=True, timeout=120)

@@ -40,7 +40,7 @@ def _run(facts, th, findings=(), verify_checks=None, best=None, progress=None):
         calls["diagnose"] = True
         return list(findings), ""
 
-    def verify(th_, budget, devices, driver):
+    def verify(th_, budget, devices, driver, python):
         calls["verify"] = budget
         calls["devices"] = devices
         calls["perf"] = th_.perf
