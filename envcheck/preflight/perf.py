@@ -24,8 +24,11 @@ from envcheck.preflight.checks import Check
 __all__ = ["time_matmul", "judge_tflops", "floor_for"]
 
 
-def time_matmul(torch: Any, device: Any, n: int = 8192, iters: int = 10) -> Tuple[float, str]:
-    """(TFLOP/s, dtype name) of an n x n matmul on ``device``: bf16 from sm_80, fp16 on sm_70/75."""
+def time_matmul(torch: Any, device: Any, n: int = 8192, budget: float = 0.2) -> Tuple[float, str]:
+    """(TFLOP/s, dtype name) of an n x n matmul on ``device``: bf16 from sm_80, fp16 on sm_70/75.
+
+    After a warm-up, as many calls as fill about ``budget`` seconds (10 to 100): ten 8192 bf16
+    matmuls on an H100 take 15 ms, too short to time steadily."""
     major, _ = torch.cuda.get_device_capability(device)
     if major >= 8:
         dtype, name = torch.bfloat16, "bf16"
@@ -38,6 +41,11 @@ def time_matmul(torch: Any, device: Any, n: int = 8192, iters: int = 10) -> Tupl
     for _ in range(3):
         torch.mm(a, b)
     torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    torch.mm(a, b)
+    torch.cuda.synchronize(device)
+    one = max(time.perf_counter() - start, 1e-6)
+    iters = int(max(10, min(100, budget / one)))
     start = time.perf_counter()
     for _ in range(iters):
         torch.mm(a, b)
