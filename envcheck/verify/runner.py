@@ -4,7 +4,9 @@ One child process per device, all at once (``envcheck.verify._child``, through
 :func:`envcheck.proc.run` with a timeout); each writes JSON lines to its own events file, which
 this module reads while they run (progress on stderr, and the NVML readings taken while a
 performance measurement is running). With two or more GPUs, peer-to-peer copies (one child)
-and an all-reduce (one child per GPU, ``torch.distributed``) follow.
+and an all-reduce (one child per GPU, ``torch.distributed``) run beside them, so that the wall
+time of eight GPUs stays near one's; they are run again, after, on the GPUs that passed, when
+some GPU failed its own checks.
 
 The parent never imports torch. NVML, which creates no CUDA context, is read here: before and
 after the run (new uncorrectable ECC errors, a lost GPU, pending retirement/remap) and, with
@@ -619,6 +621,27 @@ def verify(
         labels = list(dict.fromkeys(labels))
     sampler = _Sampler(nvml_sample or _nvml_sample) if perf and wants_gpu and before is not None else None
     report_torch: Dict[str, Any] = {}
+    # Several GPUs: peer-to-peer and the all-reduce start now, beside the per-GPU children, so
+    # that eight GPUs take about as long as one (each child's `import torch` alone is ~2 s).
+    # They run on the GPUs NVML counts; if some GPU then fails its own checks, they run again on
+    # the GPUs that work (below).
+    multi_early: Dict[str, Any] = {}
+    early_thread = None
+    if multi_gpu and checks is None and all_gpus and guess >= 2:
+        early_indices = list(range(guess))
+
+        def run_multi() -> None:
+            try:
+                found = p2p_checks(early_indices, timeout=timeout, env=env_map, python=python, progress=progress,
+                                   driver=before)
+                found.append(allreduce_check([f"cuda:{i}" for i in early_indices], timeout=timeout, env=env_map,
+                                             python=python, progress=progress, driver=before))
+                multi_early["indices"], multi_early["checks"] = early_indices, found
+            except Exception as exc:  # noqa: BLE001 - run again below, the slow way
+                multi_early["error"] = exc
+
+        early_thread = threading.Thread(target=run_multi, name="envcheck-verify-multi", daemon=True)
+        early_thread.start()
 
     with tempfile.TemporaryDirectory(prefix="envcheck-verify-") as tmp:
         made = [0]
@@ -651,6 +674,8 @@ def verify(
             _progress_event(progress, job, e)
 
         _run_jobs(jobs, on_event, sampler, progress)
+    if early_thread is not None:
+        early_thread.join()
 
     for j in jobs:
         problem = _torch_unusable(j.events, j.result, python, timeout, before)
@@ -708,9 +733,13 @@ def verify(
             notes.append("peer-to-peer and all-reduce checks need two working GPUs: not run")
         else:
             indices = sorted(int(r.device.split(":")[1]) for r in usable)
-            multi += p2p_checks(indices, timeout=timeout, env=env_map, python=python, progress=progress, driver=before)
-            multi.append(allreduce_check([f"cuda:{i}" for i in indices], timeout=timeout, env=env_map,
-                                         python=python, progress=progress, driver=before))
+            if multi_early.get("indices") == indices:
+                multi += multi_early["checks"]
+            else:
+                multi += p2p_checks(indices, timeout=timeout, env=env_map, python=python, progress=progress,
+                                    driver=before)
+                multi.append(allreduce_check([f"cuda:{i}" for i in indices], timeout=timeout, env=env_map,
+                                             python=python, progress=progress, driver=before))
     report = VerifyReport(torch=report_torch, python=python, devices=reports, multi_gpu=multi,
                           warnings=notes, seconds=time.monotonic() - start)
     report.warnings += _torch_warnings(report_torch)

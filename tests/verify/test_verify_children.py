@@ -240,3 +240,18 @@ def test_p2p_plumbing_without_gpus():
     assert pair.name == "p2p cuda:0<->cuda:1"
     if pair.status == "failed":  # a CPU build of torch: no GPUs to copy between
         assert pair.failure is not None and pair.failure.evidence
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_multi_gpu_children_started_early_are_dropped_when_torch_cannot_use_the_gpus():
+    """NVML counts two GPUs, so peer-to-peer and the all-reduce start beside the device children;
+    torch here is a CPU build, so only the CPU is checked and their results are not reported."""
+    two = DriverFacts(status="ok", gpu_count=2, version="580.82.07")
+    report = runner.verify((), nvml_probe=lambda: two, env=_env(), timeout=90)
+    assert [d.device for d in report.devices] == ["cpu"]
+    assert report.multi_gpu == []
+    cpu = report.devices[0]
+    assert cpu.checks[0].name == "cuda" and cpu.checks[0].status == "failed"  # the 2 GPUs went unused
+    assert "2 GPU(s)" in cpu.checks[0].detail
