@@ -326,10 +326,11 @@ def failure_for_process(result: Any, *, check: Optional[str], timeout: float, gp
     if result.timed_out and not gpu:
         return Failure(
             "timeout",
-            f"no answer within {timeout:g} s {during}: the process was killed before the check finished",
+            f"no answer within {timeout:g} s {during}: the check did not finish and its process was killed",
             tail or result.describe(),
-            f"this machine is slow or busy: give it more time with --timeout (it bounds the whole process, "
-            f"`import torch` included; {timeout:g} s was given)",
+            f"on the CPU that is a slow or busy machine, or a deadlock (OpenMP threads: try OMP_NUM_THREADS=1): "
+            f"give it more time with --timeout (it bounds the whole process, `import torch` included; "
+            f"{timeout:g} s was given)",
         )
     if result.timed_out:
         return Failure(

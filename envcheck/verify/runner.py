@@ -533,6 +533,11 @@ def _progress_event(progress: Progress, job: _Job, e: Mapping[str, Any]) -> None
 # -------------------------------------------------------------------------------------- run
 
 
+def _finding(code: str) -> str:
+    """Where diagnose explains the same problem: its finding code."""
+    return f"diagnose reports this as {code} (envcheck explain {code})"
+
+
 def _torch_unusable(events: Sequence[Mapping[str, Any]], result: Any, python: str, timeout: float,
                     driver: Any) -> Optional[CannotRunError]:
     """A CannotRunError when torch itself could not be imported in the child, else None."""
@@ -543,13 +548,14 @@ def _torch_unusable(events: Sequence[Mapping[str, Any]], result: Any, python: st
         how = f"install it: {command}" if command else "envcheck install-command prints the command for this machine"
         if failed.get("missing"):
             return CannotRunError(f"torch is not installed for {python} ({error})",
-                                  hint=f"{how} (envcheck install-command explains the choice)")
+                                  hint=f"{how} (envcheck install-command explains the choice); "
+                                       f"{_finding('EC002')}")
         low = error.lower()
         why = ""
         if "cannot open shared object" in low or "undefined symbol" in low or "dll load failed" in low:
             why = ": a library it needs is missing or another copy shadows it (check LD_LIBRARY_PATH)"
         return CannotRunError(f"torch is installed for {python} but `import torch` fails{why}: {error}",
-                              hint=(f"reinstall: {command}" if command else how) + "; envcheck diagnose explains more")
+                              hint=(f"reinstall: {command}" if command else how) + "; " + _finding("EC003"))
     if _first(events, "torch") is None and result is not None and not result.ok:
         imported = _first(events, "imported")
         step = "`import torch`"
@@ -566,7 +572,8 @@ def _torch_unusable(events: Sequence[Mapping[str, Any]], result: Any, python: st
         tail = _classify.stderr_lines(result.stderr)
         if tail:
             what += f": {tail[-1][:300]}"
-        hint = "envcheck diagnose runs the same import with more detail"
+        code = "EC005" if result.timed_out else ("EC004" if result.signal is not None else "EC003")
+        hint = "envcheck diagnose runs the same import with more detail; " + _finding(code)
         if result.timed_out:
             hint = (f"a cold `import torch` (a network filesystem, a loaded machine) can take 30 s: give it more "
                     f"time with --timeout (now {timeout:g} s); if it never finishes, {hint}")
