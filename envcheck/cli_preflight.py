@@ -1,18 +1,29 @@
 """``envcheck preflight`` and ``envcheck compare``: thin click commands.
 
 Registered by :mod:`envcheck.cli` (``cli.add_command(preflight)``, ``cli.add_command(compare)``).
-At import time this module imports click and envcheck.cli's helpers only; the work lives in
-:mod:`envcheck.preflight` and is imported inside the commands. torch is imported only by the
+At import time this module imports click, envcheck.cli's helpers and envcheck.errors only; the
+work lives in :mod:`envcheck.preflight` and is imported inside the commands. torch is imported only by the
 ``--distributed`` path, inside the rank process.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
+import sys
+from typing import Iterator, Mapping
+
 import click
 
 from envcheck.cli import Outcome, finish, json_option
+from envcheck.errors import EnvcheckError, InputError
 
 __all__ = ["preflight", "compare"]
+
+# A node run's least --budget: collecting facts alone may take that long (NVML is given 6 s), and
+# the distributed path gives its node checks the same floor.
+MIN_BUDGET = 10.0
 
 EXAMPLES = """
 \b
@@ -35,6 +46,44 @@ def _overrides(**flags) -> dict:
     return out
 
 
+def _rank(env: Mapping[str, str]) -> int:
+    """This process's rank as the launcher set it (RANK, SLURM_PROCID); 0 when unreadable."""
+    from envcheck.preflight import launcher
+
+    try:
+        return launcher.detect(env).rank
+    except InputError:
+        return 0
+
+
+@contextlib.contextmanager
+def _errors_on_stderr_off_rank_0(distributed: bool) -> Iterator[None]:
+    """Under --distributed, a rank other than 0 reports an error as one line on stderr only, with
+    the same exit code: rank 0's envelope stays the only thing on the job's stdout."""
+    try:
+        yield
+    except EnvcheckError as exc:
+        debug = (click.get_current_context().find_root().obj or {}).get("debug")
+        rank = _rank(os.environ) if distributed and not debug else 0
+        if not rank:
+            raise
+        from envcheck.render import err
+
+        err("envcheck: error: rank {}: {}".format(rank, exc.message) + (" ({})".format(exc.hint) if exc.hint else ""))
+        sys.exit(exc.exit_code)
+
+
+def _check_flags(budget: float, distributed: bool, dist_only: Mapping[str, object]) -> None:
+    """What no threshold parser sees: the budget, and options of --distributed given without it."""
+    if not math.isfinite(budget) or budget < MIN_BUDGET:
+        raise InputError("--budget {:g}: expected seconds >= {:g} (collecting facts alone may take that long)"
+                         .format(budget, MIN_BUDGET))
+    given = [flag for flag, value in dist_only.items() if value is not None]
+    if given and not distributed:
+        raise InputError("{} {} only with --distributed (one rank of a torchrun or srun job)".format(
+            ", ".join(given), "applies" if len(given) == 1 else "apply"))
+
+
 @click.command("preflight", epilog=EXAMPLES)
 @click.option("--profile", metavar="NAME", help="A named profile (default, h100-sxm, a100-sxm, cpu, or one in --config).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Thresholds in TOML or JSON; flags override it.")
@@ -54,7 +103,8 @@ def _overrides(**flags) -> dict:
 @click.option("--no-verify", is_flag=True, help="Skip the quick verify.")
 @click.option("--no-perf", is_flag=True, help="Skip the performance sanity check.")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
-@click.option("--budget", type=float, default=55.0, show_default=True, help="Seconds for a node run, all steps together.")
+@click.option("--budget", type=float, default=55.0, show_default=True,
+              help="Seconds for a node run, all steps together (at least 10).")
 @click.option("--distributed", is_flag=True, help="One rank of a job started by torchrun or srun: node, GPU and collective checks; rank 0 prints the cluster report.")
 @click.option("--timeout", "timeout_s", type=float, metavar="SECONDS", help="--distributed: bound on joining, each collective and the gather.")
 @click.option("--backend", type=click.Choice(["auto", "nccl", "gloo"]), default="auto", show_default=True, help="--distributed: NCCL on GPUs, gloo on CPUs.")
@@ -75,56 +125,58 @@ def preflight(profile, config_path, min_gpus, gpu_model, min_gpu_memory, min_dri
     verify and a performance sanity check. Made for a Slurm prolog (non-zero drains the node),
     a Kubernetes init container or a Docker HEALTHCHECK.
     """
-    from envcheck.errors import InputError
-    from envcheck.preflight import config
-    from envcheck.render import err
+    with _errors_on_stderr_off_rank_0(distributed):
+        _check_flags(budget, distributed, {
+            "--timeout": timeout_s, "--backend": None if backend == "auto" else backend,
+            "--allreduce-sizes": allreduce_sizes, "--min-busbw-intra": min_busbw_intra_gbs,
+            "--min-busbw-inter": min_busbw_inter_gbs,
+        })
+        from envcheck.preflight import config
+        from envcheck.render import err
 
-    disk = {}
-    for item in min_free_disk:
-        path, sep, size = item.rpartition("=")
-        if not sep or not path:
-            raise InputError("--min-free-disk {!r}: expected PATH=SIZE (/scratch=500GB)".format(item))
-        disk[path] = size
-    overrides = _overrides(
-        min_gpus=min_gpus, gpu_model=gpu_model, min_gpu_memory=min_gpu_memory, min_driver=min_driver,
-        min_cuda=min_cuda, require_torch=require_torch, max_temperature_c=max_temperature_c,
-        max_gpu_memory_used=max_gpu_memory_used, min_free_ram=min_free_ram, min_free_disk=disk or None,
-        min_shm=min_shm, min_open_files=min_open_files, timeout_s=timeout_s,
-        allreduce_sizes=[s.strip() for s in allreduce_sizes.split(",") if s.strip()] if allreduce_sizes else None,
-        min_busbw_intra_gbs=min_busbw_intra_gbs, min_busbw_inter_gbs=min_busbw_inter_gbs,
-    )
-    if no_diagnose:
-        overrides["diagnose"] = False
-    if no_verify:
-        overrides["verify"] = False
-    if no_perf:
-        overrides["perf"] = False
-    if min_free_ram is not None:
-        overrides["min_free_ram_fraction"] = 0.0
-    th = config.resolve(profile, config_path, overrides)
-    if distributed:
-        from envcheck.preflight.test_hooks import rank_overrides
+        disk = {}
+        for item in min_free_disk:
+            path, sep, size = item.rpartition("=")
+            if not sep or not path:
+                raise InputError("--min-free-disk {!r}: expected PATH=SIZE (/scratch=500GB)".format(item))
+            disk[path] = size
+        overrides = _overrides(
+            min_gpus=min_gpus, gpu_model=gpu_model, min_gpu_memory=min_gpu_memory, min_driver=min_driver,
+            min_cuda=min_cuda, require_torch=require_torch, max_temperature_c=max_temperature_c,
+            max_gpu_memory_used=max_gpu_memory_used, min_free_ram=min_free_ram, min_free_disk=disk or None,
+            min_shm=min_shm, min_open_files=min_open_files, timeout_s=timeout_s,
+            allreduce_sizes=[s.strip() for s in allreduce_sizes.split(",") if s.strip()] if allreduce_sizes else None,
+            min_busbw_intra_gbs=min_busbw_intra_gbs, min_busbw_inter_gbs=min_busbw_inter_gbs,
+        )
+        if no_diagnose:
+            overrides["diagnose"] = False
+        if no_verify:
+            overrides["verify"] = False
+        if no_perf:
+            overrides["perf"] = False
+        if min_free_ram is not None:
+            overrides["min_free_ram_fraction"] = 0.0
+        th = config.resolve(profile, config_path, overrides)
+        if distributed:
+            from envcheck.preflight.test_hooks import rank_overrides
 
-        th = rank_overrides(th)
-    if show_config:
-        data = th.to_dict()
-        lines = ["thresholds in force (profile {}):".format(th.profile)]
-        for key, value in data.items():
-            if key in ("sources", "profile"):
-                continue
-            lines.append("  {:<24} {!r:<40} from {}".format(key, value, th.source_of(key)))
-        finish(Outcome("preflight", {"mode": "show-config", "thresholds": data}, lines, 0), as_json)
-        return
-    progress = (lambda line: None) if quiet else err
-    if distributed:
-        from envcheck.preflight import dist
+            th = rank_overrides(th)
+        if show_config:
+            lines = ["thresholds in force (profile {}):".format(th.profile)]
+            for key in config.FIELDS:
+                lines.append("  {:<24} {:<40} from {}".format(key, config.shown(th, key), th.source_of(key)))
+            finish(Outcome("preflight", {"mode": "show-config", "thresholds": th.to_dict()}, lines, 0), as_json)
+            return
+        progress = (lambda line: None) if quiet else err
+        if distributed:
+            from envcheck.preflight import dist
 
-        result = dist.run_rank(th, backend=backend, progress=progress, strict=strict, budget=budget)
-        try:
-            if result.print_report:
-                finish(Outcome("preflight", result.data, result.lines, result.exit_code), as_json)
-        finally:
-            dist.hard_exit(result.exit_code)  # no process-group destructors at exit: they can hang
+            result = dist.run_rank(th, backend=backend, progress=progress, strict=strict, budget=budget)
+            try:
+                if result.print_report:
+                    finish(Outcome("preflight", result.data, result.lines, result.exit_code), as_json)
+            finally:
+                dist.hard_exit(result.exit_code)  # no process-group destructors at exit: they can hang
     from envcheck.preflight import node, render
 
     report = node.run_node(th, progress=progress, budget=budget, strict=strict)

@@ -19,12 +19,13 @@ import difflib
 import json
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from envcheck.errors import CannotRunError, InputError
-from envcheck.preflight.units import InvalidSize, parse_size
+from envcheck.preflight.units import InvalidSize, SizeWithoutUnit, format_size_exact, parse_size
 
 __all__ = [
     "SCHEMA",
@@ -32,15 +33,21 @@ __all__ = [
     "ConfigError",
     "Thresholds",
     "FIELDS",
+    "NOT_CHECKED",
+    "UNLIMITED_SIZE",
     "load_file",
     "load_profiles",
     "profile_names",
     "resolve",
+    "shown",
 ]
 
 SCHEMA = "envcheck.preflight-profiles/1"
 PROFILES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles.toml")
 SEVERITIES = ("fail", "warn", "off")
+FLAGS_SOURCE = "command line"  # the source name of flag values (``overrides``)
+NOT_CHECKED = "not checked"
+UNLIMITED_SIZE = 10**15  # "1PB": a max_gpu_memory_used this large checks nothing (profile healthcheck)
 
 
 class ConfigError(InputError):
@@ -85,6 +92,17 @@ FIELDS: Dict[str, Tuple[str, Optional[str]]] = {
 }
 _TABLES = ("min_free_disk", "perf_fractions", "severity", "distributed")
 _META = ("extends",)
+# the flag of a key when it is not "--" + the key with dashes (cli_preflight's options)
+_FLAGS = {"max_temperature_c": "--max-temperature", "timeout_s": "--timeout",
+          "min_busbw_intra_gbs": "--min-busbw-intra", "min_busbw_inter_gbs": "--min-busbw-inter"}
+# int keys bounded beyond >= 0: (lowest, highest, what the message says is expected)
+_RANGES: Dict[str, Tuple[int, Optional[int], str]] = {"max_temperature_c": (1, 150, "degrees C from 1 to 150")}
+_VERSIONS = {
+    "min_driver": 'a driver version such as "570" or "570.133.20"',
+    "min_cuda": 'a CUDA version such as "12.8"',
+}
+# size keys whose 0 means "not checked" (checks.py skips them); a size map's 0 skips that path
+_ZERO_IS_OFF = ("min_gpu_memory", "min_free_ram", "min_shm", "min_free_disk")
 
 
 @dataclass(frozen=True)
@@ -133,16 +151,58 @@ class Thresholds:
         return dict(self.sources).get(name, "built-in")
 
     def to_dict(self) -> Dict[str, Any]:
+        """JSON-ready: sizes in bytes, ``max_gpu_memory_used`` null when not checked (>= 1PB)."""
         out: Dict[str, Any] = {}
         for name in ("profile",) + tuple(FIELDS):
             value = getattr(self, name)
-            if name in ("min_free_disk", "perf_fractions", "severity"):
+            if name == "max_gpu_memory_used" and value >= UNLIMITED_SIZE:
+                value = None
+            elif name in ("min_free_disk", "perf_fractions", "severity"):
                 value = dict(value)
             elif isinstance(value, tuple):
                 value = list(value)
             out[name] = value
         out["sources"] = dict(self.sources)
         return out
+
+
+# ------------------------------------------------------------------------------------ showing
+
+
+def _size_words(n: int) -> str:
+    exact = format_size_exact(n)
+    return exact if exact.endswith(" B") else "{} ({} bytes)".format(exact, n)
+
+
+def shown(th: Thresholds, name: str) -> str:
+    """One threshold as ``--show-config`` prints it: sizes with units and bytes, NOT_CHECKED when off."""
+    value = getattr(th, name)
+    kind = FIELDS[name][0]
+    if kind == "size":
+        off = not value if name in _ZERO_IS_OFF else value >= UNLIMITED_SIZE
+        return NOT_CHECKED if off else _size_words(value)
+    if kind == "sizemap":
+        return ", ".join("{} >= {}".format(p, _size_words(n)) if n else "{} {}".format(p, NOT_CHECKED)
+                         for p, n in value) or NOT_CHECKED
+    if kind == "sizelist":
+        return ", ".join(format_size_exact(n) for n in value)
+    if kind in ("version", "spec") or name == "gpu_model":
+        return value or NOT_CHECKED
+    if name in ("min_open_files", "min_free_ram_fraction") and not value:
+        return NOT_CHECKED
+    if name in ("min_busbw_intra_gbs", "min_busbw_inter_gbs"):
+        return "{:g} GB/s".format(value) if value else NOT_CHECKED + " (outliers only)"
+    if name == "max_temperature_c":
+        return "{} C".format(value)
+    if kind == "seconds":
+        return "{:g} s".format(value)
+    if kind == "bool":
+        return "true" if value else "false"
+    if name == "perf_fractions":
+        return ", ".join("{} = {:g}".format(k, v) for k, v in value) or "the GPU table's rule per class"
+    if kind in ("strlist", "severitymap"):
+        return ", ".join(v if isinstance(v, str) else "{} = {}".format(*v) for v in value) or "none"
+    return str(value)
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -198,7 +258,7 @@ def load_profiles(path: str = PROFILES_FILE) -> Dict[str, Dict[str, Any]]:
     if not isinstance(profiles, dict) or "default" not in profiles:
         raise ConfigError("{}: no [profiles.default] table".format(path))
     for name, body in profiles.items():
-        _check_keys(body, path, "profile {!r}".format(name), allow_meta=True)
+        _check_keys(body, path, "profile {!r}".format(name), allow_meta=True, sub=_sub_table(name))
     for name in profiles:
         _chain(profiles, name, path)
         _parse_layer(_flatten(_merged(profiles, name, path)), path)
@@ -217,24 +277,45 @@ def _suggest(key: str, known) -> str:
     return " (did you mean {!r}?)".format(close[0]) if close else ""
 
 
-def _check_keys(body: Any, source: str, where: str, allow_meta: bool = False) -> None:
+def _check_keys(body: Any, source: str, where: str, allow_meta: bool = False, sub: str = "[distributed]") -> None:
+    """Unknown keys are errors naming the nearest key, or the table (``sub``) a key belongs in."""
     if not isinstance(body, dict):
         raise ConfigError("{}: {} is not a table".format(source, where))
     top = [k for k, (_, t) in FIELDS.items() if t is None] + ["distributed"]
     if allow_meta:
         top += list(_META)
     for key, value in body.items():
+        if key in FIELDS and key not in top:
+            raise ConfigError("{}: unknown key {!r} in {} (it belongs in {})".format(source, key, where, sub))
         if key not in top:
             raise ConfigError("{}: unknown key {!r} in {}{}".format(source, key, where, _suggest(key, top)))
         if key == "distributed":
             if not isinstance(value, dict):
                 raise ConfigError("{}: 'distributed' in {} is not a table".format(source, where))
-            sub = [k for k, (_, t) in FIELDS.items() if t == "distributed"]
+            known = [k for k, (_, t) in FIELDS.items() if t == "distributed"]
             for k in value:
-                if k not in sub:
+                if k in FIELDS and k not in known:
+                    raise ConfigError("{}: unknown key {!r} in [distributed] of {} (it belongs outside {})"
+                                      .format(source, k, where, sub))
+                if k not in known:
                     raise ConfigError(
-                        "{}: unknown key {!r} in [distributed] of {}{}".format(source, k, where, _suggest(k, sub))
+                        "{}: unknown key {!r} in [distributed] of {}{}".format(source, k, where, _suggest(k, known))
                     )
+
+
+def _sub_table(profile: str) -> str:
+    return "[profiles.{}.distributed]".format(profile)
+
+
+def _profile_name(name: str, profiles: Mapping[str, Any], where: str) -> str:
+    """``name`` as the profiles spell it (any case when that is unambiguous); else ConfigError."""
+    if name in profiles:
+        return name
+    same = [p for p in profiles if p.lower() == name.lower()]
+    if len(same) == 1:
+        return same[0]
+    known = ", ".join(profiles)
+    raise ConfigError("{}no profile {!r}{} (known: {})".format(where, name, _suggest(name, profiles), known))
 
 
 def _chain(profiles: Mapping[str, Any], name: str, source: str) -> List[str]:
@@ -287,7 +368,25 @@ def _flatten(body: Mapping[str, Any]) -> Dict[str, Any]:
 
 
 def _bad(source: str, key: str, value: Any, expected: str) -> ConfigError:
+    if source == FLAGS_SOURCE and key in FIELDS:
+        flag = _FLAGS.get(key, "--" + key.replace("_", "-"))
+        return ConfigError("{}: {} {!r}: expected {}".format(source, flag, value, expected))
     return ConfigError("{}: {} = {!r}: expected {}".format(source, key, value, expected))
+
+
+def _size(key: str, value: Any, source: str, shown: Any = None) -> int:
+    """A size with a unit (``80GB``; a bare 0 is fine): ``--min-gpu-memory 80`` is not 80 bytes.
+
+    ``shown``: what the message quotes, when not ``value`` (a size map's ``{path: size}``).
+    """
+    shown = value if shown is None else shown
+    try:
+        return parse_size(value, unit_required=True)
+    except SizeWithoutUnit as exc:
+        raise _bad(source, key, shown, "a size with a unit: {n}GB ({n} x 10^9 bytes) or {n}GiB ({n} x 2^30 bytes)"
+                   .format(n=exc.number)) from None
+    except InvalidSize:
+        raise _bad(source, key, shown, "a size such as 80GB, 1GiB or 0") from None
 
 
 def _parse_value(key: str, value: Any, source: str) -> Any:
@@ -295,25 +394,32 @@ def _parse_value(key: str, value: Any, source: str) -> Any:
     if kind == "str":
         if not isinstance(value, str):
             raise _bad(source, key, value, "text")
+        if key == "gpu_model" and len(value) > 2 and value.startswith("/") and value.endswith("/"):
+            try:
+                re.compile(value[1:-1])
+            except re.error as exc:
+                raise _bad(source, key, value, "a valid /regex/ ({})".format(exc)) from None
         return value
     if kind == "int":
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise _bad(source, key, value, "a whole number >= 0")
+        low, high, expected = _RANGES.get(key, (0, None, "a whole number >= 0"))
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+            raise _bad(source, key, value, expected)
         return value
     if kind in ("number", "seconds", "fraction"):
+        expected = "seconds > 0" if kind == "seconds" else "a number >= 0"
         if isinstance(value, str):
             try:
                 value = float(value)
             except ValueError:
-                raise _bad(source, key, value, "a number") from None
+                raise _bad(source, key, value, expected) from None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise _bad(source, key, value, "a number >= 0")
+            raise _bad(source, key, value, expected)
         if kind == "fraction" and value > 2:
             raise _bad(source, key, value, "a fraction (0.75, not 75)")
         if kind == "seconds" and value <= 0:
-            raise _bad(source, key, value, "seconds > 0")
+            raise _bad(source, key, value, expected)
         return float(value)
     if kind == "bool":
         if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
@@ -322,22 +428,19 @@ def _parse_value(key: str, value: Any, source: str) -> Any:
             raise _bad(source, key, value, "true or false")
         return value
     if kind == "size":
-        try:
-            return parse_size(value)
-        except InvalidSize:
-            raise _bad(source, key, value, "a size such as 80GB, 1GiB or 0") from None
+        return _size(key, value, source)
     if kind == "version":
         if not isinstance(value, str):
             value = str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
         if not isinstance(value, str):
-            raise _bad(source, key, value, "a version such as \"570\" or \"12.8\"")
+            raise _bad(source, key, value, _VERSIONS[key])
         if value.strip():
             from packaging.version import InvalidVersion, Version
 
             try:
                 Version(value.strip())
             except InvalidVersion:
-                raise _bad(source, key, value, "a version such as \"570\" or \"12.8\"") from None
+                raise _bad(source, key, value, _VERSIONS[key]) from None
         return value.strip()
     if kind == "spec":
         if not isinstance(value, str):
@@ -362,7 +465,10 @@ def _parse_value(key: str, value: Any, source: str) -> Any:
         if not isinstance(value, list) or not value:
             raise _bad(source, key, value, "a non-empty list of sizes")
         try:
-            sizes = tuple(parse_size(v) for v in value)
+            sizes = tuple(parse_size(v, unit_required=True) for v in value)
+        except SizeWithoutUnit as exc:
+            raise _bad(source, key, value, "sizes with units such as [\"1MiB\", \"256MiB\"] ({!r} has none)"
+                       .format(exc.number)) from None
         except InvalidSize:
             raise _bad(source, key, value, "a list of sizes such as [\"1MiB\", \"256MiB\"]") from None
         if any(s < 4 for s in sizes):
@@ -371,10 +477,10 @@ def _parse_value(key: str, value: Any, source: str) -> Any:
     if kind == "sizemap":
         if not isinstance(value, dict):
             raise _bad(source, key, value, "a table of path = size")
-        try:
-            return tuple(sorted((str(p), parse_size(v)) for p, v in value.items()))
-        except InvalidSize as exc:
-            raise ConfigError("{}: {}: {}".format(source, key, exc)) from None
+        return tuple(sorted(
+            (str(p), _size(key, v, source, shown="{}={}".format(p, v) if source == FLAGS_SOURCE else {p: v}))
+            for p, v in value.items()
+        ))
     if kind == "fractionmap":
         if not isinstance(value, dict):
             raise _bad(source, key, value, "a table of GPU class = fraction")
@@ -413,13 +519,16 @@ def resolve(
         if not isinstance(extra, dict):
             raise ConfigError("{}: 'profiles' must be a table of profiles".format(config_path))
         for name, body in extra.items():
-            _check_keys(body, config_path, "profile {!r}".format(name), allow_meta=True)
+            _check_keys(body, config_path, "profile {!r}".format(name), allow_meta=True, sub=_sub_table(name))
             profiles[name] = _merge(profiles.get(name, {}), body)
         top = {k: v for k, v in config.items() if k not in ("profiles", "profile", "schema")}
         _check_keys(top, config_path, "the top level")
         if "profile" in config and not isinstance(config["profile"], str):
             raise ConfigError("{}: 'profile' must be a profile name".format(config_path))
-    name = profile or config.get("profile") or "default"
+    if profile:
+        name = _profile_name(profile, profiles, "")
+    else:  # the config's choice: an unknown one names the config
+        name = _profile_name(config.get("profile") or "default", profiles, "{}: ".format(config_path or profiles_path))
     values: Dict[str, Any] = {}
     sources: Dict[str, str] = {}
 
@@ -440,7 +549,7 @@ def resolve(
         top = {k: v for k, v in config.items() if k not in ("profiles", "profile", "schema")}
         layer(_flatten(top), config_path, "config {}".format(os.path.basename(config_path)))
     if overrides:
-        layer({k: v for k, v in overrides.items() if v is not None}, "command line", "flag")
+        layer({k: v for k, v in overrides.items() if v is not None}, FLAGS_SOURCE, "flag")
     missing = [k for k in FIELDS if k not in values]
     if missing:
         raise ConfigError("profile {!r}: no value for {}".format(name, ", ".join(missing)))

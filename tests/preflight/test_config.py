@@ -78,7 +78,6 @@ def test_json_config_is_the_same_structure(tmp_path):
     ('min_gpu_memory = "lots"\n', "min_gpu_memory = 'lots': expected a size"),
     ('min_gpus = -1\n', "expected a whole number"),
     ('require_torch = ">=two"\n', "version specifier"),
-    ('min_driver = "new"\n', "a version"),
     ('outlier_fraction = 75\n', "unknown key 'outlier_fraction'"),
     ('[distributed]\noutlier_fraction = 75\n', "a fraction"),
     ('[distributed]\ntimeout = 5\n', "unknown key 'timeout' in [distributed]"),
@@ -87,11 +86,27 @@ def test_json_config_is_the_same_structure(tmp_path):
     ('profile = "nope"\n', "no profile 'nope'"),
     ('[profiles.a]\nextends = "b"\n[profiles.b]\nextends = "a"\n', "extends itself"),
     ('min_gpus = \n', "not valid TOML"),
+    ('min_gpu_memory = "80"\n', "min_gpu_memory = '80': expected a size with a unit: 80GB (80 x 10^9 bytes) or 80GiB"),
+    ('min_shm = 1073741824\n', "min_shm = 1073741824: expected a size with a unit"),
+    ('max_gpu_memory_used = "1.5"\n', "expected a size with a unit: 1.5GB"),
+    ('[min_free_disk]\n"/scratch" = "500"\n', "min_free_disk = {'/scratch': '500'}: expected a size with a unit: 500GB"),
+    ('[distributed]\nallreduce_sizes = ["1MiB", 4096]\n', "sizes with units such as"),
+    ('max_temperature_c = 500\n', "max_temperature_c = 500: expected degrees C from 1 to 150"),
+    ('max_temperature_c = 0\n', "degrees C from 1 to 150"),
+    ('gpu_model = "/[unclosed/"\n', "gpu_model = '/[unclosed/': expected a valid /regex/ (unterminated character set"),
+    ('min_cuda = "twelve"\n', 'expected a CUDA version such as "12.8"'),
+    ('min_driver = "new"\n', 'expected a driver version such as "570" or "570.133.20"'),
+    ('[distributed]\ntimeout_s = 0\n', "timeout_s = 0: expected seconds > 0"),
+    ('[distributed]\ntimeout_s = -5\n', "timeout_s = -5: expected seconds > 0"),
+    ('[distributed]\ntimeout_s = "soon"\n', "timeout_s = 'soon': expected seconds > 0"),
+    ('timeout_s = 30\n', "unknown key 'timeout_s' in the top level (it belongs in [distributed])"),
+    ('[distributed]\nmin_gpus = 3\n', "unknown key 'min_gpus' in [distributed] of the top level (it belongs outside [distributed])"),
+    ('[profiles.mine]\ntimeout_s = 30\n', "(it belongs in [profiles.mine.distributed])"),
 ])
 def test_config_errors_name_the_file_and_key(tmp_path, body, message):
     path = tmp_path / "bad.toml"
     path.write_text(body)
-    name = "a" if "profiles.a" in body else None
+    name = "a" if "profiles.a" in body else "mine" if "profiles.mine" in body else None
     with pytest.raises(ConfigError) as info:
         resolve(name, str(path))
     assert message in str(info.value)
@@ -139,3 +154,82 @@ def test_show_config_dict_is_json_ready():
     d = resolve("h100-sxm").to_dict()
     json.dumps(d)
     assert d["sources"]["min_gpus"] == "profile h100-sxm"
+
+
+def test_zero_sizes_need_no_unit_and_mean_not_checked(tmp_path):
+    """0 is 0 bytes in every unit; the shipped profiles write "0" for "not checked"."""
+    path = tmp_path / "zero.toml"
+    path.write_text('min_gpu_memory = 0\nmin_shm = "0"\nmin_free_ram = "0"\n[min_free_disk]\n"/tmp" = 0\n')
+    th = resolve(None, str(path))
+    assert (th.min_gpu_memory, th.min_shm, th.min_free_ram, dict(th.min_free_disk)) == (0, 0, 0, {"/tmp": 0})
+    for key in ("min_gpu_memory", "min_shm", "min_free_ram", "min_free_disk"):
+        assert config.shown(th, key).startswith(config.NOT_CHECKED) or config.shown(th, key) == "/tmp not checked"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"min_gpu_memory": "80"}, "command line: --min-gpu-memory '80': expected a size with a unit: 80GB"),
+    ({"max_temperature_c": 500}, "command line: --max-temperature 500: expected degrees C from 1 to 150"),
+    ({"gpu_model": "/[unclosed/"}, "--gpu-model '/[unclosed/': expected a valid /regex/"),
+    ({"min_open_files": -1}, "--min-open-files -1: expected a whole number >= 0"),
+    ({"min_gpus": -1}, "--min-gpus -1: expected a whole number >= 0"),
+    ({"timeout_s": 0.0}, "--timeout 0.0: expected seconds > 0"),
+    ({"timeout_s": -5.0}, "--timeout -5.0: expected seconds > 0"),
+    ({"min_free_disk": {"/scratch": "500"}}, "--min-free-disk '/scratch=500': expected a size with a unit: 500GB"),
+])
+def test_flag_errors_name_the_flag(overrides, message):
+    with pytest.raises(ConfigError) as info:
+        resolve("default", None, overrides)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["/H100|A100/", "H100", "/", "//x"])
+def test_gpu_model_regex_or_substring_accepted(value):
+    assert resolve("default", None, {"gpu_model": value}).gpu_model == value
+
+
+def test_unknown_profile_lists_the_known_ones_without_a_path():
+    with pytest.raises(ConfigError) as info:
+        resolve("nope")
+    message = str(info.value)
+    assert message.startswith("no profile 'nope' (known: default, h100-sxm, ")
+    assert config.PROFILES_FILE not in message and "/" not in message
+
+
+def test_profile_names_match_in_any_case(tmp_path):
+    assert resolve("H100-SXM").profile == "h100-sxm"
+    path = tmp_path / "cfg.toml"
+    path.write_text('profile = "CPU"\n')
+    assert resolve(None, str(path)).profile == "cpu"
+    path.write_text('[profiles.Mine]\nmin_gpus = 2\n[profiles.mine]\nmin_gpus = 3\n')
+    assert resolve("mine", str(path)).min_gpus == 3  # an exact match wins
+    with pytest.raises(ConfigError, match="no profile 'MINE'"):
+        resolve("MINE", str(path))  # two profiles match: ambiguous
+
+
+def test_a_bad_profile_in_a_config_names_the_config(tmp_path):
+    path = tmp_path / "cfg.toml"
+    path.write_text('profile = "nope"\n')
+    with pytest.raises(ConfigError, match=r"cfg.toml: no profile 'nope' \(known: default, "):
+        resolve(None, str(path))
+
+
+def test_show_config_values_are_human_readable():
+    th = resolve("healthcheck", None, {"min_gpu_memory": "80GB", "min_free_disk": {"/scratch": "500GiB"}})
+    assert config.shown(th, "min_gpu_memory") == "80 GB (80000000000 bytes)"
+    assert config.shown(th, "max_gpu_memory_used") == config.NOT_CHECKED  # 1PB: the healthcheck's "any"
+    assert config.shown(th, "min_shm") == "1 GiB (1073741824 bytes)"
+    assert config.shown(th, "min_free_disk") == "/scratch >= 500 GiB (536870912000 bytes), /tmp >= 10 GiB (10737418240 bytes)"
+    assert config.shown(th, "allreduce_sizes") == "1 MiB, 16 MiB, 256 MiB"
+    assert config.shown(th, "min_driver") == config.NOT_CHECKED
+    assert config.shown(th, "min_busbw_intra_gbs") == "not checked (outliers only)"
+    assert config.shown(resolve("h100-sxm"), "min_busbw_intra_gbs") == "345 GB/s"
+    assert config.shown(th, "max_temperature_c") == "87 C"
+    assert config.shown(th, "timeout_s") == "120 s"
+    assert config.shown(th, "min_free_ram_fraction") == config.NOT_CHECKED
+    for key in config.FIELDS:
+        assert isinstance(config.shown(th, key), str)
+
+
+def test_json_thresholds_give_null_for_an_unchecked_maximum():
+    assert resolve("healthcheck").to_dict()["max_gpu_memory_used"] is None
+    assert resolve("default").to_dict()["max_gpu_memory_used"] == 2**30

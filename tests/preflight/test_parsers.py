@@ -7,7 +7,7 @@ import pytest
 from envcheck.errors import InputError
 from envcheck.preflight.hostlist import InvalidHostlist, expand, first_host
 from envcheck.preflight.launcher import detect
-from envcheck.preflight.units import InvalidSize, format_size, parse_size
+from envcheck.preflight.units import InvalidSize, SizeWithoutUnit, format_size, format_size_exact, parse_size
 
 
 @pytest.mark.parametrize("text, value", [
@@ -29,6 +29,29 @@ def test_parse_size(text, value):
 def test_parse_size_rejects(text):
     with pytest.raises(InvalidSize, match="Invalid size"):
         parse_size(text)
+
+
+@pytest.mark.parametrize("text, number", [("80", "80"), (80, "80"), ("1.5", "1.5"), (" 512 ", "512")])
+def test_parse_size_can_require_a_unit(text, number):
+    """Thresholds people type need a unit: "80" must not become an 80-byte floor."""
+    assert parse_size(text) == round(float(number))  # bytes when a unit is not required
+    with pytest.raises(SizeWithoutUnit, match="has no unit") as info:
+        parse_size(text, unit_required=True)
+    assert info.value.number == number
+    assert "{}GB".format(number) in str(info.value) and "{}GiB".format(number) in str(info.value)
+
+
+@pytest.mark.parametrize("text, value", [("0", 0), (0, 0), ("0.0", 0), ("80B", 80), ("80GB", 80 * 10**9)])
+def test_parse_size_zero_and_explicit_bytes_need_no_more(text, value):
+    assert parse_size(text, unit_required=True) == value
+
+
+@pytest.mark.parametrize("n, text", [
+    (0, "0 B"), (512, "512 B"), (80 * 10**9, "80 GB"), (2**30, "1 GiB"), (10 * 2**30, "10 GiB"),
+    (1_500_000_000_000, "1500 GB"), (10**15, "1 PB"), (81559 * 2**20, "81559 MiB"), (1001, "1001 B"),
+])
+def test_format_size_exact(n, text):
+    assert format_size_exact(n) == text
 
 
 def test_h100_memory_trap():
