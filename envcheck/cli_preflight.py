@@ -111,6 +111,8 @@ def _check_flags(budget: float, distributed: bool, dist_only: Mapping[str, objec
 @click.option("--allreduce-sizes", metavar="SIZES", help="--distributed: comma-separated message sizes (1MiB,16MiB,256MiB).")
 @click.option("--min-busbw-intra", "min_busbw_intra_gbs", type=float, metavar="GB/S", help="--distributed: all-reduce bus bandwidth within a node.")
 @click.option("--min-busbw-inter", "min_busbw_inter_gbs", type=float, metavar="GB/S", help="--distributed: all-reduce bus bandwidth across nodes.")
+@click.option("--python", "python", metavar="PATH",
+              help="Judge and verify the torch of this interpreter (the jobs' venv python) instead of envcheck's own.")
 @click.option("--show-config", is_flag=True, help="Print the thresholds in force and where each comes from, then exit.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list checks that do not apply here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
@@ -118,7 +120,7 @@ def _check_flags(budget: float, distributed: bool, dist_only: Mapping[str, objec
 def preflight(profile, config_path, min_gpus, gpu_model, min_gpu_memory, min_driver, min_cuda, require_torch,
               max_temperature_c, max_gpu_memory_used, min_free_ram, min_free_disk, min_shm, min_open_files,
               no_diagnose, no_verify, no_perf, strict, budget, distributed, timeout_s, backend, allreduce_sizes,
-              min_busbw_intra_gbs, min_busbw_inter_gbs, show_config, verbose, quiet, as_json):
+              min_busbw_intra_gbs, min_busbw_inter_gbs, python, show_config, verbose, quiet, as_json):
     """Is this node (or this cluster) ready for a PyTorch job? Pass, warn or fail, per check.
 
     Combines diagnose's errors, thresholds on GPUs, driver, torch and host resources, a quick
@@ -131,6 +133,13 @@ def preflight(profile, config_path, min_gpus, gpu_model, min_gpu_memory, min_dri
             "--allreduce-sizes": allreduce_sizes, "--min-busbw-intra": min_busbw_intra_gbs,
             "--min-busbw-inter": min_busbw_inter_gbs,
         })
+        if python is not None:
+            if distributed:
+                raise InputError("--python does not apply with --distributed: each rank is already the job's "
+                                 "Python (start envcheck with it: python -m envcheck preflight --distributed)")
+            if not os.path.isfile(python) or not os.access(python, os.X_OK):
+                raise InputError("--python {!r}: not an executable file (give a Python interpreter, e.g. "
+                                 "/opt/venvs/train/bin/python)".format(python))
         from envcheck.preflight import config
         from envcheck.render import err
 
@@ -179,7 +188,7 @@ def preflight(profile, config_path, min_gpus, gpu_model, min_gpu_memory, min_dri
                 dist.hard_exit(result.exit_code)  # no process-group destructors at exit: they can hang
     from envcheck.preflight import node, render
 
-    report = node.run_node(th, progress=progress, budget=budget, strict=strict)
+    report = node.run_node(th, progress=progress, budget=budget, strict=strict, python=python)
     data = {"mode": "node", "report": report.to_dict(), "thresholds": th.to_dict()}
     finish(Outcome("preflight", data, render.node_lines(report, verbose=verbose), report.exit_code), as_json)
 

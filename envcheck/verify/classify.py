@@ -145,8 +145,10 @@ def arch_lists(arch_list: Sequence[str]) -> Tuple[Tuple[str, ...], Tuple[str, ..
 
 
 def install_command(*, ccs: Sequence[str] = (), driver_facts: Any = None, driver: Optional[str] = None,
-                    cpu: bool = False) -> Optional[str]:
-    """The pip command envcheck would recommend, or None when the data cannot say."""
+                    cpu: bool = False, python_exe: Optional[str] = None,
+                    python_version: Optional[str] = None) -> Optional[str]:
+    """The pip command envcheck would recommend, or None when the data cannot say; for another
+    interpreter (``python_exe``, its ``python_version`` "3.12.1"), ``PYTHON -m pip`` for it."""
     try:
         import sys
 
@@ -155,6 +157,8 @@ def install_command(*, ccs: Sequence[str] = (), driver_facts: Any = None, driver
         from envcheck.matrix import store
 
         python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        if python_version and python_version.count(".") >= 1:
+            python = ".".join(python_version.split(".")[:2])
         base = None
         if driver_facts is not None and not ccs and not cpu:
             from envcheck.install import target as tg
@@ -166,7 +170,10 @@ def install_command(*, ccs: Sequence[str] = (), driver_facts: Any = None, driver
         if choice.fallback and ccs:
             return None
         plan = commands.pip_plan(choice.release, choice.variant, target.os, target.python)
-        return commands.pip_command(plan)
+        command = commands.pip_command(plan)
+        if python_exe and python_exe != sys.executable and command.startswith("pip "):
+            command = f"{python_exe} -m {command}"
+        return command
     except (EnvcheckError, ValueError, LookupError):
         return None
 

@@ -544,7 +544,9 @@ def _torch_unusable(events: Sequence[Mapping[str, Any]], result: Any, python: st
     failed = _first(events, "import-failed")
     if failed is not None:
         error = _classify._first_line(str(failed.get("error") or ""))
-        command = _classify.install_command(driver_facts=driver)
+        started = _first(events, "start") or {}
+        command = _classify.install_command(driver_facts=driver, python_exe=python,
+                                            python_version=started.get("python_version"))
         how = f"install it: {command}" if command else "envcheck install-command prints the command for this machine"
         if failed.get("missing"):
             return CannotRunError(f"torch is not installed for {python} ({error})",

@@ -106,3 +106,25 @@ def test_plain_preflight_never_imports_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), cwd=str(ROOT),
                          timeout=90)
     assert "TORCH=False" in out.stderr, out.stderr
+
+
+def test_a_node_without_torch_fails_with_the_install_command_for_the_jobs_python(tmp_path):
+    """--python names the jobs' interpreter: a venv without torch fails verify (on the CPU, as
+    there is no GPU) with that interpreter's pip command, instead of passing the node."""
+    import venv
+
+    venv.EnvBuilder(with_pip=False).create(str(tmp_path / "venv"))
+    python = tmp_path / "venv" / ("Scripts" if sys.platform == "win32" else "bin") / "python"
+    cfg = quick_config(tmp_path, verify=True)
+    proc = run_envcheck("preflight", "--config", str(cfg), "--python", str(python), "--json", "-q")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    checks = {c["id"]: c for c in json.loads(proc.stdout)["data"]["report"]["checks"]}
+    assert checks["verify"]["status"] == "fail"
+    assert checks["verify"]["measured"].startswith("torch is not installed for {}".format(python))
+    assert "{} -m pip install torch==".format(python) in checks["verify"]["detail"]
+
+
+def test_python_must_be_an_interpreter(tmp_path):
+    proc = run_envcheck("preflight", "--python", str(tmp_path / "nope"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("envcheck: error: --python ")
