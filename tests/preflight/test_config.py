@@ -218,7 +218,7 @@ def test_show_config_values_are_human_readable():
     assert config.shown(th, "min_gpu_memory") == "80 GB (80000000000 bytes)"
     assert config.shown(th, "max_gpu_memory_used") == config.NOT_CHECKED  # 1PB: the healthcheck's "any"
     assert config.shown(th, "min_shm") == "1 GiB (1073741824 bytes)"
-    assert config.shown(th, "min_free_disk") == "/scratch >= 500 GiB (536870912000 bytes), /tmp >= 10 GiB (10737418240 bytes)"
+    assert config.shown(th, "min_free_disk") == "/scratch >= 500 GiB (536870912000 bytes), /tmp not checked"
     assert config.shown(th, "allreduce_sizes") == "1 MiB, 16 MiB, 256 MiB"
     assert config.shown(th, "min_driver") == config.NOT_CHECKED
     assert config.shown(th, "min_busbw_intra_gbs") == "not checked (outliers only)"
