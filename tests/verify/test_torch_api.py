@@ -15,6 +15,7 @@ import ast
 import importlib
 import importlib.util
 import inspect
+import warnings
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -25,6 +26,18 @@ from envcheck.probes import torch_child
 ROOT = Path(__file__).resolve().parents[2]
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 pytestmark = [pytest.mark.torch, pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")]
+
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _torch():
+    """torch imported once, its import-time warnings ignored (without numpy installed it warns,
+    and the suite's filterwarnings=error would leave torch half-imported)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import torch
+    return torch
+
 
 SOURCES = {
     "envcheck/verify/_child.py": None,
