@@ -11,6 +11,8 @@ found, 2 bad input (a malformed ``--facts`` file, conflicting options), 3 could 
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from envcheck.cli import Outcome, finish, json_option
@@ -41,13 +43,14 @@ def _debug() -> bool:
     return bool(root is not None and isinstance(root.obj, dict) and root.obj.get("debug"))
 
 
-def _check_python(python: str) -> None:
+def _check_python(python: str, error: Any = None) -> None:
+    """A --python that is not an executable file: ``error`` (default CannotRunError, exit 3)."""
     import os
 
     from envcheck.errors import CannotRunError
 
     if not os.path.isfile(python) or not os.access(python, os.X_OK):
-        raise CannotRunError(
+        raise (error or CannotRunError)(
             "--python {!r}: not an executable file".format(python),
             hint="give the path of a Python interpreter, e.g. .venv/bin/python",
         )

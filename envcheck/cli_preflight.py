@@ -137,9 +137,9 @@ def preflight(profile, config_path, min_gpus, gpu_model, min_gpu_memory, min_dri
             if distributed:
                 raise InputError("--python does not apply with --distributed: each rank is already the job's "
                                  "Python (start envcheck with it: python -m envcheck preflight --distributed)")
-            if not os.path.isfile(python) or not os.access(python, os.X_OK):
-                raise InputError("--python {!r}: not an executable file (give a Python interpreter, e.g. "
-                                 "/opt/venvs/train/bin/python)".format(python))
+            from envcheck.cli_diagnose import _check_python
+
+            _check_python(python, InputError)  # a bad flag: exit 2, so a prolog does not drain the node
         from envcheck.preflight import config
         from envcheck.render import err
 

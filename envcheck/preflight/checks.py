@@ -560,12 +560,7 @@ def node_checks(facts: Any, th: Any, readings: Optional[HostReadings] = None) ->
         checks += _host_checks(facts.host, th, readings)
     else:
         checks.append(not_run("host.ram", "host probe {}: {}".format(facts.host.status, facts.host.detail)))
-    kept = []
-    for c in checks:
-        c2 = _apply_severity(c, th)
-        if c2 is not None:
-            kept.append(c2)
-    return kept
+    return apply_severity(checks, th)
 
 
 def apply_severity(checks: Iterable[Check], th: Any) -> List[Check]:

@@ -365,8 +365,7 @@ def _work(ctx: _Ctx) -> None:
             joined = True
             dist_checks.append(Check("dist.join", "pass", "{} ranks joined ({})".format(launch.world_size, backend), want))
         except Exception as exc:  # noqa: BLE001 - a rank died between joining and here
-            text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-            dist_checks.append(Check("dist.join", "fail", "process group not formed: " + text, want))
+            dist_checks.append(Check("dist.join", "fail", "process group not formed: " + _first_line(exc), want))
     if backend == "nccl" and th.perf:
         if joined:
             ctx.set_phase("wait for every rank's node checks", th.timeout_s)
@@ -386,8 +385,7 @@ def _work(ctx: _Ctx) -> None:
         try:
             dist_checks += _collectives(ctx, torch, dist, device, report, nodes)
         except Exception as exc:  # noqa: BLE001 - a peer died mid-collective
-            text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-            dist_checks.append(Check("dist.busbw_intra", "fail", "collective failed in '{}': {}".format(ctx.phase, text),
+            dist_checks.append(Check("dist.busbw_intra", "fail", "collective failed in '{}': {}".format(ctx.phase, _first_line(exc)),
                                      "completes within {:.0f} s".format(th.timeout_s)))
     report.checks += dist_checks
     ctx.set_phase("report", th.timeout_s)

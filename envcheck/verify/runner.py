@@ -453,6 +453,11 @@ def _free_port() -> int:
 # ------------------------------------------------------------------------------ multi-GPU
 
 
+def _multi_gpu_checks(indices: Sequence[int], **kw: Any) -> List[CheckResult]:
+    """Peer-to-peer copies between every pair of ``indices``, then an all-reduce across them."""
+    return p2p_checks(indices, **kw) + [allreduce_check([f"cuda:{i}" for i in indices], **kw)]
+
+
 def p2p_checks(indices: Sequence[int], *, timeout: float, env: Optional[Mapping[str, str]] = None,
                python: Optional[str] = None, progress: Progress = None, driver: Any = None) -> List[CheckResult]:
     """Peer-to-peer copies between each pair of GPUs (one child that sees them all)."""
@@ -641,10 +646,8 @@ def verify(
 
         def run_multi() -> None:
             try:
-                found = p2p_checks(early_indices, timeout=timeout, env=env_map, python=python, progress=progress,
-                                   driver=before)
-                found.append(allreduce_check([f"cuda:{i}" for i in early_indices], timeout=timeout, env=env_map,
-                                             python=python, progress=progress, driver=before))
+                found = _multi_gpu_checks(early_indices, timeout=timeout, env=env_map, python=python,
+                                          progress=progress, driver=before)
                 multi_early["indices"], multi_early["checks"] = early_indices, found
             except Exception as exc:  # noqa: BLE001 - run again below, the slow way
                 multi_early["error"] = exc
@@ -745,10 +748,8 @@ def verify(
             if multi_early.get("indices") == indices:
                 multi += multi_early["checks"]
             else:
-                multi += p2p_checks(indices, timeout=timeout, env=env_map, python=python, progress=progress,
-                                    driver=before)
-                multi.append(allreduce_check([f"cuda:{i}" for i in indices], timeout=timeout, env=env_map,
-                                             python=python, progress=progress, driver=before))
+                multi += _multi_gpu_checks(indices, timeout=timeout, env=env_map, python=python, progress=progress,
+                                           driver=before)
     report = VerifyReport(torch=report_torch, python=python, devices=reports, multi_gpu=multi,
                           warnings=notes, seconds=time.monotonic() - start)
     report.warnings += _torch_warnings(report_torch)

@@ -62,6 +62,13 @@ def _guarded(tree: ast.AST, names: Dict[str, str]) -> set:
     return out
 
 
+def _prepared(label: str):
+    """(the code's syntax tree, its torch aliases, the names it guards with hasattr)."""
+    tree = _tree(label)
+    names = _aliases(tree)
+    return tree, names, _guarded(tree, names)
+
+
 def _tree(label: str) -> ast.AST:
     text = SOURCES[label]
     if text is None:
@@ -121,9 +128,7 @@ def _resolve(dotted: str):
 
 @pytest.mark.parametrize("label", sorted(SOURCES))
 def test_every_torch_name_the_gpu_code_uses_exists(label):
-    tree = _tree(label)
-    names = _aliases(tree)
-    guarded = _guarded(tree, names)
+    tree, names, guarded = _prepared(label)
     seen, missing = set(), []
     for dotted, line in _chains(tree, names):
         if dotted in seen or dotted in guarded:
@@ -146,9 +151,7 @@ def _python_signature(obj) -> Optional[inspect.Signature]:
 
 @pytest.mark.parametrize("label", sorted(SOURCES))
 def test_every_call_into_torch_passes_arguments_torch_accepts(label):
-    tree = _tree(label)
-    names = _aliases(tree)
-    guarded = _guarded(tree, names)
+    tree, names, guarded = _prepared(label)
     checked, wrong = 0, []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
