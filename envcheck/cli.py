@@ -243,6 +243,9 @@ def _explain(choice) -> list[str]:
         lines.append(f"  not {what}: {r.reason}")
         shown += 1
     lines += [f"WARNING: {w}" for w in choice.warnings]
+    alt = _alternative(choice)
+    if alt is not None:
+        lines.append(f"alternative, fully supported: {alt['command']}")
     lines += [f"note: {c}" for c in choice.caveats]
     return lines
 
@@ -272,6 +275,8 @@ def install_command(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, s
     pip_cmd = commands.pip_command(plan)
     notes = list(plan.notes)
     data = {"target": _target_dict(t), "choice": choice.to_dict(), "manager": manager, "pip": pip_cmd}
+    if choice.alternative is not None:
+        data["choice"]["alternative"] = _alternative(choice)
     if manager == "uv":
         cmd, alt = commands.uv_command(plan, rel, v)
         if alt:
@@ -306,13 +311,30 @@ def install_command(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, s
     elif not as_json:
         for w in _loud(choice):  # -q hides explanations, never a warning that the command will not do the job
             err(f"envcheck: warning: {w}")
+        if _alternative(choice) is not None:
+            err(f"envcheck: alternative, fully supported: {_alternative(choice)['command']}")
     # A build asked for that cannot run here: the command is printed, but it is a problem (exit 1).
     code = 1 if choice.will_not_run else 0
     finish(Outcome("install-command", data, [cmd], code, [] if not as_json else choice.warnings, report.data_info(m)), as_json)
 
 
 def _loud(choice) -> list[str]:
-    return [w for w in choice.warnings if choice.will_not_run or choice.fallback and w.startswith("NO GPU BUILD FITS")]
+    """Warnings shown even with -q: the command will not do the job, or does it only in
+    compatibility mode (with the fully supported alternative)."""
+    return [w for w in choice.warnings if choice.will_not_run or choice.fallback and w.startswith("NO GPU BUILD FITS")
+            or choice.driver_status == "compat" and w.startswith(("runs in CUDA minor-version", "no alternative:"))]
+
+
+def _alternative(choice) -> dict | None:
+    """The fully supported alternative to a compatibility-mode choice, with its pip command."""
+    from envcheck.install import commands
+
+    alt = choice.alternative
+    if alt is None:
+        return None
+    out = alt.summary()
+    out["command"] = commands.pip_command(commands.pip_plan(alt.release, alt.variant, alt.target.os, alt.target.python))
+    return out
 
 
 def _target_dict(t) -> dict:

@@ -86,8 +86,10 @@ def _choose(matrix, **kw):
 SCENARIOS = [
     # Drivers around Table 2 (minor-version compatibility) and Table 3 (full support).
     (dict(driver="570.26", torch="2.11"), "2.11.0", "cu128", ["fully supports"]),
-    (dict(driver="570.25", torch="2.11"), "2.11.0", "cu128", ["minor-version compatibility"]),
-    (dict(driver="525.60.13", torch="2.11"), "2.11.0", "cu128", ["minor-version compatibility"]),
+    # 570.25 is short of 12.8's 570.26 but fully supports 12.6: the full build beats the newer one.
+    (dict(driver="570.25", torch="2.11"), "2.11.0", "cu126", ["fully supports", "only in minor-version compatibility mode; cu126 is fully supported"]),
+    # Nothing of 2.11 is fully supported by 525.60.13 (12.0): the build closest to it, in compatibility mode.
+    (dict(driver="525.60.13", torch="2.11"), "2.11.0", "cu126", ["minor-version compatibility", "closest"]),
     (dict(driver="525.60.12", torch="2.11"), "2.11.0", "cpu", ["NO GPU BUILD FITS", "upgrade the NVIDIA driver"]),
     (dict(driver="580.65.06", torch="2.11"), "2.11.0", "cu130", []),
     (dict(driver="575.57.08", torch="2.11"), "2.11.0", "cu128", ["too old for CUDA 13.0"]),
@@ -95,7 +97,9 @@ SCENARIOS = [
     (dict(driver="470.82.01", python="3.9"), "2.7.1", "cu118", ["minor-version compatibility"]),
     (dict(driver="450.80.02", torch="2.7.1"), "2.7.1", "cu118", ["minor-version compatibility"]),
     (dict(driver="450.80.01", torch="2.7.1"), "2.7.1", "cpu", ["too old"]),
-    (dict(driver="528.33", torch="2.5.1", os_name="windows"), "2.5.1", "cu124", ["minor-version compatibility"]),
+    # Windows 528.33: Table 3 gives 11.8 (520.06) fully; 12.1 and 12.4 only in compatibility mode.
+    (dict(driver="528.33", torch="2.5.1", os_name="windows"), "2.5.1", "cu118", ["fully supports CUDA 11.8"]),
+    (dict(driver="528.33", torch="2.5.1", os_name="windows", cuda="12.4"), "2.5.1", "cu124", ["minor-version compatibility"]),
     # Architecture drops.
     (dict(driver="580.65.06", ccs=("7.0",), torch="2.11"), "2.11.0", "cu126", ["no code for the 7.0 GPU"]),
     (dict(driver="580.65.06", ccs=("7.0",), torch="2.10"), "2.10.0", "cu128", ["no code for the 7.0 GPU"]),
@@ -124,9 +128,16 @@ def test_policy(matrix, opts, torch, build, words):
 
 
 def test_compat_mode_warns_what_it_costs(matrix):
-    c = _choose(matrix, driver="535.104.05", torch="2.7.1")
-    assert c.variant.label == "cu128" and c.driver_status == "compat"
-    assert any("PTX" in w and "560" not in w or "570.26" in w for w in c.warnings)
+    c = _choose(matrix, driver="535.104.05", torch="2.14.1", ccs=("8.9",), python="3.12")
+    assert c.variant.label == "cu126" and c.driver_status == "compat"
+    cost = c.warnings[0]
+    assert "PTX" in cost and "the provided PTX was compiled with an unsupported toolchain" in cost
+    assert ">= 560.28.03 for full support" in cost
+    # The newest release the driver fully supports, as the alternative, in the JSON too.
+    assert (c.alternative.release.torch, c.alternative.variant.label) == ("2.7.1", "cu118")
+    assert c.alternative.driver_status == "full"
+    assert c.to_dict()["alternative"]["variant"] == "cu118"
+    assert any(w.startswith("alternative: torch 2.7.1 (cu118)") for w in c.warnings)
 
 
 def test_cpu_fallback_is_loud(matrix):

@@ -25,7 +25,7 @@ from envcheck.matrix.variants import (
     parse_rocm,
 )
 
-__all__ = ["Target", "Choice", "Rejected", "choose", "target_from_options", "NoChoice"]
+__all__ = ["Target", "Choice", "Rejected", "choose", "target_from_options", "NoChoice", "compat_warning", "driver_needed", "PTX_TOOLCHAIN"]
 
 
 class NoChoice(InputError):
@@ -86,6 +86,9 @@ class Choice:
     driver_status: str | None = None  # "full" | "compat" | None
     fallback: bool = False  # CPU build chosen because no GPU build could run
     will_not_run: bool = False  # the build asked for cannot run on the target (driver or GPU)
+    # Chosen in compatibility mode: the newest release with a build the driver fully supports.
+    alternative: "Choice | None" = None
+    alternative_why: str | None = None  # why there is no alternative, when there is none
 
     def to_dict(self) -> dict:
         return {
@@ -102,6 +105,19 @@ class Choice:
             "caveats": self.caveats,
             "rejected": [r.__dict__ for r in self.rejected],
             "confidence": self.release.confidence,
+            "alternative": self.alternative.summary(self.alternative_why) if self.alternative else None,
+            "alternative_note": None if self.alternative else self.alternative_why,
+        }
+
+    def summary(self, why: str | None = None) -> dict:
+        """The short form of a choice, as the alternative to another one."""
+        return {
+            "torch": self.release.torch,
+            "torchvision": self.release.torchvision,
+            "torchaudio": self.release.torchaudio,
+            "variant": self.variant.label,
+            "driver_status": self.driver_status,
+            "why": why,
         }
 
 
@@ -197,7 +213,96 @@ def _variant_ok(matrix: Matrix, target: Target, release: Release, v: Variant) ->
             verdict = wa.runs_on(cc)
             if verdict is not None and not verdict.runs:
                 return False, f"no code for the {cc} GPU ({_archs.generation(cc)}): {verdict.reason}", None
+            if verdict is not None and verdict.jit and status == "compat":
+                # The PTX was made by the build's toolkit, newer than the driver: in
+                # compatibility mode the driver cannot JIT it, so nothing runs on that GPU.
+                return False, (
+                    f"the {cc} GPU would need PTX JIT ({verdict.how.split(' (')[0]}), which driver "
+                    f"{target.driver} cannot do for CUDA {v.dotted} in minor-version compatibility mode"
+                ), None
     return True, "", status
+
+
+def _native(matrix: Matrix, target: Target, release: Release, v: Variant) -> bool:
+    """Every GPU of the target runs the build from its own code (SASS), not through PTX JIT."""
+    if not target.gpus:
+        return True
+    wa = _archs.wheel_archs(matrix, release, v, target.os)
+    return not any((verdict := wa.runs_on(cc)) is not None and verdict.jit for cc in target.gpus)
+
+
+def _pick_build(matrix: Matrix, target: Target, rel: Release, cuda_builds: list[Variant],
+                rejected: list[Rejected]) -> tuple[Variant, str | None, str] | None:
+    """The build of ``rel`` to install on a GPU machine: (build, driver status, why), or None.
+
+    * Driver known: the newest build it fully supports (NVIDIA's Table 3); only when there is
+      none, the build closest to the driver's own CUDA among those it runs in minor-version
+      compatibility mode (Table 2): the least it has to bridge.
+    * Driver unknown: the build the widest range of drivers runs (the lowest CUDA), since
+      the newest might not run at all.
+    In each case builds with native code for every GPU come before PTX-only ones.
+    """
+    usable: list[tuple[Variant, str | None]] = []
+    for v in cuda_builds:  # newest first
+        ok, why, status = _variant_ok(matrix, target, rel, v)
+        if ok:
+            usable.append((v, status))
+        else:
+            rejected.append(Rejected(rel.torch, v.label, why))
+    if not usable:
+        return None
+
+    def native_first(items: list[tuple[Variant, str | None]]) -> list[tuple[Variant, str | None]]:
+        return sorted(items, key=lambda u: not _native(matrix, target, rel, u[0]))  # stable
+
+    full = native_first([u for u in usable if u[1] == "full"])
+    compat = [u for u in usable if u[1] == "compat"]
+    if target.driver and full:
+        v, status = full[0]
+        why = f"newest build of torch {rel.torch} that driver {target.driver} fully supports: {v.describe()}"
+        for other, st in usable:
+            if other != v and st == "compat":
+                rejected.append(Rejected(rel.torch, other.label, (
+                    f"driver {target.driver} runs it only in minor-version compatibility mode; "
+                    f"{v.label} is fully supported")))
+        return v, status, why
+    if target.driver and compat:
+        v, status = min(compat, key=lambda u: u[0].version)
+        why = (f"no build of torch {rel.torch} is fully supported by driver {target.driver}; "
+               f"{v.describe()} is the closest to the driver's own CUDA")
+        for other, _ in compat:
+            if other != v:
+                rejected.append(Rejected(rel.torch, other.label, (
+                    f"compatibility mode too, and further from the driver's own CUDA than {v.label}")))
+        return v, status, why
+    ranked = native_first(sorted(usable, key=lambda u: u[0].version))
+    v, status = ranked[0]
+    why = (f"the NVIDIA driver's version is unknown, so the build of torch {rel.torch} that the widest "
+           f"range of drivers runs: {v.describe()}, its lowest CUDA" + (" with code for every GPU" if target.gpus else ""))
+    for other, _ in usable:
+        if other != v:
+            rejected.append(Rejected(rel.torch, other.label, (
+                f"needs a newer driver than {v.label}, and this driver's version is unknown "
+                "(give --driver, or run where `nvidia-smi` works, for the newest build it supports)")))
+    return v, status, why
+
+
+def _alternative(matrix: Matrix, target: Target) -> tuple[Choice | None, str | None]:
+    """The newest release with a build the target's driver fully supports: (choice, None), or
+    (None, why there is none)."""
+    from dataclasses import replace
+
+    from envcheck.errors import EnvcheckError
+
+    try:
+        alt = choose(matrix, replace(target, strict_driver=True, torch=None, want=None))
+    except EnvcheckError:
+        alt = None
+    if alt is not None and not alt.fallback:
+        return alt, None
+    py = f" and Python {target.python}" if target.python else ""
+    gpus = " for " + ", ".join(str(c) for c in target.gpus) if target.gpus else ""
+    return None, f"no release in the data has a build that driver {target.driver} fully supports{gpus} on {target.os}{py}"
 
 
 def choose(matrix: Matrix, target: Target) -> Choice:
@@ -221,7 +326,7 @@ def choose(matrix: Matrix, target: Target) -> Choice:
             raise exc
         if not with_build:
             raise query.no_such_build(sorted(candidates, key=lambda r: r.key), want, having, conda=target.manager == "conda" and all(r.conda.style != "none" for r in candidates))
-    gpu_machine = bool(target.driver or target.gpus) and (want is None or want.kind == "cuda")
+    gpu_machine = bool(target.driver or target.gpus or target.nvidia_present) and (want is None or want.kind == "cuda")
     python_blocked = []
     first_release_ok: Release | None = None
     named = bool(target.torch) and len(candidates) == 1
@@ -270,13 +375,14 @@ def choose(matrix: Matrix, target: Target) -> Choice:
                 )
             return _finish(matrix, choice, rejected)
         cuda_builds = sorted((v for v in builds if v.kind == "cuda"), key=lambda v: v.version, reverse=True)
-        for v in cuda_builds:
-            ok, why, status = _variant_ok(matrix, target, rel, v)
-            if ok:
-                choice = Choice(rel, v, target, driver_status=status)
-                choice.reasons.append(f"newest build of torch {rel.torch} that runs on this target: {v.describe()}")
-                return _finish(matrix, choice, rejected)
-            rejected.append(Rejected(rel.torch, v.label, why))
+        picked = _pick_build(matrix, target, rel, cuda_builds, rejected)
+        if picked is not None:
+            v, status, why = picked
+            choice = Choice(rel, v, target, driver_status=status)
+            choice.reasons.append(why)
+            if status == "compat":
+                choice.alternative, choice.alternative_why = _alternative(matrix, target)
+            return _finish(matrix, choice, rejected)
         if not cuda_builds:
             rejected.append(Rejected(rel.torch, None, f"no CUDA builds for {target.os}"))
     if python_blocked and first_release_ok is None:
@@ -321,12 +427,15 @@ def _finish(matrix: Matrix, choice: Choice, rejected: list[Rejected]) -> Choice:
     if choice.driver_status == "full":
         choice.reasons.append(_drivers.judge_driver(matrix, v, target.driver, target.driver_cuda, target.os).reason)
     if choice.driver_status == "compat":
-        need = _drivers.driver_need(matrix, v.version[:2], target.os)
-        choice.warnings.append(
-            f"runs in CUDA minor-version compatibility mode: driver {target.driver} is older than the "
-            f"{v.dotted} toolkit's {need.full or 'own'} driver; PTX compiled by newer toolkits cannot JIT "
-            f"and CUDA features newer than the driver are unavailable (upgrade to >= {need.full or 'the matching branch'} for full support)"
-        )
+        choice.warnings.append(compat_warning(matrix, v, target.driver, target.os))
+        alt = choice.alternative
+        if alt is not None:
+            choice.warnings.append(
+                f"alternative: torch {alt.release.torch} ({alt.variant.label}) is the newest release "
+                f"that driver {target.driver} fully supports"
+            )
+        elif choice.alternative_why:
+            choice.warnings.append(f"no alternative: {choice.alternative_why}")
     if v.kind == "cuda" and target.gpus:
         wa = _archs.wheel_archs(matrix, rel, v, target.os)
         for cc in target.gpus:
@@ -337,10 +446,32 @@ def _finish(matrix: Matrix, choice: Choice, rejected: list[Rejected]) -> Choice:
                 choice.warnings.append(f"{cc} GPU: {verdict.reason}")
             if verdict is not None and wa.confidence != "official":
                 choice.caveats.append(f"architectures of torch {rel.torch} {v.label} on {target.os} are {wa.confidence} ({wa.note or wa.row.evidence if wa.row else ''})")
-    if v.kind == "cuda" and not target.driver and target.gpus:
-        need = _drivers.driver_need(matrix, v.version[:2], target.os)
-        choice.reasons.append(f"needs an NVIDIA driver >= {need.compat or need.full} ({need.full} for full support)")
+    if v.kind == "cuda" and not target.driver and (target.gpus or target.nvidia_present):
+        choice.reasons.append(driver_needed(matrix, v, target.os))
     if target.python and target.python in rel.python_experimental:
         choice.warnings.append(f"Python {target.python} is experimental for torch {rel.torch}")
     choice.caveats += query.caveats(rel)
     return choice
+
+
+PTX_TOOLCHAIN = "the provided PTX was compiled with an unsupported toolchain"
+
+
+def compat_warning(matrix: Matrix, v: Variant, driver: str | None, os_name: str) -> str:
+    """What running ``v`` in minor-version compatibility mode costs, in one loud sentence."""
+    need = _drivers.driver_need(matrix, v.version[:2], os_name)
+    return (
+        f"runs in CUDA minor-version compatibility mode: driver {driver} is older than the CUDA "
+        f"{v.dotted} toolkit's own ({need.full or 'its branch'}). In this mode the driver cannot JIT-compile "
+        f"PTX made by a newer toolkit, so torch.compile/Triton kernels can fail with \"{PTX_TOOLCHAIN}\", "
+        f"and CUDA features newer than the driver are missing; upgrade the driver to >= "
+        f"{need.full or 'the ' + _drivers.cuda_branch(need) + ' branch'} for full support"
+    )
+
+
+def driver_needed(matrix: Matrix, v: Variant, os_name: str) -> str:
+    """The driver a CUDA build needs, for a target whose driver is unknown."""
+    need = _drivers.driver_need(matrix, v.version[:2], os_name)
+    low = need.compat or need.full
+    full = f" (>= {need.full} for full support)" if need.full and need.full != low else ""
+    return f"it needs NVIDIA driver >= {low}{full}; `nvidia-smi` shows yours"

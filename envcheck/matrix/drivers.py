@@ -15,7 +15,7 @@ from envcheck.matrix.model import Toolkit
 from envcheck.matrix.store import Matrix
 from envcheck.matrix.variants import Variant, version_key
 
-__all__ = ["DriverNeed", "DriverVerdict", "driver_need", "judge_driver", "cuda_of_driver"]
+__all__ = ["DriverNeed", "DriverVerdict", "driver_need", "judge_driver", "cuda_of_driver", "at_least"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,15 @@ class DriverVerdict:
 
 def _key(text: str) -> tuple[int, ...]:
     return version_key(text)
+
+
+def at_least(driver: str, need: str) -> bool:
+    """``driver >= need``; a bare branch number (``580``) stands for a released driver of that
+    branch, so it meets any need of the same branch (580 meets 580.65.06, the branch's first release)."""
+    d, n = _key(driver), _key(need)
+    if len(d) == 1:
+        return d[0] >= n[0]
+    return d >= n
 
 
 def driver_need(matrix: Matrix, cuda: tuple[int, int], os_name: str = "linux") -> DriverNeed:
@@ -73,12 +82,11 @@ def driver_need(matrix: Matrix, cuda: tuple[int, int], os_name: str = "linux") -
 def cuda_of_driver(matrix: Matrix, driver: str, os_name: str = "linux") -> tuple[int, int] | None:
     """The highest CUDA a driver fully supports, from Table 3 (used when NVML's figure is absent)."""
     best = None
-    d = _key(driver)
     for t in matrix.toolkits:
         need = t.driver_windows if os_name == "windows" else t.driver_linux
         if need is None and t.branch:
             need = t.branch.lstrip("R")
-        if need and d >= _key(need):
+        if need and at_least(driver, need):
             best = t.major_minor
     return best
 
@@ -93,15 +101,14 @@ def judge_driver(
     """Can ``driver`` (its highest CUDA ``driver_cuda`` if known, as NVML reports) run ``variant``?"""
     cuda = (variant.version[0], variant.version[1])
     need = driver_need(matrix, cuda, os_name)
-    d = _key(driver)
     ceiling = driver_cuda or cuda_of_driver(matrix, driver, os_name)
     label = f"CUDA {cuda[0]}.{cuda[1]}"
-    if need.full and d >= _key(need.full) and (ceiling is None or ceiling >= cuda):
+    if need.full and at_least(driver, need.full) and (ceiling is None or ceiling >= cuda):
         return DriverVerdict("full", need, f"driver {driver} fully supports {label} (needs >= {need.full})")
     if need.full is None and ceiling is not None and ceiling >= cuda:
         how = "reports" if driver_cuda else "supports up to (NVIDIA's table)"
         return DriverVerdict("full", need, f"driver {driver} {how} CUDA {ceiling[0]}.{ceiling[1]}, enough for {label}")
-    if need.compat and d >= _key(need.compat) and (ceiling is None or ceiling[0] >= cuda[0]):
+    if need.compat and at_least(driver, need.compat) and (ceiling is None or ceiling[0] >= cuda[0]):
         return DriverVerdict(
             "compat",
             need,
