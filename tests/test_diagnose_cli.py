@@ -69,8 +69,11 @@ def test_diagnose_json_is_one_envelope(cli):
     codes = [f["code"] for f in data["diagnosis"]["findings"]]
     assert codes == ["EC101"]
     f = data["diagnosis"]["findings"][0]
-    assert set(f) == {"code", "name", "severity", "title", "evidence", "cause", "fix", "command", "refs"}
+    assert set(f) == {"code", "name", "severity", "title", "evidence", "cause", "fix", "command", "alternative", "refs"}
     assert f["refs"] == ["F1"] and f["command"] == data["diagnosis"]["fix"]["command"]
+    # The fix keeps the installed 2.11.0; the newest release for the machine is the alternative.
+    assert "torch==2.11.0" in f["command"]
+    assert "torch==2.11.0" not in f["alternative"]["command"] and "newest release" in f["alternative"]["why"]
     assert data["machine"]["cuda"]["driver"]["version"] == "12.2"
     assert data["machine"]["cuda"]["torch"]["version"] == "13.0"
     assert data["facts"]["schema"] == "envcheck.facts/1" and data["facts"]["redacted"] is True

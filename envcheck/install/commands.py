@@ -94,9 +94,11 @@ def _wheel_url(release: Release, variant: Variant, os_name: str, python: str) ->
     return f"{release.index_base}/{variant.label}/torch-{release.torch}-{cp}-{abi}-{plat}.whl"
 
 
-def pip_plan(release: Release, variant: Variant, os_name: str = "linux", python: str | None = None) -> PipPlan:
-    """How the era's official pip command installs this build."""
-    ps, notes = pins(release, variant, os_name)
+def pip_plan(release: Release, variant: Variant, os_name: str = "linux", python: str | None = None,
+             *, audio_always: bool = False) -> PipPlan:
+    """How the era's official pip command installs this build (``audio_always``: with torchaudio
+    even where the era's command leaves it out, for a user who has it)."""
+    ps, notes = pins(release, variant, os_name, audio_always=audio_always)
     form = release.pip_form
     override = release.overrides.get(variant.label, {})
     default = release.default.get(os_name)

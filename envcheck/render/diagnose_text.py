@@ -240,6 +240,9 @@ def _finding_lines(f: "Finding", paint: Callable[[str, str], str]) -> List[str]:
         out += _wrap("fix", f.fix, ind)
     if f.command:
         out.append(" " * (ind + 10) + "$ " + f.command)
+    if f.alternative:
+        out += _wrap("or", "{}:".format(f.alternative_why), ind)
+        out.append(" " * (ind + 10) + "$ " + f.alternative)
     return out
 
 
@@ -320,6 +323,8 @@ def markdown(facts: "Facts", diag: "Diagnosis", facts_json: str) -> str:
             out.append("  - fix: " + f.fix)
         if f.command:
             out += ["", "    ```sh", "    " + f.command, "    ```"]
+        if f.alternative:
+            out += ["", "  - or, {}:".format(f.alternative_why), "", "    ```sh", "    " + f.alternative, "    ```"]
     out.append("")
     if diag.command:
         out += ["**The one command that fixes the most** ({}):".format(", ".join(diag.command_fixes)),

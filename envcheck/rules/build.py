@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from envcheck.rules.findings import Finding, ev, finding
-from envcheck.rules.view import View, cc_of, parse_arch
+from envcheck.rules.view import View, cc_of, parse_arch, fix_fields
 
 __all__ = [
     "build_vs_gpus",
@@ -36,7 +36,7 @@ def build_vs_gpus(v: View) -> Iterator[Finding]:
         if rt is not None and rt.is_available is not None:
             evidence.append(ev("torch_runtime.is_available", rt.is_available))
         text = "Install the CUDA build chosen for this driver and these GPUs (the command below"
-        text += ", {})".format(fix.what) if fix else ")"
+        text += ", {})".format(fix.described) if fix else ")"
         if fix is not None and fix.cpu_fallback:
             text = "No CUDA build of torch can run here: {}".format(
                 fix.warnings[0] if fix.warnings else "see `envcheck install-command`"
@@ -49,7 +49,7 @@ def build_vs_gpus(v: View) -> Iterator[Finding]:
             "False. This is what a plain `pip install torch` gives on Windows and macOS, or an "
             "index URL ending in /cpu.".format(kind),
             fix=text + ".",
-            command=fix.command if fix and not fix.cpu_fallback else None,
+            **fix_fields(fix, cpu=False),
         )
     elif not v.nvidia_machine and v.variant_label == "cpu" and d.status == "missing":
         # (a driver probe that failed or timed out proves nothing either way)
@@ -143,11 +143,11 @@ def gpu_code(v: View) -> Iterator[Finding]:
                 cause="{} (from {}). The GPU will fail with `no kernel image is available for "
                 "execution on the device`.".format(verdict.reason, where),
                 fix=("Install {}, whose architecture list covers every GPU here (the command "
-                     "below).".format(fix.what) if fix and not fix.cpu_fallback else
+                     "below).".format(fix.described) if fix and not fix.cpu_fallback else
                      "No official build of a recent torch carries code for this GPU: {}".format(
                          fix.warnings[0] if fix and fix.warnings else
                          "see `envcheck matrix --cc {}`".format(cc))),
-                command=fix.command if fix and not fix.cpu_fallback else None,
+                **fix_fields(fix, cpu=False),
             )
         elif verdict.jit:
             fix = fix or v.install()
@@ -157,7 +157,7 @@ def gpu_code(v: View) -> Iterator[Finding]:
                 evidence,
                 cause="{} (from {}).".format(verdict.reason, where),
                 fix="Install a build with native code for sm_{}{} (the command below).".format(cc.major, cc.minor),
-                command=fix.command if fix and not fix.cpu_fallback else None,
+                **fix_fields(fix, cpu=False),
             )
 
 
@@ -202,7 +202,7 @@ def cudnn_vs_gpus(v: View) -> Iterator[Finding]:
         fix="Reinstall torch's own pinned cuDNN (the command below reinstalls the set) or use a "
         "torch whose cuDNN is older than 9.11; as a stopgap set "
         "`torch.backends.cudnn.enabled = False`.",
-        command=fix.command if fix else None,
+        **fix_fields(fix),
     )
 
 
@@ -224,8 +224,8 @@ def python_supported(v: View) -> Iterator[Finding]:
         cause="This torch was built from source or came from an unofficial channel; upgrading "
         "or reinstalling it with pip will not resolve.",
         fix="Use a Python that torch {} supports, or install a release that supports Python {} "
-        "(the command below{}).".format(rel.torch, v.python, ", " + fix.what if fix else ""),
-        command=fix.command if fix else None,
+        "(the command below{}).".format(rel.torch, v.python, ", " + fix.described if fix else ""),
+        **fix_fields(fix),
     )
 
 
@@ -268,7 +268,7 @@ def cuda_unavailable(v: View, others: List[Finding]) -> Iterator[Finding]:
         "reason.",
         fix="Check `nvidia-smi`, CUDA_VISIBLE_DEVICES and /dev/nvidia*, then reinstall with the "
         "command below.",
-        command=fix.command if fix else None,
+        **fix_fields(fix),
     )
 
 

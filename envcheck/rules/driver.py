@@ -7,7 +7,7 @@ import re
 from typing import Iterator, List, Optional
 
 from envcheck.rules.findings import Finding, ev, finding
-from envcheck.rules.view import View
+from envcheck.rules.view import View, fix_fields
 
 __all__ = [
     "driver_vs_torch",
@@ -80,7 +80,7 @@ def driver_vs_torch(v: View) -> Iterator[Finding]:
         want = (need.compat or need.full) if need else None
         fix = v.install()
         text = "Install a build for a CUDA this driver supports (the command below"
-        text += ", {})".format(fix.what) if fix else ")"
+        text += ", {})".format(fix.described) if fix else ")"
         if want:
             text += ", or upgrade the NVIDIA driver to >= {}".format(want)
             if need.full and need.full != want:
@@ -100,10 +100,20 @@ def driver_vs_torch(v: View) -> Iterator[Finding]:
                 ", from driver {} on".format(want) if want else "",
             ),
             fix=text,
-            command=fix.command if fix else None,
+            **fix_fields(fix),
         )
     else:
+        from envcheck.install.choose import PTX_TOOLCHAIN
+
         full = need.full if need else None
+        fix = v.full_support()
+        text = ""
+        if fix is not None:
+            text = "For full support, install {} (the command below), which driver {} fully supports".format(
+                fix.described, d.version)
+            text += ", or upgrade the driver to >= {}.".format(full) if full else "."
+        elif full:
+            text = "Upgrade the driver to >= {} for full support.".format(full)
         yield finding(
             "EC102",
             "driver {} ({}) runs torch's CUDA {}.{} in minor-version compatibility mode".format(
@@ -111,10 +121,11 @@ def driver_vs_torch(v: View) -> Iterator[Finding]:
             ),
             evidence,
             cause="The driver is older than CUDA {}.{}'s own but of the same major: torch "
-            "works; PTX from newer toolkits cannot be JIT-compiled and the newest CUDA "
-            "features are missing.".format(cuda[0], cuda[1]),
-            fix="Nothing required."
-            + (" Upgrade the driver to >= {} for full support.".format(full) if full else ""),
+            "works, but the driver cannot JIT-compile PTX made by the newer toolkit, so "
+            "torch.compile/Triton kernels can fail with \"{}\", and the newest CUDA features "
+            "are missing.".format(cuda[0], cuda[1], PTX_TOOLCHAIN),
+            fix=text or "Nothing can be done with this driver but upgrading it.",
+            command=fix.command if fix else None,
         )
 
 
@@ -156,7 +167,7 @@ def no_driver(v: View) -> Iterator[Finding]:
             cpu = v.install()
             fix = "If this machine has an NVIDIA GPU, install the NVIDIA driver. If it has none, " \
                   "install the CPU build instead (the command below" + (
-                      ", {})".format(cpu.what) if cpu else ")") + ": it is gigabytes smaller."
+                      ", {})".format(cpu.described) if cpu else ")") + ": it is gigabytes smaller."
             command = cpu.command if cpu and cpu.variant == "cpu" else None
             where = "no NVIDIA driver"
         yield finding(

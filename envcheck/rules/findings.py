@@ -23,6 +23,8 @@ class Finding:
     fix: str = ""  # what to do, in words
     command: Optional[str] = None  # the exact command, when there is one
     refs: Tuple[str, ...] = ()  # failure modes F1..F11
+    alternative: Optional[str] = None  # a second command offered beside ``command``
+    alternative_why: Optional[str] = None  # what the alternative is, in words
 
     @property
     def label(self) -> str:
@@ -42,6 +44,7 @@ class Finding:
             "cause": self.cause,
             "fix": self.fix,
             "command": self.command,
+            "alternative": {"command": self.alternative, "why": self.alternative_why} if self.alternative else None,
             "refs": list(self.refs),
         }
 
@@ -53,6 +56,7 @@ def finding(
     cause: str = "",
     fix: str = "",
     command: Optional[str] = None,
+    alternative: Optional[Tuple[str, str]] = None,
 ) -> Finding:
     """A finding of a catalogued code (an unknown code is a bug: KeyError)."""
     doc = lookup(code)
@@ -68,6 +72,8 @@ def finding(
         fix=fix or doc.fix,
         command=command,
         refs=doc.refs,
+        alternative=alternative[0] if alternative and command else None,
+        alternative_why=alternative[1] if alternative and command else None,
     )
 
 

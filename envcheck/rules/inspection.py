@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator, List
 
 from envcheck.rules.findings import Finding, ev, finding
-from envcheck.rules.view import View
+from envcheck.rules.view import View, fix_fields
 
 __all__ = ["torch_missing", "torch_child", "probes_incomplete", "RULES"]
 
@@ -19,7 +19,7 @@ def _no_module_torch(rt) -> bool:
 def _install_sentence(fix) -> str:
     if fix is None:
         return ""
-    text = "The build chosen for this machine is {}".format(fix.what)
+    text = "The build chosen for this machine is {}".format(fix.described)
     if fix.cpu_fallback:
         text += " (the CPU build: {})".format(fix.warnings[0] if fix.warnings else "no GPU build fits")
     return text + "."
@@ -48,7 +48,7 @@ def torch_missing(v: View) -> Iterator[Finding]:
         + ". " + _install_sentence(fix),
         fix="Install torch with the command below (from the same generator as `envcheck "
         "install-command`).",
-        command=fix.command if fix else None,
+        **fix_fields(fix),
     )
 
 

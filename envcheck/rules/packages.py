@@ -6,7 +6,7 @@ import re
 from typing import Dict, Iterator, List, Optional
 
 from envcheck.rules.findings import Finding, ev, finding
-from envcheck.rules.view import View, split_version
+from envcheck.rules.view import View, split_version, fix_fields
 
 __all__ = [
     "torchvision_partner",
@@ -104,8 +104,8 @@ def torchvision_partner(v: View) -> Iterator[Finding]:
         cause="; ".join(problems) + ". torchvision's compiled operators only load into the torch "
         "(and CUDA) they were built for: `operator torchvision::nms does not exist`.",
         fix="Reinstall the pair from one index in one pinned command (the command below{}).".format(
-            ", " + fix.what if fix else ""),
-        command=fix.command if fix else None,
+            ", " + fix.described if fix else ""),
+        **fix_fields(fix),
     )
 
 
@@ -125,7 +125,7 @@ def torchaudio_partner(v: View) -> Iterator[Finding]:
     else:
         fix = v.install(keep_torch=True, keep_variant=True)
         fix_text = "Reinstall from one index in one pinned command (the command below{}).".format(
-            ", " + fix.what if fix else "")
+            ", " + fix.described if fix else "")
         command = fix.command if fix else None
     yield finding(
         "EC302",
@@ -193,7 +193,7 @@ def cuda_wheel_pins(v: View) -> Iterator[Finding]:
         + " torch may load a library version it was not built with.",
         fix="Reinstall torch with its own pins (the command below); do not upgrade the nvidia-* "
         "wheels on their own.",
-        command=fix.command if fix else None,
+        **fix_fields(fix),
     )
 
 
@@ -237,7 +237,7 @@ def pip_conda_mixed(v: View) -> Iterator[Finding]:
         fix="Remove conda's copies (`conda remove --force pytorch pytorch-cuda torchvision "
         "torchaudio`), then install with pip alone (PyTorch's conda channel ended with 2.5): "
         "the command below.",
-        command=fix.command if fix else None,
+        **fix_fields(fix),
     )
 
 
@@ -299,7 +299,7 @@ def install_consistent(v: View) -> Iterator[Finding]:
         "PYTHONPATH.",
         fix="`pip uninstall -y torch` (repeat until nothing is left), check PYTHONPATH, then "
         "reinstall with the command below.",
-        command=fix.command if fix else None,
+        **fix_fields(fix),
     )
 
 

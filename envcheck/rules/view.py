@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from envcheck.matrix.variants import ComputeCapability, Variant
     from envcheck.probes.nvml import GpuFacts
 
-__all__ = ["View", "InstallFix", "split_version", "parse_arch", "cuda_tuple", "cc_of"]
+__all__ = ["View", "InstallFix", "fix_fields", "split_version", "parse_arch", "cuda_tuple", "cc_of"]
 
 _ARCH = re.compile(r"^(sm|compute)_(\d+)([af]?)$")
 
@@ -75,10 +75,43 @@ class InstallFix:
     variant: str  # "cu128"
     warnings: Tuple[str, ...] = ()
     cpu_fallback: bool = False
+    driver_status: Optional[str] = None  # "full" | "compat" | None (no driver known, or not CUDA)
+    kept: bool = False  # keeps the installed torch release
+    needs: Optional[str] = None  # the driver it needs, when the driver's version is unknown
+    compat_note: Optional[str] = None  # what compatibility mode costs, and the fully supported release
+    alternative: Optional["InstallFix"] = None  # a second command, offered beside this one
+    alternative_why: Optional[str] = None  # what the alternative is, in words
 
     @property
     def what(self) -> str:
         return "torch {} ({})".format(self.torch, self.variant)
+
+    @property
+    def described(self) -> str:
+        """``what``, with whether it keeps the user's release and the driver it needs."""
+        text = self.what
+        if self.kept:
+            text += ", which keeps your release"
+        if self.needs:
+            text += "; " + self.needs
+        if self.compat_note:
+            text += "; " + self.compat_note
+        return text
+
+    @property
+    def alternative_pair(self) -> Optional[Tuple[str, str]]:
+        """(command, why) of the alternative, for a finding."""
+        if self.alternative is None or self.alternative.cpu_fallback:
+            return None
+        return self.alternative.command, self.alternative_why or "alternative"
+
+
+def fix_fields(fix: Optional[InstallFix], *, cpu: bool = True) -> Dict[str, Any]:
+    """``command`` and ``alternative`` of a finding whose fix is an install (``cpu=False``: no
+    command when the fix would be the CPU fallback)."""
+    if fix is None or (fix.cpu_fallback and not cpu):
+        return {"command": None}
+    return {"command": fix.command, "alternative": fix.alternative_pair}
 
 
 class View:
@@ -133,6 +166,8 @@ class View:
             "gpu-lost",
         )
         self._fixes: Dict[Tuple[bool, bool], Optional[InstallFix]] = {}
+        self._choices: Dict[str, Any] = {}
+        self._base: Any = None
 
     # -- derived -------------------------------------------------------------------------------
 
@@ -185,70 +220,150 @@ class View:
     # -- the install-command generator ---------------------------------------------------------
 
     def install(self, *, keep_torch: bool = False, keep_variant: bool = False) -> Optional[InstallFix]:
-        """The install command ``envcheck install-command`` would give for this machine.
+        """The install command that repairs this machine, from the same chooser as
+        ``envcheck install-command``.
 
+        Plain: a repair keeps the installed release when one of its builds fits the machine,
+        with the newest release for the machine as ``alternative``; otherwise the newest release.
         ``keep_torch``/``keep_variant``: stay on the installed release/build (to repair a
-        partner) as long as that build runs here; otherwise the best choice for the machine.
+        partner) as long as that build runs here and is the kind this machine wants.
         """
         key = (keep_torch, keep_variant)
         if key not in self._fixes:
-            if (False, False) not in self._fixes:
-                self._fixes[(False, False)] = self._install(False, False)
-            best = fix = self._fixes[(False, False)]
-            if keep_torch or keep_variant:
-                # Stay on the installed build only when it is the kind this machine wants
-                # (no point pinning partners of a CPU build on a GPU machine).
-                same_kind = (
-                    best is None
-                    or self.variant is None
-                    or best.variant[:2] == self.variant.label[:2]
-                )
-                kept = self._install(keep_torch, keep_variant) if same_kind else None
-                fix = kept or best
-            self._fixes[key] = fix
+            self._fixes[key] = self._repair() if key == (False, False) else self._keep(keep_torch, keep_variant)
         return self._fixes[key]
 
-    def _install(self, keep_torch: bool, keep_variant: bool) -> Optional[InstallFix]:
-        from envcheck.errors import EnvcheckError
-        from envcheck.install import commands
-        from envcheck.install.choose import choose, target_from_options
-        from envcheck.install.target import from_driver_facts
+    def _best(self) -> Optional[Tuple[Any, InstallFix]]:
+        if "best" not in self._choices:
+            choice = self._choose({})
+            self._choices["best"] = (choice, self._fix(choice)) if choice is not None else None
+        return self._choices["best"]
 
-        base = from_driver_facts(
-            self.facts.driver,
-            python=self.python,  # type: ignore[arg-type] - None: any Python
-            os_name=self.os,
-            source="this machine",
-        )
+    def _repair(self) -> Optional[InstallFix]:
+        best = self._best()
+        kept = self._choose({"torch": self.torch_base}) if (self.torch_base and self.release) else None
+        if kept is not None and best is not None and (kept.fallback or kept.variant.kind != best[0].variant.kind):
+            kept = None  # no build of the installed release is the kind this machine wants
+        if kept is None or best is None:
+            return best[1] if best else None
+        if kept.release.torch == best[0].release.torch:
+            import dataclasses
+
+            return dataclasses.replace(best[1], kept=True)
+        alt = best[1]
+        why = "the newest release for this machine, {}".format(alt.what)
+        if alt.driver_status == "compat":
+            why += ", in minor-version compatibility mode"
+        return self._fix(kept, kept=True, alternative=alt, alternative_why=why)
+
+    def full_support(self) -> Optional[InstallFix]:
+        """A build the driver fully supports: of the installed release when it has one, else the
+        newest release's; None when the driver supports none fully."""
+        for kwargs in ({"torch": self.torch_base, "strict_driver": True}, {"strict_driver": True}):
+            if kwargs.get("torch", True) is None or ("torch" in kwargs and self.release is None):
+                continue
+            choice = self._choose(kwargs)
+            if choice is not None and not choice.fallback and choice.driver_status == "full":
+                return self._fix(choice, kept=choice.release.torch == self.torch_base)
+        return None
+
+    def _keep(self, keep_torch: bool, keep_variant: bool) -> Optional[InstallFix]:
+        best = self._best()
+        # Stay on the installed build only when it is the kind this machine wants
+        # (no point pinning partners of a CPU build on a GPU machine).
+        if best is not None and self.variant is not None and best[1].variant[:2] != self.variant.label[:2]:
+            return self.install()
         kwargs: Dict[str, Any] = {}
         if keep_torch:
             if not (self.torch_base and self.release):
-                return None
+                return self.install()
             kwargs["torch"] = self.torch_base
         if keep_variant:
             v = self.variant
             if v is None:
-                return None
+                return self.install()
             if v.kind == "cuda":
                 kwargs["cuda"] = v.label
             elif v.kind == "rocm":
                 kwargs["rocm"] = v.dotted
             else:
                 kwargs["cpu"] = True
+        choice = self._choose(kwargs)
+        if choice is None or choice.will_not_run:
+            return self.install()
+        return self._fix(choice, kept=bool(self.torch_base) and choice.release.torch == self.torch_base)
+
+    def _target(self) -> Any:
+        """This machine as an install target, derived once."""
+        if self._base is None:
+            from envcheck.install.target import from_driver_facts
+
+            base = from_driver_facts(
+                self.facts.driver,
+                python=self.python,  # type: ignore[arg-type] - None: any Python
+                os_name=self.os,
+                source="this machine",
+            )
+            if not base.nvidia_present and self.gpu_build_wanted:
+                import dataclasses
+
+                base = dataclasses.replace(base, nvidia_present=True)
+            self._base = base
+        return self._base
+
+    @property
+    def gpu_build_wanted(self) -> bool:
+        """An NVIDIA machine, or one whose driver could not be read while a CUDA build of torch
+        is installed: never send it to a CPU build."""
+        d = self.facts.driver
+        unread = d.status in ("failed", "timed-out") or d.error_code == "pynvml-missing"
+        return self.nvidia_machine or (unread and self.is_cuda_build)
+
+    def _choose(self, kwargs: Dict[str, Any]) -> Any:
+        from envcheck.errors import EnvcheckError
+        from envcheck.install.choose import choose, target_from_options
+
         try:
-            target = target_from_options(base=base, **kwargs)
-            choice = choose(self.matrix, target)
+            target = target_from_options(base=self._target(), **kwargs)
+            return choose(self.matrix, target)
         except (EnvcheckError, ValueError):  # no fitting release; a driver string the tables cannot read
             return None
-        if (keep_torch or keep_variant) and any("will not run" in w for w in choice.warnings):
-            return None
-        plan = commands.pip_plan(choice.release, choice.variant, choice.target.os, choice.target.python)
+
+    def _fix(self, choice: Any, *, kept: bool = False, alternative: Optional[InstallFix] = None,
+             alternative_why: Optional[str] = None) -> InstallFix:
+        from envcheck.install import commands
+        from envcheck.install.choose import driver_needed
+
+        t = self.facts.torch
+        # Partners the user had stay in the command (torchaudio left out of the era's official one).
+        audio = t.status == "ok" and t.torchaudio is not None
+        plan = commands.pip_plan(choice.release, choice.variant, choice.target.os, choice.target.python,
+                                 audio_always=audio)
         # diagnose --python PATH inspected another interpreter: the fix must install into that one.
         pip = (self.facts.python, "-m", "pip") if self.facts.python else ("pip",)
+        if alternative is None and choice.alternative is not None:
+            alternative = self._fix(choice.alternative)
+            alternative_why = "the newest release that driver {} fully supports, {}".format(
+                choice.target.driver, alternative.what)
+        needs = compat = None
+        if choice.variant.kind == "cuda" and not choice.target.driver:
+            needs = driver_needed(self.matrix, choice.variant, choice.target.os)
+        if choice.driver_status == "compat":
+            compat = ("it runs in minor-version compatibility mode, where torch.compile/Triton can fail "
+                      "on PTX from a newer toolkit")
+            if choice.alternative is not None:
+                compat += "; torch {} ({}) is the newest release driver {} fully supports".format(
+                    choice.alternative.release.torch, choice.alternative.variant.label, choice.target.driver)
         return InstallFix(
             command=commands.pip_command(plan, pip),
             torch=choice.release.torch,
             variant=choice.variant.label,
             warnings=tuple(choice.warnings),
             cpu_fallback=choice.fallback,
+            driver_status=choice.driver_status,
+            kept=kept,
+            needs=needs,
+            compat_note=compat,
+            alternative=alternative,
+            alternative_why=alternative_why,
         )

@@ -44,14 +44,24 @@ def test_build_rules(matrix, name, changes, problems, notes):
 
 
 def test_cpu_build_fix_is_the_generated_cuda_command(matrix):
+    """EC201 keeps the installed release (2.13.0) in the build install-command gives for it, and
+    offers install-command's own choice for the machine (the newest release) as the alternative."""
     from envcheck.install import commands
     from envcheck.install.choose import choose, target_from_options
 
-    f = one(load(LAPTOP), matrix, "EC201")
-    t = target_from_options(driver="550.120", ccs=("8.6",), python="3.12", os_name="linux")
+    facts = load(LAPTOP)
+    assert facts.torch.version.startswith("2.13.0")
+    f = one(facts, matrix, "EC201")
+    t = target_from_options(driver="550.120", ccs=("8.6",), python="3.12", os_name="linux", torch="2.13.0")
     c = choose(matrix, t)
     assert f.command == commands.pip_command(commands.pip_plan(c.release, c.variant, "linux", "3.12"))
-    assert "/whl/cu" in f.command
+    assert "torch==2.13.0" in f.command and "/whl/cu" in f.command
+    assert "keeps your release" in f.fix
+    best = choose(matrix, target_from_options(driver="550.120", ccs=("8.6",), python="3.12", os_name="linux"))
+    assert best.release.torch != "2.13.0"
+    assert f.alternative == commands.pip_command(commands.pip_plan(best.release, best.variant, "linux", "3.12"))
+    assert "newest release" in f.alternative_why
+    assert f.to_dict()["alternative"] == {"command": f.alternative, "why": f.alternative_why}
 
 
 def test_arch_finding_names_the_source_of_the_arch_list(matrix):

@@ -19,14 +19,15 @@ OLD_DRIVER = {"driver.version": "535.104.05", "driver.cuda_max": "12.2", "driver
               "torch_runtime.loaded_libraries": (), "torch_runtime.available_warnings": (TOO_OLD,)}
 
 
-def _generated(matrix, driver, ccs, python, cuda=None):
-    """What `envcheck install-command` would print for the same target."""
+def _generated(matrix, driver, ccs, python, cuda=None, torch=None, audio=False):
+    """What `envcheck install-command` would print for the same target (``audio``: with the
+    torchaudio the user has)."""
     from envcheck.install import commands
     from envcheck.install.choose import choose, target_from_options
 
-    t = target_from_options(driver=driver, ccs=ccs, python=python, os_name="linux", cuda=cuda)
+    t = target_from_options(driver=driver, ccs=ccs, python=python, os_name="linux", cuda=cuda, torch=torch)
     c = choose(matrix, t)
-    return commands.pip_command(commands.pip_plan(c.release, c.variant, t.os, t.python))
+    return commands.pip_command(commands.pip_plan(c.release, c.variant, t.os, t.python, audio_always=audio))
 
 
 @pytest.mark.parametrize("name, changes, problems, notes", [
@@ -63,8 +64,13 @@ def test_driver_rules(matrix, name, changes, problems, notes):
 
 def test_driver_too_old_fix_comes_from_the_install_command_generator(matrix):
     f = one(change(load(H100), OLD_DRIVER), matrix, "EC101")
-    assert f.command == _generated(matrix, "535.104.05", ("9.0",), "3.12")
+    # The installed release (2.11.0, with its torchaudio) in the build closest to the driver's
+    # CUDA 12.2, which it runs in compatibility mode; the newest release as the alternative.
+    assert f.command == _generated(matrix, "535.104.05", ("9.0",), "3.12", torch="2.11.0", audio=True)
+    assert "torch==2.11.0" in f.command and "torchaudio==2.11.0" in f.command and "/whl/cu126" in f.command
+    assert f.alternative == _generated(matrix, "535.104.05", ("9.0",), "3.12")
     assert "cu130" not in f.command and ">= 580" in f.fix
+    assert "compatibility mode" in f.fix and "torch 2.7.1 (cu118)" in f.fix
     assert "driver.cuda_max = 12.2" in f.evidence
     assert any("too old" in e for e in f.evidence)  # torch's own warning is evidence
     assert "nvidia-smi" in f.cause  # the three CUDA versions explained
