@@ -121,19 +121,22 @@ CATALOG: Tuple[Doc, ...] = (
         "NVML's `nvmlSystemGetCudaDriverVersion_v2` (the driver's highest CUDA, what nvidia-smi "
         "shows as `CUDA Version`) and the driver version, against torch's CUDA build read from "
         "`torch/version.py` or the `+cuXYZ` label, using NVIDIA's driver tables in the data.",
-        "Install the build for a CUDA the driver supports (the command shown), or upgrade the "
-        "driver to at least the version named.",
+        "Install the build for a CUDA the driver supports (the command shown: the installed "
+        "release when one of its builds fits, the newest build the driver fully supports, with "
+        "the newest release as the alternative), or upgrade the driver to at least the version "
+        "named.",
     ),
     _d(
         "EC102", "driver-compat-mode", "info", "torch runs in CUDA minor-version compatibility mode",
         ("F1",),
         "The driver is older than the one torch's CUDA toolkit shipped with, but of the same "
-        "major: torch works, but PTX made by the newer toolkit cannot be JIT-compiled and CUDA "
-        "features newer than the driver are missing. Fine for the official wheels on supported "
-        "GPUs.",
+        "major: torch works, but the driver cannot JIT-compile PTX made by the newer toolkit, so "
+        "torch.compile/Triton kernels can fail with `the provided PTX was compiled with an "
+        "unsupported toolchain`, and CUDA features newer than the driver are missing.",
         "The driver against NVIDIA's Table 3 (full support) and Table 2 (minor-version "
         "compatibility) for torch's CUDA version.",
-        "Nothing is required. Upgrade the driver to the version named for full support.",
+        "For full support, reinstall the installed release in a build the driver fully supports "
+        "(the command shown), or upgrade the driver to the version named.",
     ),
     _d(
         "EC103", "cuda-build-without-driver", "warning", "A CUDA build of torch, but no NVIDIA driver",
@@ -215,8 +218,9 @@ CATALOG: Tuple[Doc, ...] = (
         "macOS, or an index URL for `cpu`, gives such a build.",
         "torch's variant (`+cpu` label, or `torch.version.cuda` is None in `torch/version.py`) "
         "while NVML lists GPUs.",
-        "Install the CUDA build the command shown names: it is chosen for this driver and these "
-        "GPUs.",
+        "Install the CUDA build the command shown names: the installed release, in the build "
+        "chosen for this driver and these GPUs (when the driver is unknown, the build the widest "
+        "range of drivers runs, with the driver it needs); the newest release is the alternative.",
     ),
     _d(
         "EC202", "cpu-build-no-gpu", "info", "CPU build of torch, and no NVIDIA GPU: consistent",

@@ -109,9 +109,13 @@ def driver_vs_torch(v: View) -> Iterator[Finding]:
         fix = v.full_support()
         text = ""
         if fix is not None:
-            text = "For full support, install {} (the command below), which driver {} fully supports".format(
-                fix.described, d.version)
-            text += ", or upgrade the driver to >= {}.".format(full) if full else "."
+            if fix.kept:
+                text = "For full support, reinstall torch {} in its {} build (the command below), which " \
+                       "driver {} fully supports".format(fix.torch, fix.variant, d.version)
+            else:
+                text = "For full support, install {} (the command below), the newest release driver {} " \
+                       "fully supports".format(fix.what, d.version)
+            text += "; or upgrade the driver to >= {}.".format(full) if full else "."
         elif full:
             text = "Upgrade the driver to >= {} for full support.".format(full)
         yield finding(
