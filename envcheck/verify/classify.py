@@ -7,6 +7,8 @@ data cannot answer.
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import re
 from dataclasses import dataclass
@@ -146,9 +148,10 @@ def arch_lists(arch_list: Sequence[str]) -> Tuple[Tuple[str, ...], Tuple[str, ..
 
 def install_command(*, ccs: Sequence[str] = (), driver_facts: Any = None, driver: Optional[str] = None,
                     cpu: bool = False, python_exe: Optional[str] = None,
-                    python_version: Optional[str] = None) -> Optional[str]:
+                    python_version: Optional[str] = None, keep: Optional[str] = None) -> Optional[str]:
     """The pip command envcheck would recommend, or None when the data cannot say; for another
-    interpreter (``python_exe``, its ``python_version`` "3.12.1"), ``PYTHON -m pip`` for it."""
+    interpreter (``python_exe``, its ``python_version`` "3.12.1"), ``PYTHON -m pip`` for it.
+    ``keep``: the installed torch ("2.6.0+cu124"); its release is kept when one of its builds fits."""
     try:
         import sys
 
@@ -166,7 +169,17 @@ def install_command(*, ccs: Sequence[str] = (), driver_facts: Any = None, driver
             os_name = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
             base = tg.from_driver_facts(driver_facts, python=python, os_name=os_name, source="this machine")
         target = ch.target_from_options(ccs=tuple(ccs), driver=driver if ccs else None, cpu=cpu, base=base)
-        choice = ch.choose(store.load(), target)
+        matrix = store.load()
+        choice = None
+        release = (keep or "").split("+")[0]
+        if release and matrix.get(release) is not None:
+            try:
+                kept = ch.choose(matrix, dataclasses.replace(target, torch=release))
+                choice = None if kept.fallback or kept.will_not_run else kept
+            except EnvcheckError:
+                choice = None
+        if choice is None:
+            choice = ch.choose(matrix, target)
         if choice.fallback and ccs:
             return None
         plan = commands.pip_plan(choice.release, choice.variant, target.os, target.python)
@@ -200,7 +213,7 @@ def arch_fix(ctx: FixContext) -> Tuple[str, Optional[str], Optional[str]]:
         why += f": {verdict.reason}" if not verdict.runs else f" (its arch list: {have})"
         if not verdict.runs and "the wheel has" not in verdict.reason:
             why += f" (its arch list: {have})"
-    command = install_command(ccs=(str(cc),), driver=ctx.driver)
+    command = install_command(ccs=(str(cc),), driver=ctx.driver, keep=ctx.torch_version)
     if command:
         fix = f"install a build that carries {cc.sm} code (envcheck install-command --cc {cc} explains the choice)"
     else:
@@ -213,7 +226,7 @@ def arch_fix(ctx: FixContext) -> Tuple[str, Optional[str], Optional[str]]:
 
 
 def _library_fix(ctx: FixContext) -> Tuple[str, Optional[str]]:
-    command = install_command(driver_facts=ctx.driver_facts)
+    command = install_command(driver_facts=ctx.driver_facts, keep=ctx.torch_version)
     return (
         "remove other CUDA/cuDNN/NCCL library folders from LD_LIBRARY_PATH (they shadow the ones torch "
         "ships) and reinstall torch, torchvision and torchaudio from one index in one command",
@@ -288,7 +301,7 @@ def failure_for_error(text: str, ctx: FixContext, *, check: str = "") -> Failure
     if kind == "driver":
         return Failure(kind, f"torch cannot start CUDA{where}", evidence,
                        "envcheck diagnose explains why (driver, device nodes, CUDA_VISIBLE_DEVICES)",
-                       install_command(driver_facts=ctx.driver_facts))
+                       install_command(driver_facts=ctx.driver_facts, keep=ctx.torch_version))
     return Failure("error", f"error{where}: {_first_line(text)}", evidence)
 
 

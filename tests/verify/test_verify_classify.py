@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from envcheck.proc import ProcResult
@@ -145,3 +147,20 @@ def test_cuda_unavailable_reason(info, env, words):
 def test_install_command_for_a_cpu_machine():
     cmd = classify.install_command(cpu=True)
     assert cmd is not None and cmd.startswith("pip install torch==") and "/whl/cpu" in cmd
+
+
+def test_no_kernel_image_fix_keeps_the_installed_release():
+    """torch 2.8.0+cu128 on a GTX 1080 (sm_61): 2.8.0's cu126 build carries sm_60 code, which runs
+    on 6.1, and driver 580.65.06 fully supports CUDA 12.6: keep 2.8.0, change the build."""
+    ctx = classify.FixContext(device="cuda:0", name="NVIDIA GeForce GTX 1080", cc="6.1",
+                              torch_version="2.8.0+cu128", cuda_build="12.8",
+                              arch_list=("sm_70", "sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"),
+                              driver="580.65.06")
+    why, fix, command = classify.arch_fix(ctx)
+    assert "sm_61" in why or "6.1" in why
+    assert command is not None and "torch==2.8.0" in command and command.endswith("/whl/cu126")
+    # A release with no build for the GPU is not kept: the newest release that has one is given.
+    ctx2 = dataclasses.replace(ctx, cc="12.0", name="NVIDIA GeForce RTX 5090", torch_version="2.6.0+cu124",
+                               arch_list=("sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"))
+    _, _, command2 = classify.arch_fix(ctx2)
+    assert command2 is not None and "torch==2.6.0" not in command2 and "/whl/cu13" in command2
