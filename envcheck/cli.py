@@ -309,10 +309,7 @@ def install_command(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, s
         for line in _explain(choice) + [f"note: {n}" for n in notes]:
             err(line)
     elif not as_json:
-        for w in _loud(choice):  # -q hides explanations, never a warning that the command will not do the job
-            err(f"envcheck: warning: {w}")
-        if _alternative(choice) is not None:
-            err(f"envcheck: alternative, fully supported: {_alternative(choice)['command']}")
+        _say_loud(choice)
     # A build asked for that cannot run here: the command is printed, but it is a problem (exit 1).
     code = 1 if choice.will_not_run else 0
     finish(Outcome("install-command", data, [cmd], code, [] if not as_json else choice.warnings, report.data_info(m)), as_json)
@@ -323,6 +320,18 @@ def _loud(choice) -> list[str]:
     compatibility mode (with the fully supported alternative)."""
     return [w for w in choice.warnings if choice.will_not_run or choice.fallback and w.startswith("NO GPU BUILD FITS")
             or choice.driver_status == "compat" and w.startswith(("runs in CUDA minor-version", "no alternative:"))]
+
+
+def _say_loud(choice) -> None:
+    """With -q: only what must not go unsaid (-q hides explanations, never a warning that the
+    command will not do the job, nor the fully supported alternative to compatibility mode)."""
+    from envcheck.render import err
+
+    for w in _loud(choice):
+        err(f"envcheck: warning: {w}")
+    alt = _alternative(choice)
+    if alt is not None:
+        err(f"envcheck: alternative, fully supported: {alt['command']}")
 
 
 def _alternative(choice) -> dict | None:
@@ -390,6 +399,8 @@ def requirements_cmd(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, 
         raise InputError(f"not writing a requirements file that cannot work: {choice.warnings[0]}")
     text = rq.render(m, choice, command_line=_requirements_cmdline())
     data = {"target": _target_dict(choice.target), "choice": choice.to_dict(), "text": text, "written": None}
+    if choice.alternative is not None:
+        data["choice"]["alternative"] = _alternative(choice)
     if output:
         write_atomic(Path(output), text, force=force)
         data["written"] = output
@@ -402,8 +413,7 @@ def requirements_cmd(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, 
         for line in _explain(choice):
             err(line)
     elif not as_json:
-        for w in _loud(choice):
-            err(f"envcheck: warning: {w}")
+        _say_loud(choice)
     finish(Outcome("requirements", data, lines, 0, choice.warnings if as_json else [], report.data_info(m)), as_json)
 
 

@@ -709,7 +709,7 @@ def verify(
                 continue  # every GPU or the CPU: the CPU job reports that torch cannot use them
             why = _classify.cuda_unavailable_reason(report_torch, env_map)
             driver = getattr(before, "version", None)
-            command = _classify.install_command(driver_facts=before) if driver else None
+            command = _classify.install_command(driver_facts=before, keep=report_torch.get("version")) if driver else None
             if command:
                 hint = f"a build for driver {driver}: {command}"
             elif driver is None:
@@ -759,7 +759,7 @@ def verify(
 def _gpus_unused(torch_info: Mapping[str, Any], count: int, driver: Any, env: Mapping[str, str]) -> CheckResult:
     """NVML sees GPUs, but torch fell back to the CPU."""
     why = _classify.cuda_unavailable_reason(torch_info, env)
-    command = _classify.install_command(driver_facts=driver)
+    command = _classify.install_command(driver_facts=driver, keep=torch_info.get("version"))
     f = Failure(
         "driver" if torch_info.get("cuda_build") else "library",
         f"the driver reports {count} GPU(s), but {why}; only the CPU was checked",
