@@ -49,7 +49,7 @@ def build_vs_gpus(v: View) -> Iterator[Finding]:
             "False. This is what a plain `pip install torch` gives on Windows and macOS, or an "
             "index URL ending in /cpu.".format(kind),
             fix=text + ".",
-            **fix_fields(fix, cpu=False),
+            **fix_fields(fix),
         )
     elif not v.nvidia_machine and v.variant_label == "cpu" and d.status == "missing":
         # (a driver probe that failed or timed out proves nothing either way)
@@ -147,7 +147,7 @@ def gpu_code(v: View) -> Iterator[Finding]:
                      "No official build of a recent torch carries code for this GPU: {}".format(
                          fix.warnings[0] if fix and fix.warnings else
                          "see `envcheck matrix --cc {}`".format(cc))),
-                **fix_fields(fix, cpu=False),
+                **fix_fields(fix),
             )
         elif verdict.jit:
             fix = fix or v.install()
@@ -157,7 +157,7 @@ def gpu_code(v: View) -> Iterator[Finding]:
                 evidence,
                 cause="{} (from {}).".format(verdict.reason, where),
                 fix="Install a build with native code for sm_{}{} (the command below).".format(cc.major, cc.minor),
-                **fix_fields(fix, cpu=False),
+                **fix_fields(fix),
             )
 
 

@@ -79,12 +79,18 @@ def driver_vs_torch(v: View) -> Iterator[Finding]:
     if status == "too-old":
         want = (need.compat or need.full) if need else None
         fix = v.install()
-        text = "Install a build for a CUDA this driver supports (the command below"
-        text += ", {})".format(fix.described) if fix else ")"
-        if want:
-            text += ", or upgrade the NVIDIA driver to >= {}".format(want)
-            if need.full and need.full != want:
-                text += " (>= {} for full support)".format(need.full)
+        if fix is not None and fix.cpu_fallback:
+            fix = None  # no CUDA build runs on this driver: never the CPU build for a GPU machine
+        if fix is not None:
+            text = "Install a build for a CUDA this driver supports (the command below, {})".format(fix.described)
+            if want:
+                text += ", or upgrade the NVIDIA driver to >= {}".format(want)
+        else:
+            text = "No torch build in the data runs on this driver: upgrade the NVIDIA driver"
+            if want:
+                text += " to >= {}".format(want)
+        if want and need.full and need.full != want:
+            text += " (>= {} for full support)".format(need.full)
         text += "."
         yield finding(
             "EC101",

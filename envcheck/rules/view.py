@@ -106,10 +106,10 @@ class InstallFix:
         return self.alternative.command, self.alternative_why or "alternative"
 
 
-def fix_fields(fix: Optional[InstallFix], *, cpu: bool = True) -> Dict[str, Any]:
-    """``command`` and ``alternative`` of a finding whose fix is an install (``cpu=False``: no
-    command when the fix would be the CPU fallback)."""
-    if fix is None or (fix.cpu_fallback and not cpu):
+def fix_fields(fix: Optional[InstallFix]) -> Dict[str, Any]:
+    """``command`` and ``alternative`` of a finding whose fix is an install. No command when the
+    fix would be the CPU fallback: a machine with an NVIDIA GPU is never sent to a CPU build."""
+    if fix is None or fix.cpu_fallback:
         return {"command": None}
     return {"command": fix.command, "alternative": fix.alternative_pair}
 
