@@ -260,3 +260,12 @@ def test_quiet_still_says_compat_and_the_alternative(cli):
     assert r.returncode == 0 and r.stdout.strip().endswith("/whl/cu126")
     assert "unsupported toolchain" in r.stderr
     assert "alternative, fully supported: pip install torch==2.7.1" in r.stderr
+
+
+def test_requirements_check_names_the_fully_supported_build(cli, tmp_path):
+    req = tmp_path / "requirements.txt"
+    req.write_text("--index-url https://download.pytorch.org/whl/cu132\ntorch==2.14.1+cu132\ntorchvision==0.29.1+cu132\n")
+    r = cli("requirements", "--check", str(req), "--driver", "580.65.06", "--cc", "8.9", "--python", "3.12", "--os", "linux")
+    assert r.returncode == 0, r.stderr  # it runs: a note, not a problem
+    assert "unsupported toolchain" in r.stdout
+    assert "torch 2.14.1+cu130 is fully supported by this driver" in r.stdout

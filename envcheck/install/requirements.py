@@ -205,12 +205,35 @@ def check(
             if not verdict.usable:
                 res.problems.append(Problem("driver-too-old", verdict.reason, tp["line"]))
             elif verdict.status == "compat":
-                res.notes.append(verdict.reason)
+                res.notes.append(_compat_note(matrix, rel, variant, driver, tuple(gpus), os_name, python))
         from envcheck.matrix import archs
 
         wa = archs.wheel_archs(matrix, rel, variant, os_name)
+        compat = bool(driver) and _drivers.judge_driver(matrix, variant, driver, driver_cuda, os_name).status == "compat"
         for cc in gpus:
             v = wa.runs_on(cc)
             if v is not None and not v.runs:
                 res.problems.append(Problem("gpu-not-supported", f"torch {rel.torch} {variant.label} cannot run on the {cc} GPU: {v.reason}", tp["line"]))
+            elif v is not None and v.jit and compat:
+                res.problems.append(Problem(
+                    "gpu-not-supported",
+                    f"torch {rel.torch} {variant.label} reaches the {cc} GPU only through PTX JIT, which driver "
+                    f"{driver} cannot do in minor-version compatibility mode", tp["line"]))
     return res
+
+
+def _compat_note(matrix: Matrix, rel, variant, driver: str, gpus: tuple, os_name: str, python: str | None) -> str:
+    """What the pinned build costs in compatibility mode, and the release's fully supported build."""
+    from envcheck.errors import EnvcheckError
+    from envcheck.install.choose import Target, choose, compat_warning
+
+    note = f"torch {rel.torch}+{variant.label} {compat_warning(matrix, variant, driver, os_name)}"
+    try:
+        full = choose(matrix, Target(os=os_name, python=python, driver=driver, gpus=gpus, torch=rel.torch,
+                                     strict_driver=True, nvidia_present=True))
+    except EnvcheckError:
+        full = None
+    if full is not None and not full.fallback:
+        note += (f"; torch {full.release.torch}+{full.variant.label} is fully supported by this driver "
+                 f"(envcheck requirements --torch {full.release.torch} --driver {driver} writes it)")
+    return note
