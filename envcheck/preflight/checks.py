@@ -543,6 +543,9 @@ def finding_checks(findings: Optional[Sequence[Mapping[str, Any]]], why_not: str
         detail = str(f.get("fix", "") or "")
         if f.get("command"):  # the fix text may say "the command below": it has to be there
             detail = (detail + "\n" if detail else "") + str(f["command"])
+        alt = f.get("alternative")
+        if f.get("command") and isinstance(alt, dict) and alt.get("command"):
+            detail += "\nor, {}: {}".format(alt.get("why") or "alternative", alt["command"])
         out.append(Check("diagnose", "fail" if sev == "error" else "warn", str(f.get("title", "")), "no errors",
                          subject=label, value=f.get("code"), detail=detail))
     if not out:

@@ -228,6 +228,20 @@ def test_findings_become_checks():
     assert finding_checks(None, "no rules")[0].status == "not-run"
 
 
+def test_a_finding_fix_and_its_alternative_reach_the_check(matrix):
+    """The real EC201 of a recorded laptop: the fix keeps its release, the newest is the alternative."""
+    from envcheck.facts import Facts
+    from envcheck.rules import diagnose
+
+    from tests.rules._facts import snapshot_path
+
+    diag = diagnose(Facts.load(snapshot_path("laptop-rtx3060-cpu-torch")), matrix)
+    [check] = [c for c in finding_checks([f.to_dict() for f in diag.findings]) if c.value == "EC201"]
+    command, alternative = check.detail.splitlines()[-2:]
+    assert command.startswith("pip install torch==2.13.0 ")
+    assert alternative.startswith("or, the newest release for this machine") and "pip install torch==2.14.1 " in alternative
+
+
 def test_worst_and_exit_codes():
     assert worst(["pass", "warn", "n/a"]) == "warn"
     assert worst(["pass", "not-run", "warn"]) == "not-run"
