@@ -269,3 +269,25 @@ def test_requirements_check_names_the_fully_supported_build(cli, tmp_path):
     assert r.returncode == 0, r.stderr  # it runs: a note, not a problem
     assert "unsupported toolchain" in r.stdout
     assert "torch 2.14.1+cu130 is fully supported by this driver" in r.stdout
+
+
+def test_gpus_listed_without_a_driver_version_get_a_cuda_build(matrix):
+    """NVML failed and nothing says the driver's version or the GPU's compute capability, but a
+    GPU is listed: still an NVIDIA machine, so the build the widest range of drivers runs, not the
+    CPU wheel."""
+    import dataclasses
+
+    from envcheck.facts import Facts
+    from envcheck.install.target import from_driver_facts
+
+    from tests.rules._facts import snapshot_path
+
+    driver = Facts.load(snapshot_path("laptop-rtx3060-cpu-torch")).driver
+    gpus = tuple(dataclasses.replace(g, compute_capability=None) for g in driver.gpus)
+    driver = dataclasses.replace(driver, version=None, cuda_max=None, status="failed", error_code="unknown", gpus=gpus)
+    target = from_driver_facts(driver, python="3.12", os_name="linux", source="facts")
+    assert target.nvidia_present and not target.gpus and target.driver is None
+    assert any("listed, but the driver's version could not be read" in d for d in target.detected)
+    c = choose(matrix, target)
+    assert (c.release.torch, c.variant.label, c.fallback) == ("2.14.1", "cu126", False)
+    assert any("needs NVIDIA driver >= 525.60.13" in r for r in c.reasons)

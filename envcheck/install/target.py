@@ -36,9 +36,16 @@ def from_driver_facts(driver: Any, *, python: str, os_name: str, source: str, nv
         except ValueError:
             detected.append(f"driver version {version!r} is not one envcheck can compare; treated as unknown")
             version = None
+    # GPUs listed (by NVML, or by nvidia-smi when NVML failed) make an NVIDIA machine even when
+    # the driver's version or a GPU's compute capability could not be read.
+    smi = getattr(driver, "smi", None)
+    listed = len(getattr(driver, "gpus", ()) or ()) or len(getattr(smi, "gpus", ()) or ())
     if version is None and not detected:
         why = getattr(driver, "detail", "") or getattr(driver, "error_code", "") or "not found"
-        detected.append(f"no NVIDIA driver: {why}")
+        if listed:
+            detected.append(f"{listed} NVIDIA GPU(s) listed, but the driver's version could not be read: {why}")
+        else:
+            detected.append(f"no NVIDIA driver: {why}")
     if nvcc_release:
         detected.append(
             f"nvcc {nvcc_release} found: that is a CUDA toolkit for compiling, not a driver; "
@@ -53,7 +60,7 @@ def from_driver_facts(driver: Any, *, python: str, os_name: str, source: str, nv
         gpu_names=tuple(names),
         source=source,
         detected=tuple(detected),
-        nvidia_present=version is not None or bool(gpus),
+        nvidia_present=version is not None or bool(gpus) or bool(listed),
     )
 
 
