@@ -229,7 +229,7 @@ def _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_d
     return m, ch.choose(m, t)
 
 
-def _explain(choice) -> list[str]:
+def _explain(choice, manager: str = "pip") -> list[str]:
     lines = choice.target.describe()
     rel, v = choice.release, choice.variant
     lines.append(f"choice: torch {rel.torch} ({v.describe()}, {v.label}) [{rel.confidence} data]")
@@ -243,7 +243,7 @@ def _explain(choice) -> list[str]:
         lines.append(f"  not {what}: {r.reason}")
         shown += 1
     lines += [f"WARNING: {w}" for w in choice.warnings]
-    alt = _alternative(choice)
+    alt = _alternative(choice, manager)
     if alt is not None:
         lines.append(f"alternative, fully supported: {alt['command']}")
     lines += [f"note: {c}" for c in choice.caveats]
@@ -276,7 +276,7 @@ def install_command(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, s
     notes = list(plan.notes)
     data = {"target": _target_dict(t), "choice": choice.to_dict(), "manager": manager, "pip": pip_cmd}
     if choice.alternative is not None:
-        data["choice"]["alternative"] = _alternative(choice)
+        data["choice"]["alternative"] = _alternative(choice, manager)
     if manager == "uv":
         cmd, alt = commands.uv_command(plan, rel, v)
         if alt:
@@ -306,10 +306,10 @@ def install_command(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, s
     data["command"] = cmd
     data["notes"] = notes
     if not as_json and not quiet:
-        for line in _explain(choice) + [f"note: {n}" for n in notes]:
+        for line in _explain(choice, manager) + [f"note: {n}" for n in notes]:
             err(line)
     elif not as_json:
-        _say_loud(choice)
+        _say_loud(choice, manager)
     # A build asked for that cannot run here: the command is printed, but it is a problem (exit 1).
     code = 1 if choice.will_not_run else 0
     finish(Outcome("install-command", data, [cmd], code, [] if not as_json else choice.warnings, report.data_info(m)), as_json)
@@ -322,27 +322,33 @@ def _loud(choice) -> list[str]:
             or choice.driver_status == "compat" and w.startswith(("runs in CUDA minor-version", "no alternative:"))]
 
 
-def _say_loud(choice) -> None:
+def _say_loud(choice, manager: str = "pip") -> None:
     """With -q: only what must not go unsaid (-q hides explanations, never a warning that the
     command will not do the job, nor the fully supported alternative to compatibility mode)."""
     from envcheck.render import err
 
     for w in _loud(choice):
         err(f"envcheck: warning: {w}")
-    alt = _alternative(choice)
+    alt = _alternative(choice, manager)
     if alt is not None:
         err(f"envcheck: alternative, fully supported: {alt['command']}")
 
 
-def _alternative(choice) -> dict | None:
-    """The fully supported alternative to a compatibility-mode choice, with its pip command."""
+def _alternative(choice, manager: str = "pip") -> dict | None:
+    """The fully supported alternative to a compatibility-mode choice, with its command in the
+    form of the package manager asked for."""
     from envcheck.install import commands
 
     alt = choice.alternative
     if alt is None:
         return None
     out = alt.summary()
-    out["command"] = commands.pip_command(commands.pip_plan(alt.release, alt.variant, alt.target.os, alt.target.python))
+    plan = commands.pip_plan(alt.release, alt.variant, alt.target.os, alt.target.python)
+    out["command"] = commands.pip_command(plan)
+    if manager == "uv":
+        out["command"] = commands.uv_command(plan, alt.release, alt.variant)[0]
+    elif manager == "conda":
+        out["command"] = commands.conda_command(alt.release, alt.variant, alt.target.os) or out["command"]
     return out
 
 

@@ -291,3 +291,10 @@ def test_gpus_listed_without_a_driver_version_get_a_cuda_build(matrix):
     c = choose(matrix, target)
     assert (c.release.torch, c.variant.label, c.fallback) == ("2.14.1", "cu126", False)
     assert any("needs NVIDIA driver >= 525.60.13" in r for r in c.reasons)
+
+
+def test_the_alternative_speaks_the_package_manager_asked_for(cli):
+    r = cli("install-command", "--driver", "535.104.05", "--cc", "8.9", "--python", "3.12", "--os", "linux",
+            "--manager", "uv", "--json")
+    alt = json.loads(r.stdout)["data"]["choice"]["alternative"]
+    assert alt["command"] == "uv pip install torch==2.7.1 torchvision==0.22.1 torchaudio==2.7.1 --torch-backend=cu118"
