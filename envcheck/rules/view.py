@@ -244,8 +244,10 @@ class View:
         kept = self._choose({"torch": self.torch_base}) if (self.torch_base and self.release) else None
         if kept is not None and best is not None and (kept.fallback or kept.variant.kind != best[0].variant.kind):
             kept = None  # no build of the installed release is the kind this machine wants
-        if kept is None or best is None:
-            return best[1] if best else None
+        if best is None:
+            return self._fix(kept, kept=True) if kept is not None else None
+        if kept is None:
+            return best[1]
         if kept.release.torch == best[0].release.torch:
             import dataclasses
 
@@ -259,9 +261,10 @@ class View:
     def full_support(self) -> Optional[InstallFix]:
         """A build the driver fully supports: of the installed release when it has one, else the
         newest release's; None when the driver supports none fully."""
-        for kwargs in ({"torch": self.torch_base, "strict_driver": True}, {"strict_driver": True}):
-            if kwargs.get("torch", True) is None or ("torch" in kwargs and self.release is None):
-                continue
+        asks: List[Dict[str, Any]] = [{"strict_driver": True}]
+        if self.torch_base and self.release:
+            asks.insert(0, {"torch": self.torch_base, "strict_driver": True})
+        for kwargs in asks:
             choice = self._choose(kwargs)
             if choice is not None and not choice.fallback and choice.driver_status == "full":
                 return self._fix(choice, kept=choice.release.torch == self.torch_base)
