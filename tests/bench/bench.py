@@ -63,6 +63,9 @@ COMMANDS = [
             ("-m", "envcheck", "install-command", "--cuda", "12.8")),
     Command("envcheck requirements --cuda 12.8",
             ("-m", "envcheck", "requirements", "--cuda", "12.8")),
+    Command("envcheck install-command --driver 535.104.05 --cc 8.9 (compat + alternative)",
+            ("-m", "envcheck", "install-command", "--driver", "535.104.05", "--cc", "8.9", "--python", "3.12",
+             "--os", "linux", "-q")),
     Command("envcheck diagnose --quick", ("-m", "envcheck", "diagnose", "--quick")),
     Command("store.load_dir(shipped) in-process", ("-c", LOAD_SNIPPET), kind="inproc"),
 ]
