@@ -25,7 +25,7 @@ from envcheck.matrix.variants import (
     parse_rocm,
 )
 
-__all__ = ["Target", "Choice", "Rejected", "choose", "target_from_options", "NoChoice", "compat_warning", "driver_needed", "PTX_TOOLCHAIN"]
+__all__ = ["Target", "Choice", "Rejected", "choose", "target_from_options", "NoChoice", "fully_supported", "keep_release", "compat_warning", "driver_needed", "PTX_TOOLCHAIN"]
 
 
 class NoChoice(InputError):
@@ -105,11 +105,11 @@ class Choice:
             "caveats": self.caveats,
             "rejected": [r.__dict__ for r in self.rejected],
             "confidence": self.release.confidence,
-            "alternative": self.alternative.summary(self.alternative_why) if self.alternative else None,
+            "alternative": self.alternative.summary() if self.alternative else None,
             "alternative_note": None if self.alternative else self.alternative_why,
         }
 
-    def summary(self, why: str | None = None) -> dict:
+    def summary(self) -> dict:
         """The short form of a choice, as the alternative to another one."""
         return {
             "torch": self.release.torch,
@@ -117,7 +117,6 @@ class Choice:
             "torchaudio": self.release.torchaudio,
             "variant": self.variant.label,
             "driver_status": self.driver_status,
-            "why": why,
         }
 
 
@@ -287,18 +286,40 @@ def _pick_build(matrix: Matrix, target: Target, rel: Release, cuda_builds: list[
     return v, status, why
 
 
-def _alternative(matrix: Matrix, target: Target) -> tuple[Choice | None, str | None]:
-    """The newest release with a build the target's driver fully supports: (choice, None), or
-    (None, why there is none)."""
+def fully_supported(matrix: Matrix, target: Target, torch: str | None = None) -> Choice | None:
+    """The newest release (or ``torch``'s build) that the target's driver fully supports, or None."""
     from dataclasses import replace
 
     from envcheck.errors import EnvcheckError
 
     try:
-        alt = choose(matrix, replace(target, strict_driver=True, torch=None, want=None))
+        choice = choose(matrix, replace(target, strict_driver=True, torch=torch, want=None))
     except EnvcheckError:
-        alt = None
-    if alt is not None and not alt.fallback:
+        return None
+    return None if choice.fallback else choice
+
+
+def keep_release(matrix: Matrix, target: Target, release: str | None) -> Choice | None:
+    """The choice for the target within the installed ``release`` ("2.6.0"), or None when the
+    data does not know it or none of its builds fits (a repair then takes the newest release)."""
+    from dataclasses import replace
+
+    from envcheck.errors import EnvcheckError
+
+    if not release or matrix.get(release) is None:
+        return None
+    try:
+        choice = choose(matrix, replace(target, torch=release))
+    except EnvcheckError:
+        return None
+    return None if choice.fallback or choice.will_not_run else choice
+
+
+def _alternative(matrix: Matrix, target: Target) -> tuple[Choice | None, str | None]:
+    """The newest release with a build the target's driver fully supports: (choice, None), or
+    (None, why there is none)."""
+    alt = fully_supported(matrix, target)
+    if alt is not None:
         return alt, None
     py = f" and Python {target.python}" if target.python else ""
     gpus = " for " + ", ".join(str(c) for c in target.gpus) if target.gpus else ""

@@ -224,16 +224,12 @@ def check(
 
 def _compat_note(matrix: Matrix, rel, variant, driver: str, gpus: tuple, os_name: str, python: str | None) -> str:
     """What the pinned build costs in compatibility mode, and the release's fully supported build."""
-    from envcheck.errors import EnvcheckError
-    from envcheck.install.choose import Target, choose, compat_warning
+    from envcheck.install.choose import Target, compat_warning, fully_supported
 
     note = f"torch {rel.torch}+{variant.label} {compat_warning(matrix, variant, driver, os_name)}"
-    try:
-        full = choose(matrix, Target(os=os_name, python=python, driver=driver, gpus=gpus, torch=rel.torch,
-                                     strict_driver=True, nvidia_present=True))
-    except EnvcheckError:
-        full = None
-    if full is not None and not full.fallback:
+    full = fully_supported(matrix, Target(os=os_name, python=python, driver=driver, gpus=gpus, nvidia_present=True),
+                           torch=rel.torch)
+    if full is not None:
         note += (f"; torch {full.release.torch}+{full.variant.label} is fully supported by this driver "
                  f"(envcheck requirements --torch {full.release.torch} --driver {driver} writes it)")
     return note

@@ -240,9 +240,11 @@ class View:
         return self._choices["best"]
 
     def _repair(self) -> Optional[InstallFix]:
+        from envcheck.install.choose import keep_release
+
         best = self._best()
-        kept = self._choose({"torch": self.torch_base}) if (self.torch_base and self.release) else None
-        if kept is not None and best is not None and (kept.fallback or kept.variant.kind != best[0].variant.kind):
+        kept = keep_release(self.matrix, self._target(), self.torch_base)
+        if kept is not None and best is not None and kept.variant.kind != best[0].variant.kind:
             kept = None  # no build of the installed release is the kind this machine wants
         if best is None:
             return self._fix(kept, kept=True) if kept is not None else None
@@ -261,12 +263,12 @@ class View:
     def full_support(self) -> Optional[InstallFix]:
         """A build the driver fully supports: of the installed release when it has one, else the
         newest release's; None when the driver supports none fully."""
-        asks: List[Dict[str, Any]] = [{"strict_driver": True}]
-        if self.torch_base and self.release:
-            asks.insert(0, {"torch": self.torch_base, "strict_driver": True})
-        for kwargs in asks:
-            choice = self._choose(kwargs)
-            if choice is not None and not choice.fallback and choice.driver_status == "full":
+        from envcheck.install.choose import fully_supported
+
+        releases = ([self.torch_base] if self.torch_base and self.release else []) + [None]
+        for release in releases:
+            choice = fully_supported(self.matrix, self._target(), release)
+            if choice is not None and choice.driver_status == "full":
                 return self._fix(choice, kept=choice.release.torch == self.torch_base)
         return None
 

@@ -7,8 +7,6 @@ data cannot answer.
 
 from __future__ import annotations
 
-import dataclasses
-
 import os
 import re
 from dataclasses import dataclass
@@ -170,16 +168,7 @@ def install_command(*, ccs: Sequence[str] = (), driver_facts: Any = None, driver
             base = tg.from_driver_facts(driver_facts, python=python, os_name=os_name, source="this machine")
         target = ch.target_from_options(ccs=tuple(ccs), driver=driver if ccs else None, cpu=cpu, base=base)
         matrix = store.load()
-        choice = None
-        release = (keep or "").split("+")[0]
-        if release and matrix.get(release) is not None:
-            try:
-                kept = ch.choose(matrix, dataclasses.replace(target, torch=release))
-                choice = None if kept.fallback or kept.will_not_run else kept
-            except EnvcheckError:
-                choice = None
-        if choice is None:
-            choice = ch.choose(matrix, target)
+        choice = ch.keep_release(matrix, target, (keep or "").split("+")[0]) or ch.choose(matrix, target)
         if choice.fallback and ccs:
             return None
         plan = commands.pip_plan(choice.release, choice.variant, target.os, target.python)
