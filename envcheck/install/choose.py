@@ -92,12 +92,8 @@ class Choice:
 
     def to_dict(self) -> dict:
         return {
-            "torch": self.release.torch,
-            "torchvision": self.release.torchvision,
-            "torchaudio": self.release.torchaudio,
-            "variant": self.variant.label,
+            **self.summary(),
             "variant_description": self.variant.describe(),
-            "driver_status": self.driver_status,
             "cpu_fallback": self.fallback,
             "will_not_run": self.will_not_run,
             "reasons": self.reasons,
