@@ -232,7 +232,8 @@ def _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_d
 def _explain(choice, manager: str = "pip") -> list[str]:
     lines = choice.target.describe()
     rel, v = choice.release, choice.variant
-    lines.append(f"choice: torch {rel.torch} ({v.describe()}, {v.label}) [{rel.confidence} data]")
+    off = "" if rel.on_selector(v) else ", not on the install selector"
+    lines.append(f"choice: torch {rel.torch} ({v.describe()}, {v.label}) [{rel.confidence} data]{off}")
     lines += [f"  because {r}" for r in choice.reasons]
     shown = 0
     for r in choice.rejected:

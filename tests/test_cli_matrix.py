@@ -18,7 +18,7 @@ def test_version_names_data(cli):
     r = cli("--version")
     assert r.returncode == 0
     assert r.stdout.startswith("envcheck 0.")
-    assert "updated 2026-11-22" in r.stdout and "newest torch 2.15.0" in r.stdout and "shipped" in r.stdout
+    assert "updated 2026-12-07" in r.stdout and "newest torch 2.15.0" in r.stdout and "shipped" in r.stdout
 
 
 def test_python_dash_m_works(cli):
@@ -33,7 +33,7 @@ def test_release_text(cli):
     assert "torchvision 0.22.1, torchaudio 2.7.1" in out
     assert "3.9 3.10 3.11 3.12 3.13" in out
     assert "cu128" in out and "sm_120" in out
-    assert "data: shipped data of 2026-11-22" in out
+    assert "data: shipped data of 2026-12-07" in out
 
 
 def test_release_json(cli):

@@ -92,7 +92,10 @@ SCENARIOS = [
     (dict(driver="525.60.13", torch="2.11"), "2.11.0", "cu126", ["minor-version compatibility", "closest"]),
     (dict(driver="525.60.12", torch="2.11"), "2.11.0", "cpu", ["NO GPU BUILD FITS", "upgrade the NVIDIA driver"]),
     (dict(driver="580.65.06", torch="2.11"), "2.11.0", "cu130", []),
-    (dict(driver="575.57.08", torch="2.11"), "2.11.0", "cu128", ["too old for CUDA 13.0"]),
+    # 575.57.08 is 12.9's own driver: 2.11's cu129, off the install selector, is its newest full build.
+    (dict(driver="575.57.08", torch="2.11"), "2.11.0", "cu129", ["too old for CUDA 13.0", "not on the install selector"]),
+    # With the GPU known, a cu129 whose GPU code no source lists is not picked: cu128 carries sm_89.
+    (dict(driver="575.57.08", torch="2.11", ccs=("8.9",)), "2.11.0", "cu128", ["its GPU code is unknown"]),
     (dict(driver="570.25", torch="2.11", strict_driver=True), "2.11.0", "cu126", ["--strict-driver"]),
     (dict(driver="470.82.01", python="3.9"), "2.7.1", "cu118", ["minor-version compatibility"]),
     (dict(driver="450.80.02", torch="2.7.1"), "2.7.1", "cu118", ["minor-version compatibility"]),

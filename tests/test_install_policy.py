@@ -23,8 +23,11 @@ The facts each row rests on (from NVIDIA's CUDA release notes and PyTorch's whee
   (sm_37-sm_86). SASS sm_XY runs on the same major with a minor >= Y (sm_60 on a 6.1 GPU,
   sm_86 on 8.9); sm_120 is the only code for a 12.0 GPU.
 * Python: 2.9-2.14 3.10-3.14; 2.6-2.8 3.9-3.13; 2.5 3.9-3.12; 2.0 3.8-3.11; 1.12 3.7-3.10.
-* cu129 builds of 2.12-2.13 exist off the install selector but are not in the data yet: rows
-  with sm_120 on a 575 driver say so.
+* Off the install selector (published on PyTorch's index, not offered on pytorch.org): cu129 of
+  2.9.0 (Linux, Windows), 2.9.1, 2.10.0, 2.11.0, 2.12.1 and 2.13.0 (Linux); cu134 of 2.14.x (Linux).
+  cu129 of 2.12.1/2.13.0 carries sm_75-sm_120; cu129 of 2.9-2.11 has no known GPU code, so it is
+  never picked for a known GPU; cu134 sm_75-sm_120. 13.4's own driver is not in the data, so
+  cu134 runs in compatibility mode at best (>= 580).
 """
 
 from __future__ import annotations
@@ -50,18 +53,20 @@ ROWS = [
      "cu130 carries sm_120 and is fully supported by 580.65.06"),
     ("575-ada", dict(driver="575.57.08", ccs=("8.9",), python="3.12"), ("2.14.1", "cu126", FULL), None,
      "13.x needs >= 580 even in compat mode; cu126 needs 560.28.03: full"),
-    ("575-blackwell", dict(driver="575.57.08", ccs=("12.0",), python="3.12"), ("2.11.0", "cu128", FULL), None,
-     "2.12-2.14: cu126 has no sm_120, cu13x need 580; 2.11 cu128 carries sm_120, 570.26 <= 575.57.08 "
-     "(2.13.0+cu129 exists off the selector, not in the data yet)"),
-    ("570-blackwell", dict(driver="570.124.06", ccs=("12.0",), python="3.12"), ("2.11.0", "cu128", FULL), None,
-     "as above: 2.11 cu128 is the newest build with sm_120 that 570.124.06 runs, fully (>= 570.26)"),
+    ("575-blackwell", dict(driver="575.57.08", ccs=("12.0",), python="3.12"), ("2.13.0", "cu129", FULL), None,
+     "2.14: cu126 has no sm_120, cu13x need 580; 2.13.0's off-selector cu129 carries sm_120 and "
+     "575.51.03 (12.9's own driver) <= 575.57.08: full"),
+    ("570-blackwell", dict(driver="570.124.06", ccs=("12.0",), python="3.12"), ("2.13.0", "cu129", COMPAT), ("2.11.0", "cu128"),
+     "2.13.0+cu129 is the newest build with sm_120 that 570.124.06 runs: compat (12.9 wants 575.51.03, "
+     "12.x floor 525.60.13); 2.12.1 cu129 compat too; 2.11 cu129 has no known GPU code, its cu128 "
+     "(570.26) is full: the alternative"),
     ("570-ampere", dict(driver="570.124.06", ccs=("8.6",), python="3.12"), ("2.14.1", "cu126", FULL), None,
      "cu126 (560.28.03) full; cu13x need 580"),
     ("560-ampere", dict(driver="560.35.03", ccs=("8.6",), python="3.11"), ("2.14.1", "cu126", FULL), None,
      "560.35.03 >= 560.28.03: cu126 full"),
-    ("560-blackwell", dict(driver="560.35.03", ccs=("12.0",), python="3.12"), ("2.11.0", "cu128", COMPAT), None,
-     "sm_120 needs cu128 or later; cu128 needs 570.26 for full support, so compat on 560 (12.x >= 525.60.13); "
-     "no release has a fully supported build with sm_120 code for this driver"),
+    ("560-blackwell", dict(driver="560.35.03", ccs=("12.0",), python="3.12"), ("2.13.0", "cu129", COMPAT), None,
+     "sm_120 needs cu128 or later; 2.13.0's off-selector cu129 is the newest 12.x build with it, compat on "
+     "560 (12.x >= 525.60.13); no release has a fully supported build with sm_120 code for this driver"),
     ("550-ada", dict(driver="550.54.14", ccs=("8.9",), python="3.12"), ("2.14.1", "cu126", COMPAT), ("2.7.1", "cu118"),
      "cu126 needs 560.28.03: compat; 12.4 is full, and the newest release with a build <= 12.4 is 2.7.1 (cu118)"),
     ("550-ada-3.14", dict(driver="550.54.14", ccs=("8.9",), python="3.14"), ("2.14.1", "cu126", COMPAT), None,
@@ -93,8 +98,9 @@ ROWS = [
      "cu132 fully supported, carries sm_100"),
     ("590-blackwell-3.14", dict(driver="590.44.01", ccs=("12.0",), python="3.14"), ("2.14.1", "cu130", FULL), None,
      "cu132 compat on 590; cu130 full with sm_120"),
-    ("525-blackwell", dict(driver="525.60.13", ccs=("12.0",), python="3.12"), ("2.11.0", "cu128", COMPAT), None,
-     "sm_120 only in cu128+; 2.11 cu128 runs on the 12.x floor in compat; nothing with sm_120 is full here"),
+    ("525-blackwell", dict(driver="525.60.13", ccs=("12.0",), python="3.12"), ("2.13.0", "cu129", COMPAT), None,
+     "sm_120 only in cu128+; 2.13.0+cu129 (off the selector) runs on the 12.x floor in compat; nothing with "
+     "sm_120 is full here"),
     ("535-pascal-3.9", dict(driver="535.104.05", ccs=("6.1",), python="3.9"), ("2.8.0", "cu126", COMPAT), ("2.7.1", "cu118"),
      "2.8 is the last release with Python 3.9; its cu128/cu129 lack sm_6x, cu126 is compat on 12.2; "
      "2.7.1 cu118 is full"),

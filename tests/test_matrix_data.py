@@ -60,7 +60,9 @@ def test_pip_variants(matrix, upstream, torch):
     ref, rel = upstream[torch], matrix.get(torch)
     labels = {v.label for v in rel.variants}
     if ref["pip_cuda"] is not None:
-        assert {v.label for v in rel.cuda_variants()} == {cu(c) for c in ref["pip_cuda"]}
+        # The install selector's CUDA builds are exactly the upstream list; the others are off it.
+        selector = {v.label for v in rel.selector_variants if v.kind == "cuda"}
+        assert selector == {cu(c) for c in ref["pip_cuda"]}
         assert ("cpu" in labels) == bool(ref["pip_cpu"])
     if ref["rocm"] is not None:
         assert {v.label for v in rel.variants if v.kind == "rocm"} == {f"rocm{r}" for r in ref["rocm"]}
@@ -173,3 +175,70 @@ def test_toolkit_tables(matrix):
     assert by["13.0.0"].minor_compat_linux == "580"
     assert by["10.2.89"].minor_compat_linux is None  # no minor-version compatibility before 11.0
     assert by["12.8.0"].driver_linux == "570.26"
+
+
+# Builds published on PyTorch's index but not offered by its install selector: (torch, build) ->
+# the OSes with wheels. From PyTorch's issues and PRs (SGLang's cu129 requests, test-infra #8215,
+# the 2.14 branch cut's CUDA_ARCHES_NO_GETTING_STARTED) and a third-party HEAD check of the index.
+OFF_SELECTOR = {
+    ("2.9.0", "cu129"): ("linux", "windows"),  # built from release/2.9 after the tag, both OSes
+    ("2.9.1", "cu129"): ("linux",),  # from 2.9.1 on, 12.9 is built for Linux only
+    ("2.10.0", "cu129"): ("linux",),
+    ("2.11.0", "cu129"): ("linux",),
+    ("2.12.1", "cu129"): ("linux",),  # not 2.12.0
+    ("2.13.0", "cu129"): ("linux",),
+    ("2.14.0", "cu134"): ("linux",),
+    ("2.14.1", "cu134"): ("linux",),
+}
+
+
+def test_off_selector_builds(matrix):
+    found = {(r.torch, o.variant.label): o.os for r in matrix.releases for o in r.off_selector}
+    assert found == OFF_SELECTOR
+    for (torch, label), oses in OFF_SELECTOR.items():
+        rel = matrix.get(torch)
+        v = rel.variant(label)
+        assert v is not None and not rel.on_selector(v) and v not in rel.selector_variants
+        for os_name in ("linux", "windows"):
+            assert (v in rel.variants_for_os(os_name)) == (os_name in oses), (torch, label, os_name)
+        o = rel.off_selector_build(v)
+        assert o.source and o.confidence in ("official", "inferred")
+    assert matrix.get("2.12.0").variant("cu129") is None
+    assert matrix.get("2.8.0").on_selector(matrix.get("2.8.0").variant("cu129"))  # 2.8's cu129 was offered
+
+
+@pytest.mark.parametrize("torch, label", sorted(OFF_SELECTOR))
+def test_off_selector_builds_have_an_arch_row(matrix, torch, label):
+    """Every off-selector build has a GPU-code row: its SASS/PTX where a source settles it, else
+    a row that says the code is unknown (never silently "no row")."""
+    from envcheck.matrix import archs
+
+    rel = matrix.get(torch)
+    v = rel.variant(label)
+    for os_name in rel.off_selector_build(v).os:
+        wa = archs.wheel_archs(matrix, rel, v, os_name)
+        assert wa.row is not None, (torch, label, os_name)
+    expected = {"2.12.1": True, "2.13.0": True, "2.14.0": True, "2.14.1": True}
+    assert archs.wheel_archs(matrix, rel, v, "linux").known == expected.get(torch, False)
+
+
+@pytest.mark.parametrize("problem, entry", [
+    ("among the selector's variants", {"variant": "cu126", "os": ["linux"], "confidence": "inferred", "source": "s"}),
+    ("os must name some of its platforms", {"variant": "cu129", "os": ["solaris"], "confidence": "inferred", "source": "s"}),
+    ("os must name some of its platforms", {"variant": "cu129", "os": [], "confidence": "inferred", "source": "s"}),
+    ("confidence must be one of", {"variant": "cu129", "os": ["linux"], "confidence": "sure", "source": "s"}),
+    ("missing field 'source'", {"variant": "cu129", "os": ["linux"], "confidence": "inferred"}),
+])
+def test_off_selector_entries_are_validated(tmp_path, problem, entry):
+    from envcheck.errors import DataError
+
+    src = store.shipped_dir()
+    for name in store.FILES:
+        (tmp_path / name).write_text((src / name).read_text(encoding="utf-8"), encoding="utf-8")
+    doc = json.loads((tmp_path / "releases.json").read_text(encoding="utf-8"))
+    row = next(r for r in doc["releases"] if r["torch"] == "2.13.0")
+    row["pip"]["off_selector"] = [entry]
+    (tmp_path / "releases.json").write_text(store.dump_json(doc), encoding="utf-8")
+    with pytest.raises(DataError, match=problem) as exc:
+        store.load_dir(tmp_path)
+    assert "torch 2.13.0" in exc.value.message

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 INDEX = Path(__file__).resolve().parent / "data" / "index"
 SYNC = INDEX / "sync"
 DRIFT = INDEX / "drift"
-NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=timezone.utc)
-STAMP = "2026-12-01T12:00:00Z"
+NOW = datetime(2026, 12, 8, 12, 0, 0, tzinfo=timezone.utc)
+STAMP = "2026-12-08T12:00:00Z"
 REGENERATE = "the shipped data changed: rerun python tests/data/index/make_fixtures.py"
 
 DRIFT_LINES = [
@@ -131,7 +131,7 @@ def test_new_release_row(dataset):
     assert row["pip"]["variants"] == ["cpu", "cu130", "cu132", "cu134"]
     assert row["pip"]["default"] == prev["pip"]["default"]
     assert {"default_variant", "torchaudio", "torchvision"} <= set(row["uncertain"])
-    assert "2026-12-01" in row["source"] and "https://download.pytorch.org/whl/" in row["source"]
+    assert "2026-12-08" in row["source"] and "https://download.pytorch.org/whl/" in row["source"]
     assert "https://download.pytorch.org/whl/cu134/torch/" in row["sources"]
     assert row["pip"]["packages"] == ["torch", "torchvision"]
 
@@ -183,7 +183,7 @@ def test_write_replaces_the_three_files_and_they_load(dataset):
     # cuda.json and wheel_archs.json: only the date changed.
     for name in ("cuda.json", "wheel_archs.json"):
         new = (dataset / name).read_text(encoding="utf-8")
-        assert new == old_text[name].replace('"updated": "2026-11-22"', f'"updated": "{STAMP}"', 1)
+        assert new == old_text[name].replace('"updated": "2026-12-07"', f'"updated": "{STAMP}"', 1)
     # Untouched rows are byte-identical, and every old row is still there.
     old_rows = json.loads(old_text["releases.json"])["releases"]
     new_rows = rows_of(dataset)
@@ -192,7 +192,7 @@ def test_write_replaces_the_three_files_and_they_load(dataset):
         if old["torch"] != "2.15.0":
             assert store.dump_json(new) == store.dump_json(old)
     head = old_text["releases.json"].split('   "torch": "2.15.0"')[0]
-    head = head.replace('"updated": "2026-11-22"', f'"updated": "{STAMP}"', 1)
+    head = head.replace('"updated": "2026-12-07"', f'"updated": "{STAMP}"', 1)
     assert (dataset / "releases.json").read_text(encoding="utf-8").startswith(head)
 
 
@@ -253,7 +253,7 @@ def test_write_defaults_to_the_user_data_dir(tmp_path):
     monkey_cache.clear()
     m = store.load()
     assert m.info.origin == "user" and m.newest.torch == "2.16.0"
-    assert m.info.shipped_updated == "2026-11-22"
+    assert m.info.shipped_updated == "2026-12-07"
 
 
 def test_clock_behind_the_shipped_data_is_a_warning():

@@ -25,7 +25,7 @@ from envcheck.matrix.variants import (
     parse_rocm,
 )
 
-__all__ = ["Target", "Choice", "Rejected", "choose", "target_from_options", "NoChoice", "fully_supported", "keep_release", "compat_warning", "driver_needed", "PTX_TOOLCHAIN"]
+__all__ = ["Target", "Choice", "Rejected", "choose", "target_from_options", "NoChoice", "fully_supported", "keep_release", "compat_warning", "driver_needed", "PTX_TOOLCHAIN", "off_selector_words", "off_selector_dict"]
 
 
 class NoChoice(InputError):
@@ -101,6 +101,7 @@ class Choice:
             "caveats": self.caveats,
             "rejected": [r.__dict__ for r in self.rejected],
             "confidence": self.release.confidence,
+            "off_selector": off_selector_dict(self.release, self.variant),
             "alternative": self.alternative.summary() if self.alternative else None,
             "alternative_note": None if self.alternative else self.alternative_why,
         }
@@ -113,7 +114,27 @@ class Choice:
             "torchaudio": self.release.torchaudio,
             "variant": self.variant.label,
             "driver_status": self.driver_status,
+            "on_selector": self.release.on_selector(self.variant),
         }
+
+
+def off_selector_dict(release: Release, variant: Variant) -> dict | None:
+    """Where an off-selector build is known from, for JSON output (None for a selector build)."""
+    o = release.off_selector_build(variant)
+    if o is None:
+        return None
+    return {"os": list(o.os), "confidence": o.confidence, "source": o.source,
+            "sources": list(o.sources), "note": o.note}
+
+
+def off_selector_words(release: Release, variant: Variant) -> str | None:
+    """One sentence for a build PyTorch publishes without showing it on its install selector."""
+    o = release.off_selector_build(variant)
+    if o is None:
+        return None
+    return (f"torch {release.torch}+{variant.label} is not on the install selector: PyTorch publishes it on "
+            f"its download index ({release.index_base}/{variant.label}) without offering it on pytorch.org "
+            f"[{o.confidence}: {o.source}]" + (f"; {o.note}" if o.note else ""))
 
 
 def _python_default() -> str:
@@ -218,12 +239,16 @@ def _variant_ok(matrix: Matrix, target: Target, release: Release, v: Variant) ->
     return True, "", status
 
 
-def _native(matrix: Matrix, target: Target, release: Release, v: Variant) -> bool:
-    """Every GPU of the target runs the build from its own code (SASS), not through PTX JIT."""
+def _code_rank(matrix: Matrix, target: Target, release: Release, v: Variant) -> int:
+    """How surely the build has code for the target's GPUs: 0 its own code (SASS) for every one,
+    1 its GPU code is not known (an off-selector build no source lists), 2 PTX JIT for some."""
     if not target.gpus:
-        return True
+        return 0
     wa = _archs.wheel_archs(matrix, release, v, target.os)
-    return not any((verdict := wa.runs_on(cc)) is not None and verdict.jit for cc in target.gpus)
+    verdicts = [wa.runs_on(cc) for cc in target.gpus]
+    if any(verdict is not None and verdict.jit for verdict in verdicts):
+        return 2
+    return 1 if any(verdict is None for verdict in verdicts) else 0
 
 
 def _pick_build(matrix: Matrix, target: Target, rel: Release, cuda_builds: list[Variant],
@@ -235,11 +260,16 @@ def _pick_build(matrix: Matrix, target: Target, rel: Release, cuda_builds: list[
       compatibility mode (Table 2): the least it has to bridge.
     * Driver unknown: the build the widest range of drivers runs (the lowest CUDA), since
       the newest might not run at all.
-    In each case builds with native code for every GPU come before PTX-only ones.
+    In each case builds with native code for every GPU come before PTX-only ones. A build off
+    the install selector whose GPU code no source lists is never picked for known GPUs: nothing
+    says it runs on them (``--cuda`` still asks for it).
     """
     usable: list[tuple[Variant, str | None]] = []
     for v in cuda_builds:  # newest first
         ok, why, status = _variant_ok(matrix, target, rel, v)
+        if ok and target.gpus and not rel.on_selector(v) and _code_rank(matrix, target, rel, v) == 1:
+            ok, why = False, (f"not on the install selector, and its GPU code is unknown: nothing confirms "
+                              f"it runs on {', '.join(str(c) for c in target.gpus)} (ask for it with --cuda {v.dotted})")
         if ok:
             usable.append((v, status))
         else:
@@ -248,7 +278,8 @@ def _pick_build(matrix: Matrix, target: Target, rel: Release, cuda_builds: list[
         return None
 
     def native_first(items: list[tuple[Variant, str | None]]) -> list[tuple[Variant, str | None]]:
-        return sorted(items, key=lambda u: not _native(matrix, target, rel, u[0]))  # stable
+        # Known code before unknown code before PTX JIT; stable, so newest (or lowest) first within each.
+        return sorted(items, key=lambda u: _code_rank(matrix, target, rel, u[0]))
 
     full = native_first([u for u in usable if u[1] == "full"])
     compat = [u for u in usable if u[1] == "compat"]
@@ -262,7 +293,7 @@ def _pick_build(matrix: Matrix, target: Target, rel: Release, cuda_builds: list[
                     f"{v.label} is fully supported")))
         return v, status, why
     if target.driver and compat:
-        v, status = min(compat, key=lambda u: u[0].version)
+        v, status = min(compat, key=lambda u: (_code_rank(matrix, target, rel, u[0]), u[0].version))
         why = (f"no build of torch {rel.torch} is fully supported by driver {target.driver}; "
                f"{v.describe()} is the closest to the driver's own CUDA")
         for other, _ in compat:
@@ -463,6 +494,12 @@ def _finish(matrix: Matrix, choice: Choice, rejected: list[Rejected]) -> Choice:
                 choice.warnings.append(f"{cc} GPU: {verdict.reason}")
             if verdict is not None and wa.confidence != "official":
                 choice.caveats.append(f"architectures of torch {rel.torch} {v.label} on {target.os} are {wa.confidence} ({wa.note or wa.row.evidence if wa.row else ''})")
+    off = off_selector_words(rel, v)
+    if off:
+        choice.reasons.append(off)
+        if v.kind == "cuda" and not target.gpus and not _archs.wheel_archs(matrix, rel, v, target.os).known:
+            choice.caveats.append(f"the GPU code of torch {rel.torch}+{v.label} is not known: give the GPU "
+                                  "(--compute-capability) to have it checked")
     if v.kind == "cuda" and not target.driver and (target.gpus or target.nvidia_present):
         choice.reasons.append(driver_needed(matrix, v, target.os))
     if target.python and target.python in rel.python_experimental:

@@ -7,7 +7,7 @@ from typing import Mapping
 
 from envcheck.matrix.variants import Variant, version_key
 
-__all__ = ["CONFIDENCES", "OSES", "Release", "Conda", "Toolkit", "ArchRow", "DataInfo"]
+__all__ = ["CONFIDENCES", "OSES", "Release", "Conda", "OffSelector", "Toolkit", "ArchRow", "DataInfo"]
 
 CONFIDENCES = ("official", "inferred", "unknown")
 OSES = ("linux", "windows", "macos")
@@ -26,6 +26,18 @@ class Conda:
 
 
 @dataclass(frozen=True)
+class OffSelector:
+    """A build on PyTorch's download index that its install selector does not show (cu129 of 2.13.0)."""
+
+    variant: Variant
+    os: tuple[str, ...]  # where its wheels exist
+    confidence: str
+    source: str
+    sources: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class Release:
     torch: str
     torchvision: str | None  # None: explicitly no partner (see partners_note)
@@ -34,7 +46,7 @@ class Release:
     python_experimental: tuple[str, ...]
     platforms: tuple[str, ...]
     pip_form: str
-    variants: tuple[Variant, ...]
+    variants: tuple[Variant, ...]  # every published pip build: the selector's and the others
     default: Mapping[str, Variant | None]  # per OS: what a plain `pip install torch` gives
     default_basis: str
     conda: Conda
@@ -49,6 +61,7 @@ class Release:
     plain_default: bool = False  # the official command for the PyPI default build has no index option
     index_base: str = "https://download.pytorch.org/whl"
     overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)  # per build
+    off_selector: tuple[OffSelector, ...] = ()  # the published builds the install selector omits
     key: tuple[int, ...] = field(default=(), compare=False)
 
     @property
@@ -64,15 +77,33 @@ class Release:
     def cuda_variants(self) -> tuple[Variant, ...]:
         return tuple(v for v in self.variants if v.kind == "cuda")
 
+    def off_selector_build(self, variant: Variant) -> OffSelector | None:
+        """The record of ``variant`` when it is published but not on the install selector."""
+        for o in self.off_selector:
+            if o.variant == variant:
+                return o
+        return None
+
+    def on_selector(self, variant: Variant) -> bool:
+        """Whether pytorch.org's install selector (and its previous-versions page) shows the build."""
+        return variant in self.variants and self.off_selector_build(variant) is None
+
+    @property
+    def selector_variants(self) -> tuple[Variant, ...]:
+        return tuple(v for v in self.variants if self.on_selector(v))
+
     def variants_for_os(self, os_name: str) -> tuple[Variant, ...]:
-        """The pip builds that exist for an OS: no ROCm off Linux, CPU (with MPS) on macOS."""
+        """The pip builds that exist for an OS: no ROCm off Linux, CPU (with MPS) on macOS, and
+        off-selector builds only where their wheels were published."""
         if os_name not in self.platforms:
             return ()
         if os_name == "macos":
-            return tuple(v for v in self.variants if v.kind == "cpu")
-        if os_name == "windows":
-            return tuple(v for v in self.variants if v.kind != "rocm")
-        return self.variants
+            found = tuple(v for v in self.variants if v.kind == "cpu")
+        elif os_name == "windows":
+            found = tuple(v for v in self.variants if v.kind != "rocm")
+        else:
+            found = self.variants
+        return tuple(v for v in found if (o := self.off_selector_build(v)) is None or os_name in o.os)
 
     def supports_python(self, python: str) -> bool:
         return python in self.python or python in self.python_experimental

@@ -26,6 +26,7 @@ from envcheck.matrix.model import (
     ArchRow,
     Conda,
     DataInfo,
+    OffSelector,
     Release,
     Toolkit,
 )
@@ -243,6 +244,9 @@ def _release(path: Path, i: int, row: Any) -> Release:
         # An explicit none needs its reason, so nobody mistakes it for missing data.
         if tv is None:
             raise ctx.fail("torchvision is null without a partners_note saying why")
+    off = _off_selector(ctx, pip, variants, platforms)
+    if off:
+        variants = tuple(sorted(variants + tuple(o.variant for o in off), key=_build_order))
     overrides = pip.get("overrides") or {}
     if not isinstance(overrides, dict):
         raise ctx.fail("pip.overrides must be an object keyed by build")
@@ -250,6 +254,7 @@ def _release(path: Path, i: int, row: Any) -> Release:
         if ctx.variant(label) not in variants:
             raise ctx.fail(f"pip.overrides names {label!r}, which is not among its variants")
     return Release(
+        off_selector=off,
         pip_packages=_packages(ctx, pip, "packages"),
         pip_labels=_packages(ctx, pip, "labels"),
         plain_default=ctx.get(pip, "plain_default", bool),
@@ -274,6 +279,39 @@ def _release(path: Path, i: int, row: Any) -> Release:
         partners_note=partners_note,
         key=version_key(torch),
     )
+
+
+def _build_order(v) -> tuple:
+    return ({"cpu": 0, "cuda": 1, "rocm": 2}[v.kind], v.version)
+
+
+def _off_selector(ctx: _Row, pip: dict, selector: tuple, platforms: tuple[str, ...]) -> tuple[OffSelector, ...]:
+    """``pip.off_selector``: published builds the install selector does not show, each with the
+    OSes its wheels exist for and where that is known from."""
+    raw = pip.get("off_selector") or []
+    if not isinstance(raw, list):
+        raise ctx.fail("pip.off_selector must be a list of builds")
+    out: list[OffSelector] = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise ctx.fail("pip.off_selector entries must be objects")
+        v = ctx.variant(ctx.get(entry, "variant", str))
+        if v in selector:
+            raise ctx.fail(f"pip.off_selector lists {v.label}, which is among the selector's variants")
+        if any(o.variant == v for o in out):
+            raise ctx.fail(f"pip.off_selector lists {v.label} twice")
+        oses = ctx.strings(entry, "os")
+        if not oses or any(o not in platforms for o in oses):
+            raise ctx.fail(f"pip.off_selector {v.label}: os must name some of its platforms ({', '.join(platforms)})")
+        out.append(OffSelector(
+            variant=v,
+            os=oses,
+            confidence=ctx.confidence(entry),
+            source=ctx.get(entry, "source", str),
+            sources=tuple(entry.get("sources") or ()),
+            note=entry.get("note"),
+        ))
+    return tuple(out)
 
 
 def _packages(ctx: _Row, row: dict, key: str) -> tuple[str, ...]:

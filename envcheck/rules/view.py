@@ -81,10 +81,12 @@ class InstallFix:
     compat_note: Optional[str] = None  # what compatibility mode costs, and the fully supported release
     alternative: Optional["InstallFix"] = None  # a second command, offered beside this one
     alternative_why: Optional[str] = None  # what the alternative is, in words
+    on_selector: bool = True  # False: published on PyTorch's index, not offered by its install selector
 
     @property
     def what(self) -> str:
-        return "torch {} ({})".format(self.torch, self.variant)
+        off = "" if self.on_selector else ", not on the install selector"
+        return "torch {} ({}{})".format(self.torch, self.variant, off)
 
     @property
     def described(self) -> str:
@@ -371,4 +373,5 @@ class View:
             compat_note=compat,
             alternative=alternative,
             alternative_why=alternative_why,
+            on_selector=choice.release.on_selector(choice.variant),
         )

@@ -43,8 +43,10 @@ ROWS = [
      "2.11.0 on 535.216.01 (12.2): cu130 cannot run, cu128 and cu126 run in compat mode; cu126 is closer to 12.2"),
     ("gtx1080-cu128", "gtx1080-torch2.8-cu128", {}, (), "EC203", ("2.8.0", "cu126"), True, "2.14.1",
      "sm_61: 2.8's cu128/cu129 start at sm_70; cu126 carries sm_60 and 570.144 fully supports it"),
-    ("rtx5090-cu124", "rtx5090-torch2.6-cu124", {}, (), "EC203", ("2.11.0", "cu128"), False, None,
-     "no 2.6 build carries sm_120, so the release cannot be kept: 2.11.0 cu128, fully supported by 570.133.20"),
+    ("rtx5090-cu124", "rtx5090-torch2.6-cu124", {}, (), "EC203", ("2.13.0", "cu129"), False, "2.11.0",
+     "no 2.6 build carries sm_120, so the release cannot be kept: the newest release with sm_120 code that "
+     "570.133.20 runs is 2.13.0, in its off-selector cu129 build (compat: 12.9 wants 575.51.03); 2.11.0 cu128 "
+     "is fully supported (570.26): the alternative"),
     ("v100-cu130", "v100-torch2.11-cu130-quick", {}, (), "EC203", ("2.11.0", "cu126"), True, "2.14.1",
      "sm_70: 2.11's cu130 and cu128 start at sm_75; cu126 has sm_70, full on 580.82.07"),
     ("python-3.12-on-2.1", "torch2.1-source-build-python3.12", {}, (), "EC308", ("2.14.1", "cu126"), False, None,

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from envcheck.matrix.store import dump_json  # noqa: E402
 
-DATA_DATE = "2026-11-22"
+DATA_DATE = "2026-12-07"
 
 # Releases the gathered facts do not cover, from the pytorch.org previous-versions page as the
 # maintainers know it. Marked inferred: envcheck says so whenever an answer rests on them.
@@ -90,6 +90,65 @@ CURATED_215 = {
     "pip_cpu": True,
     "note": "variants taken from the CUDA architecture table inside the 2.15.0 wheel "
     "(cu126, cu130, cu132; cu134 only in the runtime table); Pythons assumed as 2.14",
+}
+
+# Builds PyTorch publishes on its download index but not on the install selector (pytorch.org's
+# "Start Locally" and previous-versions commands). None of the gathered release facts lists them;
+# each entry names where its existence comes from. The GPU code of each is in wheel-archs.json.
+HEAD_CHECK = ("a third-party torch/CUDA compatibility table whose maintainers checked each wheel with an HTTP "
+        "HEAD request against download.pytorch.org/whl/<build>/ (200 = published, 403 = absent), notes of 2026-08-29")
+SGLANG_ISSUE = "https://github.com/pytorch/pytorch/issues/185269 (SGLang depends on the 2.11 cu129 binary; cu129 wheels built for 2.12.1 at its request)"
+OFF_SELECTOR = {
+ "2.9.0": [dict(variant="cu129", os=["linux", "windows"], confidence="inferred",
+   source=HEAD_CHECK + ": torch-2.9.0+cu129 published for Linux and Windows (cp310-cp314, cp313t/cp314t)",
+   sources=["pytorch/pytorch release/2.9 branch: .github/scripts/generate_binary_build_matrix.py CUDA_ARCHES gained '12.9' after the v2.9.0 tag (the tag lists 12.6, 12.8, 13.0 only)",
+            "widely pinned as torch==2.9.0+cu129 with torchvision==0.24.0+cu129, torchaudio==2.9.0+cu129 and --index-url https://download.pytorch.org/whl/cu129 in public projects"],
+   note="built from the release branch after the v2.9.0 tag, so the tag's build matrix omits it; the only 2.9.0 build for Windows with CUDA 12.9")],
+ "2.9.1": [dict(variant="cu129", os=["linux"], confidence="inferred",
+   source=HEAD_CHECK + ": torch-2.9.1+cu129 published for Linux; the Windows wheel is absent (403), the first release to drop 12.9 on Windows",
+   sources=["pytorch/pytorch release/2.9 generate_binary_build_matrix.py: windows_cuda_arches removes '12.9'",
+            "widely pinned as torch==2.9.1+cu129 with torchvision==0.24.1+cu129 from https://download.pytorch.org/whl/cu129 in public projects"],
+   note=None)],
+ "2.10.0": [dict(variant="cu129", os=["linux"], confidence="inferred",
+   source="https://github.com/rapidsai/rmm/pull/2541 (tests pinned torch==2.10.0+cu129 from the cu129 index)",
+   sources=["https://github.com/pytorch/pytorch/issues/187834 ('cu129 was unsupported in PyTorch since PyTorch 2.10': built, not advertised)",
+            HEAD_CHECK + ": Linux present, Windows absent (403)"],
+   note=None)],
+ "2.11.0": [dict(variant="cu129", os=["linux"], confidence="inferred",
+   source=SGLANG_ISSUE,
+   sources=[HEAD_CHECK + ": Linux present, Windows absent (403)"],
+   note=None)],
+ "2.12.1": [dict(variant="cu129", os=["linux"], confidence="inferred",
+   source=SGLANG_ISSUE,
+   sources=["https://github.com/pytorch/pytorch/pull/188443 (quotes the release/2.12 build_cuda.sh case for 12.9)",
+            HEAD_CHECK + ": Linux present, Windows absent (403); 2.12.0 has no cu129 build"],
+   note="built for 2.12.1 only, not 2.12.0")],
+ "2.13.0": [dict(variant="cu129", os=["linux"], confidence="inferred",
+   source="https://github.com/pytorch/test-infra/pull/8215 (cu129 Linux builds added to the test channel for release/2.13)",
+   sources=[HEAD_CHECK + ": Linux present (cuDNN nvidia-cudnn-cu12==9.20.0.48), Windows absent (403)",
+            "pytorch/pytorch torch/cuda/__init__.py@cf30153c4c131c8164ee7798e5022d810682e2cb: the runtime table of 2.13.0 lists a '12.9' build"],
+   note="its promotion from the test channel to the release index rests on the third-party HEAD check")],
+ "2.14.0": [dict(variant="cu134", os=["linux"], confidence="inferred",
+   source="pytorch/test-infra@00fa5780cc757c7b8da59fb1338d1552f66cfde8 (2.14 branch cut): release/2.14 also builds cu134 wheels, while CUDA_ARCHES_NO_GETTING_STARTED = ['13.4'] keeps them off the install selector",
+   sources=["pytorch/pytorch torch/cuda/__init__.py@5c4886908584029761b579af026dcfb627c84070: the runtime table of 2.14 lists a '13.4' build"],
+   note="whether a Windows cu134 wheel exists is not established")],
+}
+OFF_SELECTOR["2.14.1"] = [dict(OFF_SELECTOR["2.14.0"][0])]
+
+# Arch rows the gathered facts lack: builds above whose GPU code no source settles.
+CURATED_ARCHS = [
+    {"torch": "2.9", "torch_releases": ["2.9.0", "2.9.1"], "variant": "cu129", "os": "linux", "sass": None, "ptx": None,
+     "source": HEAD_CHECK + " (existence only)", "sources": [], "evidence": "existence only", "uncertain": True,
+     "note": "UNKNOWN arch list: cu129 wheels built from release/2.9 after the v2.9.0 tag; no source for their TORCH_CUDA_ARCH_LIST was found"},
+    {"torch": "2.9.0", "variant": "cu129", "os": "windows", "sass": None, "ptx": None,
+     "source": HEAD_CHECK + " (existence only)", "sources": [], "evidence": "existence only", "uncertain": True,
+     "note": "UNKNOWN arch list: the only Windows cu129 wheel after 2.8 (2.9.1 on build 12.9 for Linux only)"},
+]
+
+# Notes the gathered facts wrote before a later source settled them.
+ARCH_NOTES = {
+    ("2.13", "cu129", "linux"): "built off the install selector (test-infra #8215 added cu129 Linux builds for "
+    "release/2.13); its wheels on the cu129 index rest on a third-party HEAD check (see releases.json)",
 }
 
 
@@ -264,6 +323,8 @@ def convert_release(row: dict) -> dict:
             "default": {"linux": default_linux, "windows": "cpu", "macos": "cpu" if has_osx else None},
             "default_basis": default_basis,
             **pip_extra,
+            **({"off_selector": [{k: v for k, v in e.items() if v is not None} for e in OFF_SELECTOR[torch]]}
+               if torch in OFF_SELECTOR else {}),
         },
         "conda": conda,
         "confidence": "inferred" if curated else confidence_of(row),
@@ -337,8 +398,9 @@ def convert_archs(rows: list[dict]) -> dict:
             "evidence": r["evidence"],
             "source": r["source"],
         }
-        if r.get("note"):
-            a["note"] = r["note"]
+        note = ARCH_NOTES.get((r["torch"], r["variant"], r["os"]), r.get("note"))
+        if note:
+            a["note"] = note
         out.append(a)
     out.sort(key=lambda a: (a["os"], vkey(a["torch"]), a["variant"]))
     return {
@@ -380,7 +442,7 @@ def main() -> int:
     (args.out / "releases.json").write_text(dump_json(data), encoding="utf-8")
     toolkits = json.loads((args.upstream / "cuda-drivers.json").read_text())
     (args.out / "cuda.json").write_text(dump_json(convert_toolkits(toolkits)), encoding="utf-8")
-    archs = json.loads((args.upstream / "wheel-archs.json").read_text())
+    archs = json.loads((args.upstream / "wheel-archs.json").read_text()) + CURATED_ARCHS
     (args.out / "wheel_archs.json").write_text(dump_json(convert_archs(archs)), encoding="utf-8")
 
     reference = {
