@@ -143,7 +143,9 @@ def matrix(ctx, torch_spec, cuda, rocm, cpu, conda, cc, os_name, as_json):
             raise query.no_such_build(releases, variant, having, conda=conda)
         rows = [r for r in report.overview(m, conda=conda) if any(r["torch"] == c.torch for c in chosen)]
         what = "conda packages" if conda else "pip wheels"
-        lines = [f"{variant.describe()} ({variant.label}) {what} exist for {len(chosen)} releases:"]
+        off = [r for r in chosen if not conda and not r.on_selector(variant)]
+        offside = f" ({len(off)} of them off the install selector)" if off else ""
+        lines = [f"{variant.describe()} ({variant.label}) {what} exist for {len(chosen)} releases{offside}:"]
         lines += matrix_text.overview_text(rows)
         data = {"variant": variant.label, "conda": conda, "releases": rows}
         for r in chosen:

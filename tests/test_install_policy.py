@@ -184,6 +184,32 @@ ROWS = [
      "13.x needs R580; 2.11 cu128 (570.65 on Windows) carries sm_120"),
     ("win-561-pascal", dict(os_name="windows", driver="561.17", ccs=("6.1",), python="3.12"), ("2.14.1", "cu126", FULL), None,
      "cu126 carries sm_60 on Windows too; 561.17 >= 560.76"),
+    # ---- Builds off the install selector, one row (or more) each -------------------------------
+    ("575-blackwell-2.12", dict(driver="575.57.08", ccs=("12.0",), python="3.12", torch="2.12"), ("2.12.1", "cu129", FULL), None,
+     "2.12.1's off-selector cu129 carries sm_120 and 575.57.08 >= 575.51.03; cu126 lacks sm_120, cu13x need 580"),
+    ("575-blackwell-2.12.0", dict(driver="575.57.08", ccs=("12.0",), python="3.12", torch="2.12.0"), ("2.12.0", "cpu", None), None,
+     "2.12.0 has no cu129 build (only 2.12.1 got one): cu126 lacks sm_120, cu13x need 580, so nothing runs"),
+    ("turing-575-2.13", dict(driver="575.57.08", ccs=("7.5",), python="3.12", torch="2.13.0"), ("2.13.0", "cu129", FULL), None,
+     "575.57.08 fully supports 12.9 but not 13.x: cu129 (sm_75 present) is newer than cu126, both full"),
+    ("575-2.9.0", dict(driver="575.57.08", python="3.12", torch="2.9.0"), ("2.9.0", "cu129", FULL), None,
+     "no GPU given: 2.9.0's off-selector cu129 is the newest build 575.57.08 fully supports (cu130 needs 580)"),
+    ("575-ada-2.9.0", dict(driver="575.57.08", ccs=("8.9",), python="3.12", torch="2.9.0"), ("2.9.0", "cu128", FULL), None,
+     "GPU given: 2.9's cu129 has no known GPU code, so cu128 (sm_86 runs on 8.9), full on 575.57.08"),
+    ("win-576-2.9.0", dict(os_name="windows", driver="576.02", python="3.12", torch="2.9.0"), ("2.9.0", "cu129", FULL), None,
+     "2.9.0's cu129 has Windows wheels too; 576.02 is 12.9's own Windows driver"),
+    ("win-576-2.9.1", dict(os_name="windows", driver="576.02", python="3.12", torch="2.9.1"), ("2.9.1", "cu128", FULL), None,
+     "from 2.9.1 on cu129 is Linux only: on Windows the newest full build is cu128 (570.65)"),
+    ("575-2.10", dict(driver="575.57.08", python="3.12", torch="2.10"), ("2.10.0", "cu129", FULL), None,
+     "2.10.0's off-selector cu129, full on 575.57.08; cu130 needs 580"),
+    ("575-2.11", dict(driver="575.57.08", python="3.12", torch="2.11"), ("2.11.0", "cu129", FULL), None,
+     "2.11.0's off-selector cu129, full on 575.57.08; cu130 needs 580"),
+    ("win-572-blackwell-2.13", dict(os_name="windows", driver="572.61", ccs=("12.0",), python="3.12", torch="2.13.0"),
+     ("2.13.0", "cpu", None), None,
+     "2.13.0's cu129 is Linux only; on Windows cu126 lacks sm_120 and cu13x need R580: nothing runs"),
+    ("595-hopper-2.14-cu134", dict(driver="595.45.04", ccs=("9.0",), python="3.12", torch="2.14.1"), ("2.14.1", "cu132", FULL), None,
+     "cu134 (off the selector) runs only in compatibility mode: 13.4's own driver is not in the data; cu132 is full"),
+    ("580-blackwell-2.14-cu134", dict(driver="580.65.06", ccs=("12.0",), python="3.12", torch="2.14.1"), ("2.14.1", "cu130", FULL), None,
+     "580.65.06 is 13.0's own driver; cu132 and the off-selector cu134 would be compat"),
 ]
 
 
@@ -304,3 +330,91 @@ def test_the_alternative_speaks_the_package_manager_asked_for(cli):
             "--manager", "uv", "--json")
     alt = json.loads(r.stdout)["data"]["choice"]["alternative"]
     assert alt["command"] == "uv pip install torch==2.7.1 torchvision==0.22.1 torchaudio==2.7.1 --torch-backend=cu118"
+
+
+# ---- Builds off the install selector, through the CLI (the cases a user reported) -------------
+
+RTX50_570 = ("--cc", "12.0", "--driver", "570.124.06", "--python", "3.12", "--os", "linux")
+
+
+def test_rtx50_on_570_pinned_to_2_13_gets_its_cu129_build(cli):
+    """Reported: the CPU wheel ("no GPU build fits"), although 2.13.0+cu129 runs there."""
+    r = cli("install-command", *RTX50_570, "--torch", "2.13.0", "-q")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "pip install torch==2.13.0 torchvision==0.28.0 --index-url https://download.pytorch.org/whl/cu129"
+    assert "NO GPU BUILD FITS" not in r.stderr and "unsupported toolchain" in r.stderr  # compat mode, said
+    assert "alternative, fully supported: pip install torch==2.11.0" in r.stderr
+    explained = cli("install-command", *RTX50_570, "--torch", "2.13.0").stderr
+    assert "choice: torch 2.13.0 (CUDA 12.9, cu129) [inferred data], not on the install selector" in explained
+
+
+def test_rtx50_on_570_unpinned_is_not_sent_back_to_2_11(cli):
+    """Reported: unpinned, sent back to 2.11.0+cu128. The newest release that runs is 2.13.0
+    (cu129, compatibility mode); 2.11.0+cu128, fully supported, is the alternative."""
+    data = json.loads(cli("install-command", *RTX50_570, "--json").stdout)["data"]
+    choice = data["choice"]
+    assert (choice["torch"], choice["variant"], choice["driver_status"]) == ("2.13.0", "cu129", "compat")
+    assert choice["on_selector"] is False
+    assert choice["off_selector"]["os"] == ["linux"] and "test-infra/pull/8215" in choice["off_selector"]["source"]
+    alt = choice["alternative"]
+    assert (alt["torch"], alt["variant"], alt["driver_status"], alt["on_selector"]) == ("2.11.0", "cu128", "full", True)
+    assert any("not on the install selector" in reason for reason in choice["reasons"])
+
+
+def test_cuda_12_9_for_2_13_is_a_build(cli):
+    """Reported: `install-command --cuda 12.9 --torch 2.13.0` exited 2."""
+    r = cli("install-command", "--cuda", "12.9", "--torch", "2.13.0", "--python", "3.12", "--os", "linux")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("--index-url https://download.pytorch.org/whl/cu129")
+    assert "not on the install selector" in r.stderr
+    # The build exists for Linux only: on Windows it is refused with that reason, not "no such build".
+    win = cli("install-command", "--cuda", "12.9", "--torch", "2.13.0", "--python", "3.12", "--os", "windows")
+    assert win.returncode == 2 and "torch 2.13.0 has no cu129 build" in win.stderr
+    cu134 = cli("install-command", "--cuda", "13.4", "--os", "windows", "--python", "3.12")
+    assert cu134.returncode == 2 and "cu134 wheels for linux only, not for windows" in cu134.stderr
+
+
+@pytest.mark.parametrize("pin, os_name, ok, words", [
+    ("2.13.0+cu129", "linux", True, "not on the install selector"),
+    ("2.12.1+cu129", "linux", True, "not on the install selector"),
+    ("2.9.0+cu129", "windows", True, "not on the install selector"),
+    ("2.14.1+cu134", "linux", True, "not on the install selector"),
+    ("2.12.0+cu129", "linux", False, "torch 2.12.0 has no cu129 build"),  # only 2.12.1 got one
+    ("2.13.0+cu129", "windows", False, "published for linux only, not for windows"),
+    ("2.9.1+cu129", "windows", False, "published for linux only, not for windows"),
+    ("2.13.0+cu128", "linux", False, "torch 2.13.0 has no cu128 build"),
+])
+def test_requirements_check_accepts_every_published_pin(cli, tmp_path, pin, os_name, ok, words):
+    """Reported: a valid torch==2.13.0+cu129 pin called a build that does not exist."""
+    label = pin.split("+")[1]
+    req = tmp_path / "requirements.txt"
+    req.write_text(f"--index-url https://download.pytorch.org/whl/{label}\ntorch=={pin}\n")
+    r = cli("requirements", "--check", str(req), "--os", os_name, "--python", "3.12")
+    assert (r.returncode == 0) == ok, r.stdout + r.stderr
+    assert words in r.stdout
+    assert ("no-such-build" in r.stdout) == (not ok)
+
+
+def test_requirements_for_the_rtx50_on_570_pins_cu129(cli):
+    r = cli("requirements", *RTX50_570, "-q")
+    assert r.returncode == 0, r.stderr
+    assert "torch==2.13.0+cu129" in r.stdout and "--index-url https://download.pytorch.org/whl/cu129" in r.stdout
+    assert "# torch 2.13.0+cu129 is not on the install selector" in r.stdout
+
+
+def test_matrix_lists_the_releases_with_an_off_selector_build(cli):
+    r = cli("matrix", "--cuda", "12.9")
+    assert r.returncode == 0, r.stderr
+    assert "exist for 7 releases (6 of them off the install selector)" in r.stdout
+    for torch in ("2.8.0", "2.9.0", "2.9.1", "2.10.0", "2.11.0", "2.12.1", "2.13.0"):
+        assert any(line.startswith(torch + " ") for line in r.stdout.splitlines()), torch
+    assert not any(line.startswith("2.12.0 ") for line in r.stdout.splitlines())
+    assert "cu129*" in r.stdout and "* not on the install selector" in r.stdout
+    rows = json.loads(cli("matrix", "--cuda", "12.9", "--json").stdout)["data"]["releases"]
+    off = {row["torch"]: row["off_selector"] for row in rows}
+    assert off["2.8.0"] == [] and off["2.13.0"] == ["cu129"]
+    detail = json.loads(cli("matrix", "--torch", "2.13.0", "--json").stdout)["data"]["releases"][0]
+    cu129 = next(v for v in detail["pip"]["variants"] if v["variant"] == "cu129")
+    assert cu129["on_selector"] is False and cu129["archs"]["sass"][-1] == "sm_120"
+    gpu = cli("matrix", "--cc", "12.0", "--torch", "2.13.0").stdout
+    assert "cu129*" in gpu

@@ -14,6 +14,7 @@ from envcheck.errors import InputError
 from envcheck.matrix import archs as _archs
 from envcheck.matrix import drivers as _drivers
 from envcheck.matrix import query
+from envcheck.matrix.report import off_selector_entry
 from envcheck.matrix.model import Release
 from envcheck.matrix.store import Matrix
 from envcheck.matrix.variants import (
@@ -25,7 +26,7 @@ from envcheck.matrix.variants import (
     parse_rocm,
 )
 
-__all__ = ["Target", "Choice", "Rejected", "choose", "target_from_options", "NoChoice", "fully_supported", "keep_release", "compat_warning", "driver_needed", "PTX_TOOLCHAIN", "off_selector_words", "off_selector_dict"]
+__all__ = ["Target", "Choice", "Rejected", "choose", "target_from_options", "NoChoice", "fully_supported", "keep_release", "compat_warning", "driver_needed", "PTX_TOOLCHAIN", "off_selector_words"]
 
 
 class NoChoice(InputError):
@@ -101,7 +102,7 @@ class Choice:
             "caveats": self.caveats,
             "rejected": [r.__dict__ for r in self.rejected],
             "confidence": self.release.confidence,
-            "off_selector": off_selector_dict(self.release, self.variant),
+            "off_selector": off_selector_entry(self.release, self.variant),
             "alternative": self.alternative.summary() if self.alternative else None,
             "alternative_note": None if self.alternative else self.alternative_why,
         }
@@ -116,15 +117,6 @@ class Choice:
             "driver_status": self.driver_status,
             "on_selector": self.release.on_selector(self.variant),
         }
-
-
-def off_selector_dict(release: Release, variant: Variant) -> dict | None:
-    """Where an off-selector build is known from, for JSON output (None for a selector build)."""
-    o = release.off_selector_build(variant)
-    if o is None:
-        return None
-    return {"os": list(o.os), "confidence": o.confidence, "source": o.source,
-            "sources": list(o.sources), "note": o.note}
 
 
 def off_selector_words(release: Release, variant: Variant) -> str | None:
@@ -366,6 +358,11 @@ def choose(matrix: Matrix, target: Target) -> Choice:
         having = [r for r in matrix.releases if want in builds_for(r, target)]
         if not having:
             query.releases_with(matrix, want)  # raises, naming the builds that exist at all
+            elsewhere = sorted({o for r in matrix.releases for b in r.off_selector if b.variant == want for o in b.os})
+            if elsewhere and target.manager != "conda":
+                raise query.UnknownVariant(
+                    f"PyTorch publishes {want.label} wheels for {', '.join(elsewhere)} only, not for {target.os} "
+                    f"(off the install selector, for torch {', '.join(r.torch for r in matrix.releases if want in r.variants)})")
             raise query.no_such_build(list(matrix.releases), want, [r for r in matrix.releases if want in r.variants])
         with_build = [r for r in candidates if want in builds_for(r, target)]
         if not with_build and target.manager != "conda" and any(want in r.conda.variants for r in candidates):

@@ -188,6 +188,18 @@ def check(
             f"torch {rel.torch} has no {variant.label} build (its builds: {', '.join(v.label for v in rel.variants)})",
             tp["line"],
         ))
+    off = rel.off_selector_build(variant) if variant is not None and label else None
+    if off is not None and os_name in rel.platforms and os_name not in off.os:
+        res.problems.append(Problem(
+            "no-such-build",
+            f"torch {rel.torch}+{variant.label} is published for {', '.join(off.os)} only, not for {os_name} "
+            f"(its {os_name} builds: {', '.join(v.label for v in rel.variants_for_os(os_name))})",
+            tp["line"],
+        ))
+    elif off is not None:
+        from envcheck.install.choose import off_selector_words
+
+        res.notes.append(off_selector_words(rel, variant))
     # Partners.
     for name, want in (("torchvision", rel.torchvision), ("torchaudio", rel.torchaudio)):
         if name not in res.pins:

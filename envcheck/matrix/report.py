@@ -8,7 +8,7 @@ from envcheck.matrix.model import Release
 from envcheck.matrix.store import Matrix
 from envcheck.matrix.variants import ComputeCapability, Variant
 
-__all__ = ["data_info", "release_entry", "variant_entry", "gpu_entry", "overview"]
+__all__ = ["data_info", "release_entry", "variant_entry", "off_selector_entry", "gpu_entry", "overview"]
 
 PIP_FORM_WORDS = {
     "direct-wheel": "download the wheel file for your Python from download.pytorch.org/whl/<variant>/",
@@ -62,8 +62,20 @@ def _span(targets: tuple[str, ...]) -> str:
     return f"{_archs.generation(lo)} to {_archs.generation(hi)}"
 
 
+def off_selector_entry(release: Release, variant: Variant) -> dict | None:
+    """Where an off-selector build's wheels exist and how that is known (None: on the selector)."""
+    o = release.off_selector_build(variant)
+    if o is None:
+        return None
+    return {"os": list(o.os), "confidence": o.confidence, "source": o.source,
+            "sources": list(o.sources), "note": o.note}
+
+
 def variant_entry(matrix: Matrix, release: Release, variant: Variant, os_name: str) -> dict:
-    out: dict = {"variant": variant.label, "what": variant.describe()}
+    out: dict = {"variant": variant.label, "what": variant.describe(), "on_selector": release.on_selector(variant)}
+    off = off_selector_entry(release, variant)
+    if off is not None:
+        out["off_selector"] = off
     if variant.kind == "cuda":
         wa = _archs.wheel_archs(matrix, release, variant, os_name)
         out["archs"] = {
@@ -125,7 +137,8 @@ def gpu_entry(matrix: Matrix, releases: list[Release], cc: ComputeCapability, os
             if verdict is None:
                 unknown.append({"variant": v.label, "why": wa.note})
             elif verdict.runs:
-                runs.append({"variant": v.label, "how": verdict.how, "confidence": wa.confidence})
+                runs.append({"variant": v.label, "how": verdict.how, "confidence": wa.confidence,
+                             "on_selector": r.on_selector(v)})
             else:
                 not_runs.append({"variant": v.label, "why": verdict.reason, "confidence": wa.confidence})
         rows.append({"torch": r.torch, "runs": runs, "does_not_run": not_runs, "unknown": unknown})
@@ -141,6 +154,7 @@ def overview(matrix: Matrix, *, conda: bool = False) -> list[dict]:
             "torchaudio": r.torchaudio,
             "python": list(r.python),
             "variants": [v.label for v in (r.conda.variants if conda else r.variants)],
+            "off_selector": [] if conda else [o.variant.label for o in r.off_selector],
             "conda": r.conda.style,
             "confidence": r.confidence,
         }

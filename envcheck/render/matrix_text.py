@@ -80,14 +80,28 @@ def variant_table_text(variants: list[dict]) -> list[str]:
                 code += "  + PTX " + " ".join(a["ptx"])
             extra = "" if a["confidence"] == "official" else style(f"  [{a['confidence']}]", "yellow")
             lines.append(f"{label}{code}  ({a['generations']}){extra}")
+        off = v.get("off_selector")
+        if off:
+            lines.append(style(f"      {OFF_MARK} not on the install selector: wheels for {', '.join(off['os'])} on "
+                               f"PyTorch's index [{off['confidence']}: {off['source']}]", "dim"))
     return lines
+
+
+OFF_MARK = "*"
+OFF_LEGEND = (f"{OFF_MARK} not on the install selector: PyTorch publishes the build on its index "
+              "(download.pytorch.org/whl/<build>) without offering it on pytorch.org")
+
+
+def _label(name: str, off: bool) -> str:
+    return name + OFF_MARK if off else name
 
 
 def gpu_text(cc: str, generation: str, rows: list[dict]) -> list[str]:
     lines = [style(f"Builds that run on a compute capability {cc} GPU ({generation}):", "bold")]
     for r in rows:
         ok = ", ".join(
-            v["variant"] + (" (PTX JIT)" if v["how"].startswith("ptx") else "") for v in r["runs"]
+            _label(v["variant"], not v.get("on_selector", True)) + (" (PTX JIT)" if v["how"].startswith("ptx") else "")
+            for v in r["runs"]
         )
         if not ok and r["unknown"] and not r["does_not_run"]:
             ok = style("unknown (no architecture data for its builds)", "yellow")
@@ -98,6 +112,8 @@ def gpu_text(cc: str, generation: str, rows: list[dict]) -> list[str]:
             lines.append(style(f"      not {v['variant']}: {v['why']}", "dim"))
         for v in r["unknown"]:
             lines.append(style(f"      {v['variant']}: unknown ({v['why']})", "yellow"))
+    if any(not v.get("on_selector", True) for r in rows for v in r["runs"]):
+        lines.append(OFF_LEGEND)
     return lines
 
 
@@ -108,6 +124,8 @@ def overview_text(rows: list[dict]) -> list[str]:
         flag = "" if r["confidence"] == "official" else f"  [{r['confidence']}]"
         lines.append(
             f"{r['torch']:<8} {r['torchvision'] or '-':<8} {r['torchaudio'] or '-':<8} {py:<12} "
-            f"{r['conda']:<17} {' '.join(r['variants'])}{flag}"
+            f"{r['conda']:<17} {' '.join(_label(v, v in r['off_selector']) for v in r['variants'])}{flag}"
         )
+    if any(r["off_selector"] for r in rows):
+        lines.append(OFF_LEGEND)
     return lines
