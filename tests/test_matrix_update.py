@@ -32,11 +32,12 @@ STAMP = "2026-12-08T12:00:00Z"
 REGENERATE = "the shipped data changed: rerun python tests/data/index/make_fixtures.py"
 
 DRIFT_LINES = [
-    "~ torch 2.15.0: + build cu134",
+    "~ torch 2.14.1: + build cu134 for windows",  # an off-selector build gains Windows wheels
+    "~ torch 2.15.0: + build cu134 (not on the install selector)",
     "~ torch 2.15.0: + python 3.15t (experimental)",
     "~ torch 2.15.0: torchvision none -> 0.30.0",
     ("+ torch 2.16.0 (inferred): torchvision 0.31.0, no torchaudio, "
-     "python 3.10-3.15 (experimental 3.15t), builds cpu cu130 cu132 cu134"),
+     "python 3.10-3.15 (experimental 3.15t), builds cpu cu130 cu132 cu134 (off the selector)"),
 ]
 
 
@@ -88,7 +89,7 @@ def test_drift_shows_a_readable_diff(dataset):
     result = update.run(output=dataset, source=DRIFT, now=NOW)
     assert diff_lines(result) == DRIFT_LINES
     assert result.exit_code == 0  # without --check changes are not a failure
-    assert "1 new, 1 extended, 0 pending" in result.text_lines()
+    assert "1 new, 2 extended, 0 pending" in result.text_lines()
     assert result.text_lines()[-1] == f"not written: run with --write to save it to {dataset}"
 
 
@@ -101,12 +102,13 @@ def test_json_is_structured(dataset):
     doc = update.run(output=dataset, source=DRIFT, now=NOW).to_dict()
     json.dumps(doc)  # JSON-able
     assert doc["in_sync"] is False
-    assert doc["new_releases"] == ["2.16.0"] and doc["changed_releases"] == ["2.15.0"]
-    changed, new = doc["changes"]
+    assert doc["new_releases"] == ["2.16.0"] and doc["changed_releases"] == ["2.14.1", "2.15.0"]
+    windows, changed, new = doc["changes"]
+    assert windows == {"torch": "2.14.1", "change": "changed", "added": {"off_selector_os": ["cu134 for windows"]}}
     assert changed == {
         "torch": "2.15.0",
         "change": "changed",
-        "added": {"variants": ["cu134"], "python_experimental": ["3.15t"]},
+        "added": {"off_selector": ["cu134"], "python_experimental": ["3.15t"]},
         "partners": {"torchvision": {"from": None, "to": "0.30.0"}},
     }
     assert new["change"] == "new" and new["row"]["torch"] == "2.16.0"
@@ -128,7 +130,11 @@ def test_new_release_row(dataset):
     assert row["python"] == ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
     assert row["python_experimental"] == ["3.15t"]
     assert row["platforms"] == ["linux", "windows", "macos"]
-    assert row["pip"]["variants"] == ["cpu", "cu130", "cu132", "cu134"]
+    # cu134 was off the install selector in 2.15.0 (seen in the same refresh): taken to be off it here.
+    assert row["pip"]["variants"] == ["cpu", "cu130", "cu132"]
+    (off,) = row["pip"]["off_selector"]
+    assert (off["variant"], off["os"], off["confidence"]) == ("cu134", ["linux", "windows"], "inferred")
+    assert "off the install selector in torch 2.15.0" in off["note"]
     assert row["pip"]["default"] == prev["pip"]["default"]
     assert {"default_variant", "torchaudio", "torchvision"} <= set(row["uncertain"])
     assert "2026-12-08" in row["source"] and "https://download.pytorch.org/whl/" in row["source"]
@@ -139,9 +145,13 @@ def test_new_release_row(dataset):
 def test_extended_row_keeps_every_curated_fact(dataset):
     old = {r["torch"]: r for r in rows_of(dataset)}["2.15.0"]
     result = update.run(output=dataset, source=DRIFT, now=NOW)
-    (change,) = result.changed
+    change = next(c for c in result.changed if c.torch == "2.15.0")
     new = change.row
-    assert new["pip"]["variants"] == old["pip"]["variants"] + ["cu134"]
+    # A build the index shows beside the row's selector builds is recorded off the selector.
+    assert new["pip"]["variants"] == old["pip"]["variants"]
+    (off,) = new["pip"]["off_selector"]
+    assert (off["variant"], off["os"], off["confidence"]) == ("cu134", ["linux", "windows"], "official")
+    assert off["source"].startswith("https://download.pytorch.org/whl/cu134/torch/")
     assert new["python"] == old["python"]
     assert new["python_experimental"] == old["python_experimental"] + ["3.15t"]
     assert new["torchvision"] == "0.30.0"
@@ -189,9 +199,14 @@ def test_write_replaces_the_three_files_and_they_load(dataset):
     new_rows = rows_of(dataset)
     assert [r["torch"] for r in new_rows] == [r["torch"] for r in old_rows] + ["2.16.0"]
     for old, new in zip(old_rows, new_rows):
-        if old["torch"] != "2.15.0":
+        if old["torch"] not in ("2.14.1", "2.15.0"):
             assert store.dump_json(new) == store.dump_json(old)
-    head = old_text["releases.json"].split('   "torch": "2.15.0"')[0]
+    # Off-selector builds are kept, and gain the OSes the index shows.
+    kept = {r["torch"]: r["pip"].get("off_selector") for r in new_rows}
+    assert [o["variant"] for o in kept["2.13.0"]] == ["cu129"]
+    assert kept["2.14.1"][0]["os"] == ["linux", "windows"] and kept["2.14.0"][0]["os"] == ["linux"]
+    assert m.get("2.13.0").off_selector_build(m.get("2.13.0").variant("cu129")) is not None
+    head = old_text["releases.json"].split('   "torch": "2.14.1"')[0]
     head = head.replace('"updated": "2026-12-07"', f'"updated": "{STAMP}"', 1)
     assert (dataset / "releases.json").read_text(encoding="utf-8").startswith(head)
 
@@ -477,7 +492,7 @@ def test_cli_json_envelope_and_check(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert (doc["command"], doc["status"], doc["exit_code"]) == ("matrix update", "ok", 0)
-    assert doc["data"]["new_releases"] == ["2.16.0"] and doc["data"]["changed_releases"] == ["2.15.0"]
+    assert doc["data"]["new_releases"] == ["2.16.0"] and doc["data"]["changed_releases"] == ["2.14.1", "2.15.0"]
     assert doc["data_info"]["origin"] == "shipped" and doc["errors"] == []
 
     r = cli("matrix", "update", "--from", str(DRIFT), "--check", "--json", env=env)
@@ -494,7 +509,7 @@ def test_cli_write_then_version_reports_refreshed_data(cli, tmp_path):
     env = {"ENVCHECK_DATA_DIR": str(tmp_path / "cli-user")}
     r = cli("matrix", "update", "--from", str(DRIFT), "--write", env=env)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[:4] == DRIFT_LINES
+    assert r.stdout.splitlines()[:len(DRIFT_LINES)] == DRIFT_LINES
     assert "wrote releases.json, cuda.json, wheel_archs.json to" in r.stdout
     r = cli("--version", env=env)
     assert r.returncode == 0

@@ -10,7 +10,11 @@ Capture, parse and merge are separate steps:
 2. **parse** (:mod:`envcheck.matrix.pyindex`): wheel names -> release, build, Pythons, platforms.
 3. **merge** (:func:`merge`, pure): new releases get new rows (confidence ``inferred``);
    existing rows only gain builds, Pythons and partners that were null and marked uncertain.
-   Nothing curated is ever removed or rewritten.
+   Nothing curated is ever removed or rewritten. A build the index shows that a row lacks is
+   recorded off the install selector (``pip.off_selector``: the index cannot say what
+   pytorch.org offers), with the OSes its wheels exist for; off-selector builds already in the
+   data are probed too, kept, and gain OSes the index newly shows. A new release takes the
+   previous release's off-selector builds to be off the selector too (marked inferred).
 4. **write** (only with ``--write``): the new data set is validated with ``store.load_dir``
    in a temporary folder first, then each file is written to a temporary file beside its target,
    fsynced and moved into place with ``os.replace``. Only the three data files are touched.
@@ -337,10 +341,21 @@ def _window(rows: list[dict]) -> list[dict]:
     return [r for r in rows if version_key(r["torch"])[:2] >= series[0]]
 
 
+def _off_labels(row: dict) -> list[str]:
+    """The row's builds that are published but not on the install selector."""
+    return [o["variant"] for o in row["pip"].get("off_selector") or []]
+
+
+def _published(row: dict) -> set:
+    """Every build the row knows: the selector's and the off-selector ones."""
+    return set(row["pip"]["variants"]) | set(_off_labels(row))
+
+
 def plan_variants(rows: list[dict]) -> list[str]:
-    """Which builds' torch pages to read: ``cpu``, the recent window's builds, plausible next ones."""
+    """Which builds' torch pages to read: ``cpu``, the recent window's builds (off-selector ones
+    too), plausible next ones."""
     window = _window(rows)
-    known = {v for r in window for v in r["pip"]["variants"]}
+    known = {v for r in window for v in _published(r)}
     parsed = [parse_variant(v) for v in known]
     plausible: list[str] = []
     newest_cuda = max((parse_variant(v) for v in rows[-1]["pip"]["variants"] if v.startswith("cu")),
@@ -398,7 +413,7 @@ def observe(pages: _Pages, rows: list[dict]) -> tuple[Observed, list[str]]:
     for r in rows:
         for p in PARTNERS:
             if r[p] is None and p in r["uncertain"] and _predict(p, r["torch"]) in obs.pypi.get(p, ()):
-                wanted[p] |= set(r["pip"]["variants"]) | obs.variants("torch", r["torch"])
+                wanted[p] |= _published(r) | obs.variants("torch", r["torch"])
     left = MAX_REQUESTS - len(pages.log)
     for p in PARTNERS:
         for variant in sorted(wanted[p], key=_variant_key):
@@ -445,11 +460,16 @@ class Change:
             r = self.row or {}
             partners = ", ".join(f"{p} {r[p]}" if r[p] else f"no {p}" for p in PARTNERS)
             pythons = _pythons_text(r["python"], r["python_experimental"])
-            builds = " ".join(r["pip"]["variants"])
+            off = _off_labels(r)
+            builds = " ".join(r["pip"]["variants"]) + "".join(f" {v} (off the selector)" for v in off)
             return [f"+ torch {self.torch} ({r['confidence']}): {partners}, {pythons}, builds {builds}"]
         out = []
         for v in self.added.get("variants", []):
             out.append(f"~ torch {self.torch}: + build {v}")
+        for v in self.added.get("off_selector", []):
+            out.append(f"~ torch {self.torch}: + build {v} (not on the install selector)")
+        for item in self.added.get("off_selector_os", []):
+            out.append(f"~ torch {self.torch}: + build {item}")
         for p in self.added.get("python", []):
             out.append(f"~ torch {self.torch}: + python {p}")
         for p in self.added.get("python_experimental", []):
@@ -522,10 +542,26 @@ def _extend(row: dict, obs: Observed, ctx: Context) -> Change | None:
     new_row = copy.deepcopy(row)
     change = Change(torch, "changed", new_row)
     pip = new_row["pip"]
-    missing = sorted(upstream - set(pip["variants"]), key=_variant_key)
+    # A build the index shows that the row lacks is off the install selector: the row's selector
+    # list is what the install pages offered (or was inferred), and the index cannot say more.
+    missing = sorted(upstream - _published(row), key=_variant_key)
     if missing:
-        pip["variants"] = _insert_sorted(pip["variants"], missing, _variant_key)
-        change.added["variants"] = missing
+        off = list(pip.get("off_selector") or [])
+        for v in missing:
+            off.append({
+                "variant": v,
+                "os": _oses(obs, torch, v, new_row["platforms"]),
+                "confidence": "official",
+                "source": f"{ctx.pages.index_page_url(v, 'torch')}, read by {TOOL} on {ctx.date}{ctx.recorded}",
+                "note": "on PyTorch's index; not among the builds the row's install commands offer",
+            })
+        pip["off_selector"] = sorted(off, key=lambda o: _variant_key(o["variant"]))
+        change.added["off_selector"] = missing
+    for o in pip.get("off_selector") or []:
+        seen = [x for x in _oses(obs, torch, o["variant"], new_row["platforms"], default=[]) if x not in o["os"]]
+        if seen and o["variant"] in upstream:
+            o["os"] = [x for x in OSES if x in o["os"] or x in seen]
+            change.added.setdefault("off_selector_os", []).extend(f"{o['variant']} for {x}" for x in seen)
     have = set(new_row["python"]) | set(new_row["python_experimental"])
     pythons = obs.pythons("torch", torch) - have
     regular = sorted((p for p in pythons if not p.endswith("t")), key=_python_key)
@@ -538,7 +574,7 @@ def _extend(row: dict, obs: Observed, ctx: Context) -> Change | None:
         change.added["python_experimental"] = free
     for p in PARTNERS:
         if new_row[p] is None and p in new_row.get("uncertain", ()):
-            found, _how = _find_partner(obs, p, torch, set(pip["variants"]))
+            found, _how = _find_partner(obs, p, torch, _published(new_row))
             if found:
                 new_row[p] = found
                 change.partners[p] = (None, found)
@@ -548,6 +584,8 @@ def _extend(row: dict, obs: Observed, ctx: Context) -> Change | None:
     if not change.added and not change.partners:
         return None
     what = [f"build {v}" for v in change.added.get("variants", [])]
+    what += [f"build {v} (off the install selector)" for v in change.added.get("off_selector", [])]
+    what += [f"build {item}" for item in change.added.get("off_selector_os", [])]
     what += [f"python {p}" for k in ("python", "python_experimental") for p in change.added.get(k, [])]
     what += [f"{p} {new}" for p, (_old, new) in change.partners.items()]
     urls = ctx.urls("torch", upstream)
@@ -559,16 +597,26 @@ def _extend(row: dict, obs: Observed, ctx: Context) -> Change | None:
         missing_partners = [p for p in PARTNERS if new_row[p] is None]
         if missing_partners:
             new_row["partners_note"] = "; ".join(
-                _find_partner(obs, p, torch, set(pip["variants"]))[1] for p in missing_partners
+                _find_partner(obs, p, torch, _published(new_row))[1] for p in missing_partners
             ) + f" ({TOOL}, {ctx.date})"
         else:
             del new_row["partners_note"]
     return change
 
 
+def _oses(obs: Observed, torch: str, label: str, platforms: list, default: list | None = None) -> list:
+    """The OSes whose wheels a build's index page lists for a release (within the row's platforms)."""
+    b = obs.builds.get("torch", {}).get(torch, {}).get(label)
+    seen = [o for o in OSES if b is not None and o in b.platforms and o in platforms]
+    return seen or (["linux"] if default is None else default)
+
+
 def _new_row(torch: str, prev: dict, obs: Observed, ctx: Context) -> dict:
-    """A row for a release the data lacks, from its wheels; marked inferred and uncertain."""
-    variants = sorted(obs.variants("torch", torch), key=_variant_key)
+    """A row for a release the data lacks, from its wheels; marked inferred and uncertain. Builds
+    that were off the install selector in the previous release are taken to be off it here too."""
+    published = sorted(obs.variants("torch", torch), key=_variant_key)
+    prev_off = set(_off_labels(prev))
+    variants = [v for v in published if v not in prev_off]
     pythons = obs.pythons("torch", torch)
     python = sorted((p for p in pythons if not p.endswith("t")), key=_python_key)
     experimental = sorted((p for p in pythons if p.endswith("t")), key=_python_key)
@@ -587,14 +635,24 @@ def _new_row(torch: str, prev: dict, obs: Observed, ctx: Context) -> dict:
     partners: dict[str, str | None] = {}
     why: list[str] = []
     for p in PARTNERS:
-        found, how = _find_partner(obs, p, torch, set(variants))
+        found, how = _find_partner(obs, p, torch, set(published))
         partners[p] = found
         (notes if found else why).append(how)
 
     pip = copy.deepcopy(prev["pip"])
     pip.pop("overrides", None)  # per-build quirks of another release
     pip.pop("index_base", None)
+    pip.pop("off_selector", None)
     pip["variants"] = variants
+    off = [v for v in published if v in prev_off]
+    if off:
+        pip["off_selector"] = [{
+            "variant": v,
+            "os": _oses(obs, torch, v, platforms),
+            "confidence": "inferred",
+            "source": f"{ctx.pages.index_page_url(v, 'torch')}, read by {TOOL} on {ctx.date}{ctx.recorded}",
+            "note": f"off the install selector in torch {prev['torch']}; taken to be off it for {torch} too",
+        } for v in off]
     default = {}
     for os_name in OSES:
         label = (prev["pip"].get("default") or {}).get(os_name)
@@ -611,7 +669,7 @@ def _new_row(torch: str, prev: dict, obs: Observed, ctx: Context) -> dict:
     uncertain = {"default_variant", "pip_commands", "pip_form"}
     uncertain |= {p for p in PARTNERS if partners[p] is None or p == "torchvision"}
 
-    urls = ctx.urls("torch", variants)
+    urls = ctx.urls("torch", published)
     row: dict[str, Any] = {
         "torch": torch,
         "torchvision": partners["torchvision"],
@@ -624,7 +682,7 @@ def _new_row(torch: str, prev: dict, obs: Observed, ctx: Context) -> dict:
         "confidence": "inferred",
         "uncertain": sorted(uncertain),
         "source": f"PyTorch package indexes {ctx.pages.index_url}/<build>/torch/ "
-        f"({' '.join(variants)}) and {ctx.pages.pypi_page_url('torch')}, read by {TOOL} on "
+        f"({' '.join(published)}) and {ctx.pages.pypi_page_url('torch')}, read by {TOOL} on "
         f"{ctx.date}{ctx.recorded}",
         "sources": urls + [ctx.pages.pypi_page_url("torch")],
         "notes": notes,

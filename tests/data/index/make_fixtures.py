@@ -49,7 +49,16 @@ def pythons_regular(pythons: list[str]) -> list[str]:
     return [p for p in pythons if not p.endswith("t")]
 
 
-def wheels(package: str, version: str, variant: str, pythons: list[str], partner: bool = False) -> list[str]:
+def published(row: dict) -> list[tuple[str, bool]]:
+    """Every build of a release with whether it has Windows wheels: the selector's, and the
+    off-selector ones where their wheels were published."""
+    out = [(v, True) for v in row["pip"]["variants"]]
+    out += [(o["variant"], "windows" in o["os"]) for o in row["pip"].get("off_selector") or []]
+    return out
+
+
+def wheels(package: str, version: str, variant: str, pythons: list[str], partner: bool = False,
+           windows: bool = True) -> list[str]:
     out = []
     for py in pythons:
         t = tags(py)
@@ -57,7 +66,7 @@ def wheels(package: str, version: str, variant: str, pythons: list[str], partner
         # Windows and macOS wheels for one Python only, to keep the recorded pages small.
         if partner or py != (pythons_regular(pythons) or [None])[-1]:
             continue
-        if not variant.startswith("rocm"):
+        if not variant.startswith("rocm") and windows:
             out.append(f"{package}-{version}+{variant}-{t}-win_amd64.whl")
         if variant == "cpu":
             out.append(f"{package}-{version}-{t.split('-')[0]}-none-macosx_11_0_arm64.whl")
@@ -131,9 +140,9 @@ def build(root: Path, rows: list[dict], drift: bool) -> None:
     for r in rows:
         if version_key(r["torch"])[:2] < FLOOR:
             continue
-        for v in r["pip"]["variants"]:
+        for v, windows in published(r):
             pages.setdefault((v, "torch"), []).extend(
-                wheels("torch", r["torch"], v, r["python"] + r["python_experimental"]))
+                wheels("torch", r["torch"], v, r["python"] + r["python_experimental"], windows=windows))
     # PyPI lists every release (old ones too, 0.3.0.post4 among them); a yanked one and a release
     # candidate are skipped.
     yanked = [{"filename": "torch-2.13.1-cp312-cp312-manylinux_2_28_x86_64.whl", "yanked": True,
@@ -149,6 +158,8 @@ def build(root: Path, rows: list[dict], drift: bool) -> None:
             pages.setdefault((v, "torch"), []).extend(wheels("torch", "2.16.0", v, py + ["3.15t"]))
         pages[("cu134", "torch")].extend(wheels("torch", "2.15.0", "cu134", py))
         pages[("cu132", "torch")].extend(wheels("torch", "2.15.0", "cu132", ["3.15t"]))
+        # An off-selector build that gains Windows wheels: 2.14.1's cu134 (Linux only in the data).
+        pages[("cu134", "torch")].append("torch-2.14.1+cu134-cp314-cp314-win_amd64.whl")
         pypi["torch"].append("2.16.0")
         pypi["torchvision"] += ["0.30.0", "0.31.0"]
         by_version = {r["torch"]: r for r in rows}
@@ -157,7 +168,7 @@ def build(root: Path, rows: list[dict], drift: bool) -> None:
             if v != "cu126":
                 files += wheels("torchvision", "0.31.0", v, py, partner=True)
             for t in ("2.14.0", "2.14.1"):
-                if v in by_version[t]["pip"]["variants"]:
+                if v in dict(published(by_version[t])):
                     files += wheels("torchvision", by_version[t]["torchvision"], v, py, partner=True)
             pages[(v, "torchvision")] = files
         for v in ("cpu", "cu130"):
