@@ -475,8 +475,9 @@ def _finish(matrix: Matrix, choice: Choice, rejected: list[Rejected]) -> Choice:
         choice.warnings.append(compat_warning(matrix, v, target.driver, target.os))
         alt = choice.alternative
         if alt is not None:
+            off = "" if alt.release.on_selector(alt.variant) else ", not on the install selector"
             choice.warnings.append(
-                f"alternative: torch {alt.release.torch} ({alt.variant.label}) is the newest release "
+                f"alternative: torch {alt.release.torch} ({alt.variant.label}{off}) is the newest release "
                 f"that driver {target.driver} fully supports"
             )
         elif choice.alternative_why:

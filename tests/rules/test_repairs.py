@@ -97,3 +97,12 @@ def test_ec102_offers_a_fully_supported_build_of_the_same_release(matrix):
     assert "the provided PTX was compiled with an unsupported toolchain" in f.cause
     assert f.command is not None and "torch==2.13.0 " in f.command and f.command.endswith("/whl/cu130")
     assert "reinstall torch 2.13.0 in its cu130 build" in f.fix and ">= 595.45.04" in f.fix
+
+
+def test_a_fix_with_an_off_selector_build_says_so(matrix):
+    """RTX 5090 on driver 570.133.20 with torch 2.6.0+cu124: the newest release with sm_120 code
+    that this driver runs is 2.13.0, in its cu129 build, which pytorch.org does not offer."""
+    f = one(load("rtx5090-torch2.6-cu124"), matrix, "EC203")
+    assert f.command.endswith("/whl/cu129") and "torch==2.13.0 " in f.command
+    assert "torch 2.13.0 (cu129, not on the install selector)" in f.fix
+    assert "torch==2.11.0 " in f.alternative and "not on the install selector" not in f.alternative_why
