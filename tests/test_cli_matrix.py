@@ -42,7 +42,11 @@ def test_release_json(cli):
     assert doc["status"] == "ok" and doc["command"] == "matrix"
     (rel,) = doc["data"]["releases"]
     assert rel["torchvision"] == "0.18.1" and rel["torchaudio"] == "2.3.1"
-    assert [v["variant"] for v in rel["pip"]["variants"]] == ["cpu", "cu118", "cu121", "rocm6.0"]
+    assert [v["variant"] for v in rel["pip"]["variants"]] == ["cpu", "cu118", "cu121", "rocm5.7", "rocm6.0"]
+    # ROCm 5.7 is the previous ROCm, published beside 6.0 but not offered by the install selector.
+    assert [v["variant"] for v in rel["pip"]["variants"] if not v["on_selector"]] == ["rocm5.7"]
+    off = rel["pip"]["variants"][3]["off_selector"]
+    assert off["os"] == ["linux"] and "test-infra" in off["source"] and off["confidence"] == "inferred"
     assert rel["conda"]["style"] == "pytorch-cuda"
     assert doc["data_info"]["newest_release"] == "2.15.0"
 

@@ -227,7 +227,7 @@ def test_conda_route_after_2_5(cli):
     "args, needle",
     [
         (["--cuda", "12.x"], "Invalid CUDA version: '12.x'"),
-        (["--torch", "2.3.1", "--cuda", "10.2"], "its builds: cpu, cu118, cu121, rocm6.0"),
+        (["--torch", "2.3.1", "--cuda", "10.2"], "its builds: cpu, cu118, cu121, rocm5.7, rocm6.0"),
         (["--torch", "1.7.1", "--python", "3.11"], "no wheels for Python 3.11"),
         (["--cpu", "--cuda", "12.1"], "only one of"),
         (["--driver", "banana"], "Invalid driver version: 'banana'"),

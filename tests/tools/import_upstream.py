@@ -152,6 +152,33 @@ ARCH_NOTES = {
 }
 
 
+def off_selector(row: dict, selector: list[str]) -> list[dict]:
+    """A release's builds off the install selector: the curated ones above, and the ROCm builds
+    that PyTorch's release validation matrix (pytorch/test-infra) lists beside the one the
+    install pages show (each release is also built for the previous ROCm)."""
+    out = [{k: v for k, v in e.items() if v is not None} for e in OFF_SELECTOR.get(row["torch"], [])]
+    ti = row.get("test_infra_release_matrix") or {}
+    for rocm in ti.get("rocm") or []:
+        label = f"rocm{rocm}"
+        if label in selector or row.get("rocm") is None:
+            continue
+        out.append({
+            "variant": label,
+            "os": ["linux"],
+            "confidence": "inferred",
+            "source": ti["source"],
+            "note": f"the release channel's validation matrix of {ti['date']} lists ROCm {rocm} beside "
+            f"the install pages' {', '.join(row['rocm'])}",
+        })
+    return sorted(out, key=lambda e: _build_key(e["variant"]))
+
+
+def _build_key(label: str) -> tuple:
+    if label.startswith("rocm"):
+        return (1, vkey(label[4:]))
+    return (0, (int(label[2:]),))
+
+
 def cuda_to_variant(cuda: str) -> str:
     major, minor = cuda.split(".")[:2]
     return f"cu{major}{minor}"
@@ -323,8 +350,7 @@ def convert_release(row: dict) -> dict:
             "default": {"linux": default_linux, "windows": "cpu", "macos": "cpu" if has_osx else None},
             "default_basis": default_basis,
             **pip_extra,
-            **({"off_selector": [{k: v for k, v in e.items() if v is not None} for e in OFF_SELECTOR[torch]]}
-               if torch in OFF_SELECTOR else {}),
+            **({"off_selector": off} if (off := off_selector(row, variants)) else {}),
         },
         "conda": conda,
         "confidence": "inferred" if curated else confidence_of(row),
