@@ -369,7 +369,9 @@ def test_cuda_12_9_for_2_13_is_a_build(cli):
     assert "not on the install selector" in r.stderr
     # The build exists for Linux only: on Windows it is refused with that reason, not "no such build".
     win = cli("install-command", "--cuda", "12.9", "--torch", "2.13.0", "--python", "3.12", "--os", "windows")
-    assert win.returncode == 2 and "torch 2.13.0 has no cu129 build" in win.stderr
+    assert win.returncode == 2 and "torch 2.13.0 has no cu129 build for windows" in win.stderr
+    assert "its builds for windows: cpu, cu126, cu130, cu132; its cu129 wheels are for linux only" in win.stderr
+    assert "cu129 builds for windows exist for torch 2.8.0 to 2.9.0" in win.stderr
     cu134 = cli("install-command", "--cuda", "13.4", "--os", "windows", "--python", "3.12")
     assert cu134.returncode == 2 and "cu134 wheels for linux only, not for windows" in cu134.stderr
 

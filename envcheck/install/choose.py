@@ -366,11 +366,13 @@ def choose(matrix: Matrix, target: Target) -> Choice:
             raise query.no_such_build(list(matrix.releases), want, [r for r in matrix.releases if want in r.variants])
         with_build = [r for r in candidates if want in builds_for(r, target)]
         if not with_build and target.manager != "conda" and any(want in r.conda.variants for r in candidates):
-            exc = query.no_such_build(sorted(candidates, key=lambda r: r.key), want, having)
+            exc = query.no_such_build(sorted(candidates, key=lambda r: r.key), want, having, os_name=target.os)
             exc.hint = f"PyTorch's conda packages have a {want.label} build for it: add --manager conda"
             raise exc
         if not with_build:
-            raise query.no_such_build(sorted(candidates, key=lambda r: r.key), want, having, conda=target.manager == "conda" and all(r.conda.style != "none" for r in candidates))
+            conda = target.manager == "conda" and all(r.conda.style != "none" for r in candidates)
+            raise query.no_such_build(sorted(candidates, key=lambda r: r.key), want, having, conda=conda,
+                                      os_name=target.os)
     gpu_machine = bool(target.driver or target.gpus or target.nvidia_present) and (want is None or want.kind == "cuda")
     python_blocked = []
     first_release_ok: Release | None = None

@@ -83,17 +83,34 @@ def releases_with(matrix: Matrix, variant: Variant, *, conda: bool = False) -> l
     return found
 
 
-def no_such_build(asked: list[Release], variant: Variant, having: list[Release], *, conda: bool = False) -> UnknownVariant:
-    """The error for a release/build pair that does not exist, naming the builds that do."""
+def no_such_build(asked: list[Release], variant: Variant, having: list[Release], *, conda: bool = False,
+                  os_name: str | None = None) -> UnknownVariant:
+    """The error for a release/build pair that does not exist, naming the builds that do (on
+    ``os_name``, when given: an off-selector build may have wheels for Linux only)."""
     kind = "conda package" if conda else "build"
-    names = (lambda r: [v.label for v in r.conda.variants]) if conda else (lambda r: [v.label for v in r.variants])
+    # Name the OS only where it matters: the release has the build, but not for this OS.
+    elsewhere = bool(os_name) and not conda and any(
+        variant in r.variants and variant not in r.variants_for_os(os_name) for r in asked)
+    where = f" for {os_name}" if elsewhere else ""
+    if conda:
+        def names(r: Release) -> list[str]:
+            return [v.label for v in r.conda.variants]
+    elif where:
+        def names(r: Release) -> list[str]:
+            return [v.label for v in r.variants_for_os(os_name)]
+    else:
+        def names(r: Release) -> list[str]:
+            return [v.label for v in r.variants]
     if len(asked) == 1:
         r = asked[0]
-        head = f"torch {r.torch} has no {variant.label} {kind}; its {kind}s: {', '.join(names(r)) or 'none'}"
+        head = f"torch {r.torch} has no {variant.label} {kind}{where}; its {kind}s{where}: {', '.join(names(r)) or 'none'}"
+        off = r.off_selector_build(variant) if where else None
+        if off is not None:
+            head += f"; its {variant.label} wheels are for {', '.join(off.os)} only"
     else:
-        head = f"none of torch {asked[0].torch} to {asked[-1].torch} has a {variant.label} {kind}"
+        head = f"none of torch {asked[0].torch} to {asked[-1].torch} has a {variant.label} {kind}{where}"
     span = f"{having[0].torch}" if len(having) == 1 else f"{having[0].torch} to {having[-1].torch}"
-    return UnknownVariant(f"{head} ({variant.label} {kind}s exist for torch {span})")
+    return UnknownVariant(f"{head} ({variant.label} {kind}s{where} exist for torch {span})")
 
 
 def all_variants(matrix: Matrix, kind: str | None = None) -> list[Variant]:
