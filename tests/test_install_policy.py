@@ -420,3 +420,31 @@ def test_matrix_lists_the_releases_with_an_off_selector_build(cli):
     assert cu129["on_selector"] is False and cu129["archs"]["sass"][-1] == "sm_120"
     gpu = cli("matrix", "--cc", "12.0", "--torch", "2.13.0").stdout
     assert "cu129*" in gpu
+
+
+def _off_selector_rows():
+    from test_matrix_data import OFF_SELECTOR, ROCM_OFF_SELECTOR
+
+    rows = [(torch, label, oses) for (torch, label), oses in OFF_SELECTOR.items()]
+    rows += [(torch, label, ("linux",)) for torch, label in ROCM_OFF_SELECTOR.items()]
+    return rows
+
+
+@pytest.mark.parametrize("torch, label, oses", _off_selector_rows())
+def test_every_off_selector_build_can_be_asked_for(matrix, torch, label, oses):
+    """Asked for by name, every off-selector build is chosen where its wheels exist (and said to
+    be off the selector), and refused where they do not."""
+    from envcheck.errors import EnvcheckError
+
+    kind = "rocm" if label.startswith("rocm") else "cuda"
+    version = label[4:] if kind == "rocm" else f"{label[2:-1]}.{label[-1]}"
+    for os_name in ("linux", "windows"):
+        opts = dict(torch=torch, python="any", os_name=os_name, **{kind: version})
+        if os_name in oses:
+            c = choose(matrix, target_from_options(**opts))
+            assert (c.release.torch, c.variant.label) == (torch, label)
+            assert any("is not on the install selector" in r for r in c.reasons)
+            assert c.to_dict()["on_selector"] is False
+        else:
+            with pytest.raises(EnvcheckError):
+                choose(matrix, target_from_options(**opts))
