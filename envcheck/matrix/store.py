@@ -246,7 +246,7 @@ def _release(path: Path, i: int, row: Any) -> Release:
             raise ctx.fail("torchvision is null without a partners_note saying why")
     off = _off_selector(ctx, pip, variants, platforms)
     if off:
-        variants = tuple(sorted(variants + tuple(o.variant for o in off), key=_build_order))
+        variants = tuple(sorted(variants + tuple(o.variant for o in off)))
     overrides = pip.get("overrides") or {}
     if not isinstance(overrides, dict):
         raise ctx.fail("pip.overrides must be an object keyed by build")
@@ -279,10 +279,6 @@ def _release(path: Path, i: int, row: Any) -> Release:
         partners_note=partners_note,
         key=version_key(torch),
     )
-
-
-def _build_order(v) -> tuple:
-    return ({"cpu": 0, "cuda": 1, "rocm": 2}[v.kind], v.version)
 
 
 def _off_selector(ctx: _Row, pip: dict, selector: tuple, platforms: tuple[str, ...]) -> tuple[OffSelector, ...]:

@@ -326,9 +326,8 @@ def _plain(version: str) -> bool:
     return re.fullmatch(r"\d+(\.\d+){1,3}", version) is not None
 
 
-def _variant_key(label: str) -> tuple:
-    v = parse_variant(label)
-    return ({"cpu": 0, "cuda": 1, "rocm": 2}[v.kind], v.version)
+def _variant_key(label: str) -> Variant:
+    return parse_variant(label)  # Variants sort CPU, CUDA, ROCm, each by version
 
 
 def _python_key(text: str) -> tuple:

@@ -44,7 +44,8 @@ def version_key(text: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True, order=True)
 class Variant:
-    """A build of torch: ``cpu``, ``cu128`` (CUDA 12.8) or ``rocm6.2.4``."""
+    """A build of torch: ``cpu``, ``cu128`` (CUDA 12.8) or ``rocm6.2.4``. Variants sort as the data
+    lists builds: CPU, then CUDA, then ROCm ("cpu" < "cuda" < "rocm"), each by version."""
 
     kind: str  # "cpu" | "cuda" | "rocm"
     version: tuple[int, ...] = ()

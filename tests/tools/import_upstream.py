@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from envcheck.matrix.store import dump_json  # noqa: E402
+from envcheck.matrix.variants import parse_variant  # noqa: E402
 
 DATA_DATE = "2026-12-07"
 
@@ -170,13 +171,7 @@ def off_selector(row: dict, selector: list[str]) -> list[dict]:
             "note": f"the release channel's validation matrix of {ti['date']} lists ROCm {rocm} beside "
             f"the install pages' {', '.join(row['rocm'])}",
         })
-    return sorted(out, key=lambda e: _build_key(e["variant"]))
-
-
-def _build_key(label: str) -> tuple:
-    if label.startswith("rocm"):
-        return (1, vkey(label[4:]))
-    return (0, (int(label[2:]),))
+    return sorted(out, key=lambda e: parse_variant(e["variant"]))
 
 
 def cuda_to_variant(cuda: str) -> str:
