@@ -1,0 +1,2 @@
+__version__ = '2.10.0+cu128'
+git_version = '27b7ebdebd2d2e4d34a2f5c05b0fb26efbd1da63'
