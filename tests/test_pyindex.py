@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import json
+
 import pytest
 
 from envcheck.matrix import pyindex
@@ -75,7 +77,8 @@ def test_html_page_recorded():
     files = pyindex.parse_simple_html(text)
     assert files and all(f.filename.endswith(".whl") for f in files)
     first = files[0]
-    assert "+" in first.filename and "%2B" in first.url and "#sha256=" in first.url
+    assert "+" in first.filename and "%2B" in first.url and "#" not in first.url
+    assert first.sha256 and len(first.sha256) == 64  # the href's #sha256= fragment
     got = {(w.version, w.variant) for w in pyindex.wheels(files)}
     assert ("2.15.0", "cu132") in got and ("2.16.0", "cu132") in got
 
@@ -180,3 +183,21 @@ def test_pypi_json_skips_empty_and_odd_releases():
 def test_pypi_json_rejects(page):
     with pytest.raises(InvalidIndexPage, match="Invalid PyPI JSON"):
         pyindex.parse_pypi_json(page)
+
+
+def test_json_page_file_details():
+    """PEP 691/700 fields: requires-python, size, upload-time, hashes, core-metadata (PEP 714)."""
+    doc = {"meta": {"api-version": "1.1"}, "name": "torch", "files": [
+        {"filename": "torch-2.15.0-cp312-cp312-manylinux_2_28_x86_64.whl", "url": "https://f/t.whl",
+         "hashes": {"sha256": "ab" * 32}, "requires-python": ">=3.11", "size": 539172785,
+         "upload-time": "2026-10-28T15:17:47Z", "yanked": False, "core-metadata": {"sha256": "cd" * 32}},
+        {"filename": "torch-2.15.0.tar.gz", "url": "https://f/t.tgz", "size": True, "core-metadata": False,
+         "yanked": "broken"},
+    ]}
+    whl, sdist = pyindex.parse_simple_json(json.dumps(doc))
+    assert (whl.requires_python, whl.size, whl.upload_time, whl.sha256, whl.core_metadata) == (
+        ">=3.11", 539172785, "2026-10-28T15:17:47Z", "ab" * 32, True)
+    assert (sdist.size, sdist.core_metadata, sdist.yanked, sdist.requires_python) == (None, False, True, None)
+    project = pyindex.project_from_files("torch", [whl, sdist])
+    assert list(project.releases) == ["2.15.0"] and len(project.releases["2.15.0"]) == 2
+    assert project.final_versions() == ["2.15.0"]  # one file yanked, not all

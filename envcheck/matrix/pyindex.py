@@ -39,6 +39,7 @@ __all__ = [
     "parse_simple_html",
     "parse_simple_json",
     "parse_pypi_json",
+    "project_from_files",
     "parse_wheel",
     "variant_label",
     "wheels",
@@ -65,6 +66,11 @@ class IndexFile:
     filename: str
     url: str
     yanked: bool = False
+    requires_python: str | None = None  # PEP 503 data-requires-python / PEP 691 requires-python
+    size: int | None = None  # PEP 700 (JSON api-version 1.1)
+    upload_time: str | None = None  # PEP 700: ISO 8601, "2026-10-28T15:17:47Z"
+    sha256: str | None = None
+    core_metadata: bool = False  # PEP 658/714: a FILE.metadata file is served beside it
 
 
 @dataclass(frozen=True)
@@ -161,7 +167,13 @@ def parse_simple_html(text: str) -> list[IndexFile]:
         name = label or unquote(urlsplit(href).path.rsplit("/", 1)[-1])
         if not name:
             continue
-        files.append(IndexFile(name, href, "data-yanked" in attrs))
+        digest = urlsplit(href).fragment
+        files.append(IndexFile(
+            name, href.split("#", 1)[0], "data-yanked" in attrs,
+            requires_python=attrs.get("data-requires-python") or None,
+            sha256=digest[7:] if digest.startswith("sha256=") else None,
+            core_metadata=_truthy(attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata", False))),
+        ))
     return files
 
 
@@ -191,6 +203,24 @@ def parse_pypi_json(text: str) -> PypiProject:
     return PypiProject(str(info.get("name") or ""), out)
 
 
+def project_from_files(name: str, files: Iterable[IndexFile]) -> PypiProject:
+    """A project's releases from its simple-index page: each file grouped under the release its
+    name says (wheels and sdists; anything else is skipped)."""
+    from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
+    releases: dict[str, list[IndexFile]] = {}
+    for f in files:
+        try:
+            if f.filename.endswith(".whl"):
+                version = parse_wheel_filename(f.filename)[1]
+            else:
+                version = parse_sdist_filename(f.filename)[1]
+        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+            continue
+        releases.setdefault(str(version), []).append(f)
+    return PypiProject(name, {v: tuple(fs) for v, fs in releases.items()})
+
+
 def _json(text: str, what: str) -> dict:
     try:
         doc = json.loads(text)
@@ -207,7 +237,28 @@ def _files(raw: Iterable[Any], key: str) -> Iterable[IndexFile]:
             continue
         # PEP 691: "yanked" is false or a reason (a string, maybe empty, still yanked).
         yanked = item.get("yanked", False)
-        yield IndexFile(item[key], str(item.get("url") or ""), yanked is not False and yanked is not None)
+        hashes = item.get("hashes") if isinstance(item.get("hashes"), dict) else item.get("digests")
+        size = item.get("size")
+        upload = item.get("upload-time", item.get("upload_time_iso_8601"))
+        yield IndexFile(
+            item[key], str(item.get("url") or ""), yanked is not False and yanked is not None,
+            requires_python=_text(item.get("requires-python", item.get("requires_python"))),
+            size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
+            upload_time=_text(upload),
+            sha256=_text(hashes.get("sha256")) if isinstance(hashes, dict) else None,
+            core_metadata=_truthy(item.get("core-metadata", item.get("data-dist-info-metadata", False))),
+        )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _truthy(value: Any) -> bool:
+    """PEP 658/714: ``core-metadata`` is false, true, or a dict of hashes; in HTML, "true" or a hash."""
+    if isinstance(value, str):
+        return value.lower() not in ("", "false")
+    return bool(value)
 
 
 def _head(text: str) -> str:
