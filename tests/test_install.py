@@ -11,6 +11,7 @@ import pytest
 from conftest import DATA, ROOT
 from envcheck.install import commands
 from envcheck.install.choose import choose, target_from_options
+from envcheck.matrix import store
 from envcheck.matrix.variants import parse_variant
 
 REFERENCE = json.loads((DATA / "upstream_reference.json").read_text(encoding="utf-8"))["releases"]
@@ -117,7 +118,8 @@ SCENARIOS = [
     # Windows, macOS.
     (dict(os_name="windows", cuda="12.8", torch="2.7.1"), "2.7.1", "cu128", []),
     (dict(os_name="macos", torch="2.7.1"), "2.7.1", "cpu", ["MPS"]),
-    (dict(os_name="linux", python="3.12"), "2.14.1", "cpu", ["no driver"]),
+    (dict(os_name="linux", python="3.12"), "2.15.0", "cpu", ["no driver"]),
+    (dict(os_name="linux", python="3.10"), "2.14.1", "cpu", ["no driver"]),  # 2.15.0 requires Python >= 3.11
 ]
 
 
@@ -150,11 +152,28 @@ def test_cpu_fallback_is_loud(matrix):
 
 
 def test_unknown_row_is_not_recommended_unless_named(matrix):
-    c = _choose(matrix, cpu=True)
-    assert c.release.torch != "2.15.0"
+    """A release whose Pythons, default build and partners no official source settles stays
+    unrecommended until named: 2.15.0 as the gathered facts had it, before the package index."""
+    import dataclasses
+
+    rel = matrix.get("2.15.0")
+    unknown = dataclasses.replace(rel, confidence="unknown", package_index=None,
+                                  uncertain=rel.uncertain | {"python", "torchvision", "torchaudio"})
+    m = store.Matrix(tuple(unknown if r is rel else r for r in matrix.releases), matrix.toolkits, matrix.archs,
+                     matrix.info)
+    c = choose(m, target_from_options(cpu=True, python="3.12"))
+    assert c.release.torch == "2.14.1"
     assert any(r.torch == "2.15.0" and "--torch 2.15.0" in r.reason for r in c.rejected)
-    named = _choose(matrix, cpu=True, torch="2.15.0", python="3.12")
+    named = choose(m, target_from_options(cpu=True, torch="2.15.0", python="3.12"))
     assert named.release.torch == "2.15.0" and any("unknown" in x for x in named.caveats)
+
+
+def test_the_newest_release_is_recommended_once_the_index_settles_it(matrix):
+    rel = matrix.get("2.15.0")
+    assert rel.recommendable and rel.confidence == "inferred"
+    c = _choose(matrix, driver="595.45.04", ccs=("9.0",), python="3.12")
+    assert (c.release.torch, c.variant.label, c.release.torchvision, c.release.torchaudio) == (
+        "2.15.0", "cu132", "0.29.2", "2.11.1")
 
 
 def test_inferred_choice_says_so(matrix):

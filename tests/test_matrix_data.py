@@ -23,6 +23,34 @@ FORMS = {
 CONDA = {"cuda-metapackage": "cuda-metapackage", "cudatoolkit": "cudatoolkit", "pytorch-cuda": "pytorch-cuda", None: "none"}
 
 
+# What the package index's own metadata said on 2026-12-07 (read by `envcheck matrix update`; the
+# wheels' METADATA and version.py are recorded in tests/data/index/metadata): for these releases
+# it is the official source, and the rows follow it where the gathered reference said less.
+# torch -> (Pythons, experimental Pythons, torchvision, torchaudio, Linux plain-pip build)
+INDEX = {
+    "2.12.0": (["3.10", "3.11", "3.12", "3.13", "3.14"], ["3.13t", "3.14t"], "0.27.0", None, "cu130"),
+    "2.12.1": (["3.10", "3.11", "3.12", "3.13", "3.14"], ["3.14t"], "0.27.1", None, "cu130"),
+    "2.13.0": (["3.10", "3.11", "3.12", "3.13", "3.14"], ["3.14t"], "0.28.0", None, "cu130"),
+    "2.14.0": (["3.10", "3.11", "3.12", "3.13", "3.14"], ["3.14t"], "0.29.0", None, "cu130"),
+    "2.14.1": (["3.10", "3.11", "3.12", "3.13", "3.14"], ["3.14t"], "0.29.1", None, "cu130"),
+    "2.15.0": (["3.11", "3.12", "3.13", "3.14", "3.15"], ["3.14t", "3.15t"], "0.29.2", "2.11.1", "cu132"),
+}
+
+
+def test_index_facts_are_settled(matrix):
+    for torch, (python, experimental, tv, ta, linux) in INDEX.items():
+        rel = matrix.get(torch)
+        assert (list(rel.python), list(rel.python_experimental)) == (python, experimental), torch
+        assert (rel.torchvision, rel.torchaudio, rel.default["linux"].label) == (tv, ta, linux), torch
+        assert rel.package_index is not None and rel.package_index.settled == {
+            "python", "default_variant", "torchvision", "torchaudio"}, torch
+        for fact in ("python", "default_variant", "torchvision", "torchaudio"):
+            assert rel.is_sure(fact) and fact not in rel.uncertain, (torch, fact)
+    pins = matrix.get("2.15.0").package_index
+    assert (pins.requires_python, pins.cuda) == (">=3.11", "13.2")
+    assert pins.pins["cuda-toolkit"] == "==13.2.2" and pins.pins["nvidia-nccl-cu13"] == "==2.30.7"
+
+
 def cu(cuda: str) -> str:
     major, minor = cuda.split(".")[:2]
     return f"cu{major}{minor}"
@@ -39,6 +67,8 @@ def test_every_upstream_release_is_in_the_data(matrix):
 @pytest.mark.parametrize("torch", RELEASES)
 def test_partners(matrix, upstream, torch):
     ref, rel = upstream[torch], matrix.get(torch)
+    if torch in INDEX:
+        ref = {"torchvision": INDEX[torch][2], "torchaudio": INDEX[torch][3]}
     assert rel.torchvision == ref["torchvision"]
     assert rel.torchaudio == ref["torchaudio"]
     if rel.torchvision is None or (rel.torchaudio is None and version_key(torch) >= (2, 12)):
@@ -48,7 +78,9 @@ def test_partners(matrix, upstream, torch):
 @pytest.mark.parametrize("torch", RELEASES)
 def test_pythons(matrix, upstream, torch):
     ref, rel = upstream[torch], matrix.get(torch)
-    if ref["python"] is None:  # 2.15.0: only its existence is known
+    if torch in INDEX:  # the package index's wheels and metadata settle it
+        ref = {"python": INDEX[torch][0], "python_experimental": INDEX[torch][1]}
+    if ref["python"] is None:
         assert "python" in rel.uncertain and rel.confidence == "unknown"
     else:
         assert list(rel.python) == ref["python"]
@@ -84,7 +116,9 @@ def test_platforms(matrix, upstream, torch):
 @pytest.mark.parametrize("torch", RELEASES)
 def test_default_variant(matrix, upstream, torch):
     ref, rel = upstream[torch], matrix.get(torch)
-    if ref["pypi_default_cuda_linux"]:
+    if torch in INDEX:
+        assert rel.default["linux"].label == INDEX[torch][4]
+    elif ref["pypi_default_cuda_linux"]:
         assert rel.default["linux"].label == cu(ref["pypi_default_cuda_linux"])
     else:
         assert rel.default["linux"] is None or "default_variant" in rel.uncertain or not rel.is_sure("default_variant")
@@ -135,8 +169,8 @@ def test_command_eras(matrix, first, last, form):
 def test_confidence(matrix, upstream, torch):
     ref, rel = upstream[torch], matrix.get(torch)
     kind = ref["commands_kind"] or ""
-    if torch == "2.15.0":
-        assert rel.confidence == "unknown"
+    if torch == "2.15.0":  # unknown in the gathered facts; the package index settled the rest
+        assert rel.confidence == "inferred"
     elif kind.startswith(("previous-versions page", "getting-started selector")):
         assert rel.confidence == "official"
     else:
@@ -145,9 +179,11 @@ def test_confidence(matrix, upstream, torch):
 
 
 def test_torchaudio_ends_with_2_11(matrix):
-    after = [r for r in matrix.releases if r.key >= (2, 12)]
+    """No torchaudio for 2.12-2.14; torchaudio 2.11.1 (torch>=2.11) was uploaded with torch 2.15.0."""
+    after = [r for r in matrix.releases if (2, 12) <= r.key < (2, 15)]
     assert after and all(r.torchaudio is None for r in after)
     assert matrix.get("2.11.0").torchaudio == "2.11.0"
+    assert matrix.get("2.15.0").torchaudio == "2.11.1"
 
 
 def test_versions_are_strings_never_floats():

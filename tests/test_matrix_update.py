@@ -1,7 +1,8 @@
 """envcheck.matrix.update: refresh from recorded pages, a local HTTP server, and the real CLI.
 
 tests/data/index/sync mirrors the shipped data for torch >= 2.9; tests/data/index/drift adds a
-simulated newer upstream (torch 2.16.0; 2.15.0 gains cu134, 3.15t and torchvision 0.30.0).
+simulated newer upstream (torch 2.16.0 on both indexes, with its wheels' metadata; 2.15.0 gains
+cu134; 2.14.1's cu134 gains Windows wheels).
 Both come from tests/data/index/make_fixtures.py: rerun it when the shipped rows change.
 """
 
@@ -12,6 +13,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -29,15 +31,14 @@ SYNC = INDEX / "sync"
 DRIFT = INDEX / "drift"
 NOW = datetime(2026, 12, 8, 12, 0, 0, tzinfo=timezone.utc)
 STAMP = "2026-12-08T12:00:00Z"
+SHIPPED = store.read_updated(store.shipped_dir())
 REGENERATE = "the shipped data changed: rerun python tests/data/index/make_fixtures.py"
 
 DRIFT_LINES = [
     "~ torch 2.14.1: + build cu134 for windows",  # an off-selector build gains Windows wheels
     "~ torch 2.15.0: + build cu134 (not on the install selector)",
-    "~ torch 2.15.0: + python 3.15t (experimental)",
-    "~ torch 2.15.0: torchvision none -> 0.30.0",
     ("+ torch 2.16.0 (inferred): torchvision 0.31.0, no torchaudio, "
-     "python 3.10-3.15 (experimental 3.15t), builds cpu cu130 cu132 cu134 (off the selector)"),
+     "python 3.11-3.15 (experimental 3.15t), builds cpu cu130 cu132 cu134 (off the selector)"),
 ]
 
 
@@ -46,7 +47,8 @@ def isolated(tmp_path, monkeypatch):
     """No real user data, no mirror settings, no cached data set from another test."""
     monkeypatch.setenv("ENVCHECK_DATA_DIR", str(tmp_path / "user"))
     monkeypatch.delenv(update.INDEX_URL_ENV, raising=False)
-    monkeypatch.delenv(update.PYPI_URL_ENV, raising=False)
+    monkeypatch.delenv("PIP_INDEX_URL", raising=False)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # not this machine's pip configuration
     monkeypatch.setattr(store, "_CACHE", {})
 
 
@@ -105,13 +107,12 @@ def test_json_is_structured(dataset):
     assert doc["new_releases"] == ["2.16.0"] and doc["changed_releases"] == ["2.14.1", "2.15.0"]
     windows, changed, new = doc["changes"]
     assert windows == {"torch": "2.14.1", "change": "changed", "added": {"off_selector_os": ["cu134 for windows"]}}
-    assert changed == {
-        "torch": "2.15.0",
-        "change": "changed",
-        "added": {"off_selector": ["cu134"], "python_experimental": ["3.15t"]},
-        "partners": {"torchvision": {"from": None, "to": "0.30.0"}},
-    }
+    assert changed == {"torch": "2.15.0", "change": "changed", "added": {"off_selector": ["cu134"]}}
     assert new["change"] == "new" and new["row"]["torch"] == "2.16.0"
+    # The new release's two wheels and torchvision 0.31.0 were read by ranges; nothing else was.
+    assert [r["url"].rsplit("/", 1)[-1] for r in doc["wheel_reads"]] == [
+        "torch-2.16.0-cp315-cp315-manylinux_2_28_x86_64.whl", "torch-2.16.0-cp315-cp315-win_amd64.whl",
+        "torchvision-0.31.0-cp315-cp315-manylinux_2_28_x86_64.whl"]
     assert doc["source"]["kind"] == "recorded" and doc["write"]["requested"] is False
     assert doc["compared_with"]["newest_release"] == "2.15.0"
     assert len(doc["requests"]) <= update.MAX_REQUESTS
@@ -126,8 +127,8 @@ def test_new_release_row(dataset):
     prev = rows_of(dataset)[-1]
     assert row["confidence"] == "inferred"
     assert (row["torchvision"], row["torchaudio"]) == ("0.31.0", None)
-    assert "torchaudio 2.16.0" in row["partners_note"]
-    assert row["python"] == ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
+    assert "no torchaudio release pins torch==2.16.0 or was uploaded with it" in row["partners_note"]
+    assert row["python"] == ["3.11", "3.12", "3.13", "3.14", "3.15"]
     assert row["python_experimental"] == ["3.15t"]
     assert row["platforms"] == ["linux", "windows", "macos"]
     # cu134 was off the install selector in 2.15.0 (seen in the same refresh): taken to be off it here.
@@ -135,8 +136,13 @@ def test_new_release_row(dataset):
     (off,) = row["pip"]["off_selector"]
     assert (off["variant"], off["os"], off["confidence"]) == ("cu134", ["linux", "windows"], "inferred")
     assert "off the install selector in torch 2.15.0" in off["note"]
-    assert row["pip"]["default"] == prev["pip"]["default"]
-    assert {"default_variant", "torchaudio", "torchvision"} <= set(row["uncertain"])
+    # What the package index settles: the default build per OS (version.py), Pythons, partners.
+    assert row["pip"]["default"] == {"linux": "cu132", "windows": "cpu", "macos": "cpu"}
+    assert not {"default_variant", "python", "torchaudio", "torchvision"} & set(row["uncertain"])
+    block = row["package_index"]
+    assert block["requires_python"] == ">=3.11" and block["pins"]["cuda-toolkit"] == "==13.2.3"
+    assert block["partners"]["torchvision"]["torch"] == "==2.16.0"
+    assert prev["torch"] == "2.15.0"
     assert "2026-12-08" in row["source"] and "https://download.pytorch.org/whl/" in row["source"]
     assert "https://download.pytorch.org/whl/cu134/torch/" in row["sources"]
     assert row["pip"]["packages"] == ["torch", "torchvision"]
@@ -153,10 +159,10 @@ def test_extended_row_keeps_every_curated_fact(dataset):
     assert (off["variant"], off["os"], off["confidence"]) == ("cu134", ["linux", "windows"], "official")
     assert off["source"].startswith("https://download.pytorch.org/whl/cu134/torch/")
     assert new["python"] == old["python"]
-    assert new["python_experimental"] == old["python_experimental"] + ["3.15t"]
-    assert new["torchvision"] == "0.30.0"
+    assert new["python_experimental"] == old["python_experimental"]
+    assert new["torchvision"] == old["torchvision"] == "0.29.2"
     assert new["notes"][: len(old["notes"])] == old["notes"]
-    assert any(old["partners_note"] in n for n in new["notes"])  # kept, as a note
+    assert new["package_index"] == old["package_index"]
     for key in ("torch", "confidence", "uncertain", "source", "platforms", "conda"):
         assert new[key] == old[key]
 
@@ -184,7 +190,7 @@ def test_write_replaces_the_three_files_and_they_load(dataset):
     )
     m = store.load_dir(dataset)
     assert m.newest.torch == "2.16.0" and m.info.updated == STAMP
-    assert m.get("2.15.0").torchvision == "0.30.0"
+    assert m.get("2.16.0").torchvision == "0.31.0" and m.get("2.16.0").package_index.requires_python == ">=3.11"
     for name in store.FILES:
         text = (dataset / name).read_text(encoding="utf-8")
         assert store.dump_json(json.loads(text)) == text  # byte-stable round trip
@@ -193,7 +199,7 @@ def test_write_replaces_the_three_files_and_they_load(dataset):
     # cuda.json and wheel_archs.json: only the date changed.
     for name in ("cuda.json", "wheel_archs.json"):
         new = (dataset / name).read_text(encoding="utf-8")
-        assert new == old_text[name].replace('"updated": "2026-12-07"', f'"updated": "{STAMP}"', 1)
+        assert new == old_text[name].replace(f'"updated": "{SHIPPED}"', f'"updated": "{STAMP}"', 1)
     # Untouched rows are byte-identical, and every old row is still there.
     old_rows = json.loads(old_text["releases.json"])["releases"]
     new_rows = rows_of(dataset)
@@ -207,7 +213,7 @@ def test_write_replaces_the_three_files_and_they_load(dataset):
     assert kept["2.14.1"][0]["os"] == ["linux", "windows"] and kept["2.14.0"][0]["os"] == ["linux"]
     assert m.get("2.13.0").off_selector_build(m.get("2.13.0").variant("cu129")) is not None
     head = old_text["releases.json"].split('   "torch": "2.14.1"')[0]
-    head = head.replace('"updated": "2026-12-07"', f'"updated": "{STAMP}"', 1)
+    head = head.replace(f'"updated": "{SHIPPED}"', f'"updated": "{STAMP}"', 1)
     assert (dataset / "releases.json").read_text(encoding="utf-8").startswith(head)
 
 
@@ -268,7 +274,7 @@ def test_write_defaults_to_the_user_data_dir(tmp_path):
     monkey_cache.clear()
     m = store.load()
     assert m.info.origin == "user" and m.newest.torch == "2.16.0"
-    assert m.info.shipped_updated == "2026-12-07"
+    assert m.info.shipped_updated == SHIPPED
 
 
 def test_clock_behind_the_shipped_data_is_a_warning():
@@ -303,7 +309,7 @@ def test_merge_pending_and_missing_partner(tmp_path):
     assert json.dumps(rows) == before  # the input is not modified
     assert [(c.torch, c.kind) for c in changes] == [("2.16.0", "new"), ("2.17.0", "pending")]
     assert changes[1].lines() == [
-        ("! torch 2.17.0: on PyPI but on none of the probed build indexes; not added "
+        ("! torch 2.17.0: on the package index but on none of the probed build indexes; not added "
          "(run again when its wheels are indexed)")
     ]
     row = new_rows[-1]
@@ -350,12 +356,14 @@ def test_plan_is_bounded_and_guesses_next_builds():
 def test_recorded_folder_must_hold_pages(tmp_path):
     with pytest.raises(InputError, match="holds no recorded index pages"):
         update.run(source=tmp_path)
-    (tmp_path / "whl").mkdir()
-    with pytest.raises(InputError, match=r"no recorded page for https://pypi.org/pypi/torch/json"):
+    (tmp_path / "simple").mkdir()
+    with pytest.raises(InputError, match=r"no recorded page for https://pypi.org/simple/torch/"):
         update.run(source=tmp_path)
 
 
 def test_unreadable_page(tmp_path, server):
+    shutil.copytree(SYNC / "simple", tmp_path / "simple")
+    shutil.copytree(SYNC / "files", tmp_path / "files")
     page = tmp_path / "whl" / "cpu" / "torch"
     page.mkdir(parents=True)
     (page / "index.json").write_text('{"meta": {"api-version": "1.0"}, "files": 3}', encoding="utf-8")
@@ -363,7 +371,7 @@ def test_unreadable_page(tmp_path, server):
         update.run(source=tmp_path)
     _srv, base = server(tmp_path)
     with pytest.raises(NetworkError, match=r"unexpected answer from http://127\.0\.0\.1:\d+/whl/cpu/torch/: .*'files'"):
-        update.run(index_url=base + "/whl", pypi_url=base + "/pypi", timeout=5)
+        update.run(index_url=base + "/whl", package_index=base + "/simple", timeout=5)
 
 
 def test_bad_mirror_url(monkeypatch):
@@ -376,7 +384,8 @@ def test_bad_mirror_url(monkeypatch):
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """Serves a recorded page set like download.pytorch.org and pypi.org would."""
+    """Serves a recorded page set like download.pytorch.org and pypi.org would: negotiated index
+    pages, and wheels answered by byte ranges (206 with Content-Range)."""
 
     def do_GET(self) -> None:
         self.server.seen.append((self.path, self.headers.get("Accept"), self.headers.get("User-Agent")))
@@ -384,6 +393,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._send(self.server.status, b"oops", "text/plain")
         path = self.server.root / unquote(self.path.split("?", 1)[0]).lstrip("/")
         if path.is_dir():
+            if self.server.html_only:
+                return self._send(200, b"<html><body>Please enable JavaScript</body></html>", "text/html")
             choices = [("index.json", pyindex.JSON_TYPE), ("index.html", "text/html; charset=utf-8")]
             if pyindex.JSON_TYPE not in (self.headers.get("Accept") or ""):
                 choices.reverse()
@@ -391,13 +402,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if (path / name).is_file():
                     return self._send(200, (path / name).read_bytes(), ctype)
         elif path.is_file():
-            return self._send(200, path.read_bytes(), "application/json")
+            data = path.read_bytes()
+            wanted = self.headers.get("Range", "")
+            if wanted.startswith("bytes=") and self.server.ranges:
+                first, _, last = wanted[6:].partition("-")
+                start = len(data) - int(last) if first == "" else int(first)
+                end = len(data) - 1 if first == "" or last == "" else min(int(last), len(data) - 1)
+                start = max(start, 0)
+                self.server.ranged.append((path.name, start, end))
+                body = data[start:end + 1]
+                if self.server.truncate:
+                    body = body[: len(body) // 2]
+                return self._send(206, body, "application/octet-stream",
+                                  {"Content-Range": f"bytes {start}-{end}/{len(data)}"}, length=end - start + 1
+                                  if not self.server.truncate else len(body))
+            return self._send(200, data, "application/octet-stream")
         return self._send(404, b"Not Found", "text/plain")
 
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
+    def _send(self, status: int, body: bytes, ctype: str, headers: dict | None = None,
+              length: int | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
 
@@ -410,7 +438,8 @@ def server():
     def start(root: Path, status: int = 200):
         srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         srv.daemon_threads = True
-        srv.root, srv.status, srv.seen = root, status, []
+        srv.root, srv.status, srv.seen, srv.ranged = root, status, [], []
+        srv.ranges, srv.truncate, srv.html_only = True, False, False
         thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         started.append((srv, thread))
@@ -437,24 +466,77 @@ def test_network_path_against_a_local_index(dataset, server, monkeypatch):
 
     srv, base = server(DRIFT)
     monkeypatch.setenv(update.INDEX_URL_ENV, base + "/whl")
-    monkeypatch.setenv(update.PYPI_URL_ENV, base + "/pypi/")
+    monkeypatch.setenv("PIP_INDEX_URL", base + "/simple/")  # pip's own setting names the package index
     result = update.run(output=dataset, check=True, timeout=5, now=NOW)
     assert diff_lines(result) == DRIFT_LINES and result.exit_code == 1
-    assert result.source == {"kind": "network", "index_url": base + "/whl", "pypi_url": base + "/pypi",
+    assert result.source == {"kind": "network", "index_url": base + "/whl", "package_index": base + "/simple",
                              "timeout": 5}
     assert result.new[0].row["sources"][0] == base + "/whl/cpu/torch/"
-    assert srv.seen[0][0] == "/whl/cpu/torch/"
+    assert result.new[0].row["package_index"]["source"] == base + "/simple/torch/"
+    assert [p for p, _, _ in srv.seen[:3]] == ["/simple/torch/", "/simple/torchvision/", "/simple/torchaudio/"]
     assert {ua for _, _, ua in srv.seen} == {f"envcheck/{__version__}"}
-    index_accepts = {accept for path, accept, _ in srv.seen if path.startswith("/whl/")}
-    assert index_accepts == {"application/vnd.pypi.simple.v1+json, text/html;q=0.1"}
-    assert ("/pypi/torch/json", "application/json", f"envcheck/{__version__}") in srv.seen
-    assert len(srv.seen) == len(result.pages) <= update.MAX_REQUESTS
+    page_accepts = {accept for path, accept, _ in srv.seen if not path.startswith("/files/")}
+    assert page_accepts == {"application/vnd.pypi.simple.v1+json, text/html;q=0.1"}
+    # The wheels were read by ranges (relative file URLs resolved against the page), never whole.
+    assert {name for name, _, _ in srv.ranged} == {
+        "torch-2.16.0-cp315-cp315-manylinux_2_28_x86_64.whl", "torch-2.16.0-cp315-cp315-win_amd64.whl",
+        "torchvision-0.31.0-cp315-cp315-manylinux_2_28_x86_64.whl"}
+    pages = [p for p, _, _ in srv.seen if not p.startswith("/files/")]
+    assert len(pages) == len(result.pages) <= update.MAX_REQUESTS
+    assert sum(r.requests for r in result.reads) == len(srv.ranged)
+
+
+def test_pytorch_index_unreachable_is_a_warning(dataset, server, monkeypatch):
+    """download.pytorch.org is blocked on many networks: the package index still settles facts."""
+    _srv, base = server(DRIFT)
+    result = update.run(output=dataset, check=True, timeout=2, now=NOW,
+                        index_url=f"http://127.0.0.1:{_closed_port()}/whl", package_index=base + "/simple")
+    assert any("builds not compared with PyTorch's index, package index only" in w for w in result.warnings)
+    assert diff_lines(result) == [
+        "! torch 2.16.0: on the package index; not added, since PyTorch's index (its builds) could not be read"]
+    assert result.exit_code == 1  # the newest release on the index is not in the data
+
+
+def _update_with(server, tweak, dataset):
+    srv, base = server(DRIFT)
+    tweak(srv)
+    before = snapshot(dataset)
+    with pytest.raises(NetworkError) as exc:
+        update.run(output=dataset, write=True, timeout=5, now=NOW, index_url=base + "/whl",
+                   package_index=base + "/simple")
+    assert snapshot(dataset) == before  # nothing half-merged on disk
+    assert "\n" not in exc.value.message and exc.value.exit_code == 5
+    return exc.value.message
+
+
+def test_server_ignoring_ranges_is_refused(server, dataset):
+    message = _update_with(server, lambda srv: setattr(srv, "ranges", False), dataset)
+    assert "HTTP 200 to a range request" in message and "does not download whole wheels" in message
+
+
+def test_truncated_range_is_refused(server, dataset):
+    message = _update_with(server, lambda srv: setattr(srv, "truncate", True), dataset)
+    assert "unexpected answer from http://127.0.0.1:" in message
+
+
+def test_html_instead_of_json_is_refused(server, dataset):
+    message = _update_with(server, lambda srv: setattr(srv, "html_only", True), dataset)
+    assert message.endswith("/simple/torch/: no files listed for torch")
+
+
+def test_wrong_schema_is_refused(tmp_path, server, dataset):
+    shutil.copytree(DRIFT, tmp_path / "idx")
+    (tmp_path / "idx" / "simple" / "torch" / "index.json").write_text(
+        '{"meta": {"api-version": "2.0"}, "files": []}', encoding="utf-8")
+    _srv, base = server(tmp_path / "idx")
+    with pytest.raises(NetworkError, match=r"/simple/torch/: Invalid simple-index JSON: api-version '2.0'"):
+        update.run(output=dataset, timeout=5, index_url=base + "/whl", package_index=base + "/simple")
 
 
 def test_server_error_is_a_network_error(server):
     _srv, base = server(DRIFT, status=500)
-    with pytest.raises(NetworkError, match=r"cannot reach http://127\.0\.0\.1:\d+/whl/cpu/torch/: HTTP 500"):
-        update.run(index_url=base + "/whl", pypi_url=base + "/pypi", timeout=5)
+    with pytest.raises(NetworkError, match=r"cannot reach http://127\.0\.0\.1:\d+/simple/torch/: HTTP 500"):
+        update.run(index_url=base + "/whl", package_index=base + "/simple", timeout=5)
 
 
 def test_hanging_server_times_out():
@@ -465,22 +547,37 @@ def test_hanging_server_times_out():
         base = f"http://127.0.0.1:{hang.getsockname()[1]}"
         started = time.monotonic()
         with pytest.raises(NetworkError) as exc:
-            update.run(index_url=base + "/whl", pypi_url=base + "/pypi", timeout=0.3)
+            update.run(index_url=base + "/whl", package_index=base + "/simple", timeout=0.3)
         assert time.monotonic() - started < 5
     finally:
         hang.close()
     err = exc.value
-    assert err.message == f"cannot reach {base}/whl/cpu/torch/: no answer within 0.3 s"
+    assert err.message == f"cannot reach {base}/simple/torch/: no answer within 0.3 s"
     assert err.exit_code == 5 and "--from DIR" in err.hint
 
 
 def test_connection_refused_is_one_network_error():
     base = f"http://127.0.0.1:{_closed_port()}"
     with pytest.raises(NetworkError) as exc:
-        update.run(index_url=base + "/whl", pypi_url=base + "/pypi", timeout=2)
+        update.run(index_url=base + "/whl", package_index=base + "/simple", timeout=2)
     assert exc.value.exit_code == 5
-    assert exc.value.message.startswith(f"cannot reach {base}/whl/cpu/torch/: ")
+    assert exc.value.message.startswith(f"cannot reach {base}/simple/torch/: ")
     assert "\n" not in exc.value.message
+
+
+def test_pip_index_url_follows_pip(tmp_path):
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nindex-url = https://mirror.example/simple\n", encoding="utf-8")
+    assert update.pip_index_url({"PIP_INDEX_URL": "https://env.example/simple"}) == "https://env.example/simple"
+    assert update.pip_index_url({"PIP_CONFIG_FILE": str(conf), "HOME": str(tmp_path)}) == "https://mirror.example/simple"
+    conf.write_text("[global]\nindex-url = https://a/simple\n[install]\nindex-url = https://b/simple\n", encoding="utf-8")
+    assert update.pip_index_url({"PIP_CONFIG_FILE": str(conf), "HOME": str(tmp_path)}) == "https://b/simple"
+    assert update.pip_index_url({"PIP_CONFIG_FILE": os.devnull, "HOME": str(tmp_path)}) == update.SIMPLE_URL
+    (tmp_path / ".config" / "pip").mkdir(parents=True)
+    (tmp_path / ".config" / "pip" / "pip.conf").write_text("[global]\nindex-url = https://user/simple\n")
+    assert update.pip_index_url({"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config")}) in (
+        "https://user/simple",  # unless a site pip.conf beside this interpreter says otherwise
+        update.pip_index_url({"HOME": str(tmp_path / "none")}) if (Path(sys.prefix) / "pip.conf").is_file() else None)
 
 
 # ------------------------------------------------------------------------------- the real CLI
@@ -517,9 +614,11 @@ def test_cli_write_then_version_reports_refreshed_data(cli, tmp_path):
 
 
 def test_cli_offline_is_one_line_exit_5(cli, tmp_path):
+    port = _closed_port()
     env = {
         "ENVCHECK_DATA_DIR": str(tmp_path / "cli-user"),
-        "ENVCHECK_INDEX_URL": f"http://127.0.0.1:{_closed_port()}/whl",
+        "ENVCHECK_INDEX_URL": f"http://127.0.0.1:{port}/whl",
+        "PIP_INDEX_URL": f"http://127.0.0.1:{port}/simple",
     }
     r = cli("matrix", "update", "--timeout", "2", env=env)
     assert r.returncode == 5 and r.stdout == ""

@@ -159,30 +159,22 @@ def test_parse_simple_page_negotiated_html(ctype):
     assert len(pyindex.parse_simple_page(body, ctype)) == 1
 
 
-def test_pypi_json_recorded():
-    text = (INDEX / "drift" / "pypi" / "torch" / "json").read_text(encoding="utf-8")
-    project = pyindex.parse_pypi_json(text)
-    assert project.name == "torch"
-    assert "2.16.0rc1" in project.releases and "2.13.1" in project.releases
+def test_simple_project_recorded():
+    text = (INDEX / "drift" / "simple" / "torch" / "index.json").read_text(encoding="utf-8")
+    project = pyindex.project_from_files("torch", pyindex.parse_simple_json(text))
+    assert "2.17.0rc1" in project.releases and "2.13.1" in project.releases
     finals = project.final_versions()
-    assert "2.16.0rc1" not in finals  # pre-release
+    assert "2.17.0rc1" not in finals  # pre-release
     assert "2.13.1" not in finals  # every file yanked
     assert finals[-2:] == ["2.15.0", "2.16.0"] and finals[0] == "0.3.0.post4"
 
 
-def test_pypi_json_skips_empty_and_odd_releases():
-    project = pyindex.parse_pypi_json(
-        '{"info":{"name":"torch"},"releases":{"2.9.0":[],"2.9.1":[{"filename":"f.whl","yanked":false}],'
-        '"banana":[{"filename":"g.whl"}],"2.10.0.dev1":[{"filename":"h.whl"}]}}'
-    )
+def test_project_skips_odd_files():
+    files = [IndexFile("torch-2.9.1-cp312-cp312-manylinux_2_28_x86_64.whl", ""), IndexFile("banana.whl", ""),
+             IndexFile("torch-2.10.0.dev1-cp312-cp312-win_amd64.whl", ""), IndexFile("README.txt", "")]
+    project = pyindex.project_from_files("torch", files)
     assert project.final_versions() == ["2.9.1"]
-    assert project.releases["2.9.1"] == (IndexFile("f.whl", "", False),)
-
-
-@pytest.mark.parametrize("page", ["{}", '{"info":{},"releases":[]}', "<html>"])
-def test_pypi_json_rejects(page):
-    with pytest.raises(InvalidIndexPage, match="Invalid PyPI JSON"):
-        pyindex.parse_pypi_json(page)
+    assert list(project.releases) == ["2.9.1", "2.10.0.dev1"]
 
 
 def test_json_page_file_details():

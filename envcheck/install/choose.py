@@ -378,7 +378,7 @@ def choose(matrix: Matrix, target: Target) -> Choice:
     first_release_ok: Release | None = None
     named = bool(target.torch) and len(candidates) == 1
     for rel in candidates:
-        if rel.confidence == "unknown" and not named:
+        if not rel.recommendable and not named:
             rejected.append(Rejected(
                 rel.torch, None,
                 "too little is known to recommend it (its row is 'unknown'); ask for it with --torch " + rel.torch,

@@ -78,8 +78,8 @@ def pins(release: Release, variant: Variant, os_name: str, *, audio_always: bool
         )
     elif release.key >= (2, 12):
         notes.append(
-            f"torchaudio is left out: it has no release for torch {release.series} (its last release is "
-            "2.11.0; PyTorch keeps it in maintenance)"
+            f"torchaudio is left out: no torchaudio release was published for torch {release.torch} "
+            "(PyTorch keeps torchaudio in maintenance)"
         )
     elif "torchaudio" not in release.pip_packages and release.key < (1, 4):
         notes.append(f"torchaudio had no release paired with torch {release.torch}")

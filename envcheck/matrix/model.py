@@ -7,10 +7,13 @@ from typing import Mapping
 
 from envcheck.matrix.variants import Variant, version_key
 
-__all__ = ["CONFIDENCES", "OSES", "Release", "Conda", "OffSelector", "Toolkit", "ArchRow", "DataInfo"]
+__all__ = ["CONFIDENCES", "OSES", "SETTLED_FACTS", "Release", "Conda", "OffSelector", "IndexFacts", "Toolkit",
+           "ArchRow", "DataInfo"]
 
 CONFIDENCES = ("official", "inferred", "unknown")
 OSES = ("linux", "windows", "macos")
+# What the package index's own metadata can settle for a release (see IndexFacts).
+SETTLED_FACTS = ("python", "default_variant", "torchvision", "torchaudio")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,23 @@ class OffSelector:
 
 
 @dataclass(frozen=True)
+class IndexFacts:
+    """What the package index's own metadata says about a release (an official source): read
+    from its JSON simple page and, by byte ranges, from its wheels' METADATA and version.py."""
+
+    source: str  # the project page: https://pypi.org/simple/torch/
+    read: str  # the day it was read
+    uploaded: str | None
+    requires_python: str | None
+    classifiers: tuple[str, ...]
+    default_files: Mapping[str, str]  # OS -> the wheel whose version.py gave its default build
+    cuda: str | None  # torch.version.cuda of the Linux wheel
+    pins: Mapping[str, str]  # CUDA libraries, toolkit and triton as its METADATA pins them
+    partners: Mapping[str, str]  # package -> why it is (or none is) the partner
+    settled: frozenset[str] = frozenset()  # which of SETTLED_FACTS it settles
+
+
+@dataclass(frozen=True)
 class Release:
     torch: str
     torchvision: str | None  # None: explicitly no partner (see partners_note)
@@ -62,7 +82,15 @@ class Release:
     index_base: str = "https://download.pytorch.org/whl"
     overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)  # per build
     off_selector: tuple[OffSelector, ...] = ()  # the published builds the install selector omits
+    package_index: IndexFacts | None = None
     key: tuple[int, ...] = field(default=(), compare=False)
+
+    @property
+    def recommendable(self) -> bool:
+        """Whether the chooser may pick it unasked: its row is official or inferred. A release the
+        package index brings in becomes inferred once its Pythons, default build and partners
+        are settled there (the package index's metadata is official)."""
+        return self.confidence != "unknown"
 
     @property
     def series(self) -> str:
@@ -109,7 +137,10 @@ class Release:
         return python in self.python or python in self.python_experimental
 
     def is_sure(self, fact: str) -> bool:
-        """True when ``fact`` (a field name) rests on an official row and is not marked uncertain."""
+        """True when ``fact`` (a field name) rests on an official source: an official row that does
+        not mark it uncertain, or the package index's metadata."""
+        if self.package_index is not None and fact in self.package_index.settled:
+            return True
         return self.confidence == "official" and fact not in self.uncertain
 
 

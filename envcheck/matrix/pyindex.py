@@ -1,4 +1,4 @@
-"""Parse package-index pages: PEP 503 HTML, PEP 691 JSON, PyPI's JSON API, wheel filenames.
+"""Parse package-index pages: PEP 503 HTML, PEP 691 JSON (with PEP 700 file details), wheel filenames.
 
 Pure functions over text already fetched (``envcheck.matrix.update`` does the I/O), so tests
 feed them recorded pages. Every parser raises :class:`InvalidIndexPage` (a ``ValueError``)
@@ -38,7 +38,6 @@ __all__ = [
     "parse_simple_page",
     "parse_simple_html",
     "parse_simple_json",
-    "parse_pypi_json",
     "project_from_files",
     "parse_wheel",
     "variant_label",
@@ -89,7 +88,7 @@ class Wheel:
 
 @dataclass(frozen=True)
 class PypiProject:
-    """PyPI's JSON API for one project: ``releases`` maps each version to its files."""
+    """One project on a package index: ``releases`` maps each version to its files."""
 
     name: str
     releases: Mapping[str, tuple[IndexFile, ...]]
@@ -188,19 +187,6 @@ def parse_simple_json(text: str) -> list[IndexFile]:
     if not isinstance(raw, list):
         raise InvalidIndexPage("Invalid simple-index JSON: 'files' is not a list")
     return list(_files(raw, "filename"))
-
-
-def parse_pypi_json(text: str) -> PypiProject:
-    """PyPI's ``/pypi/<project>/json``: ``{"info": {"name"}, "releases": {version: [files]}}``."""
-    doc = _json(text, "PyPI JSON")
-    info = doc.get("info")
-    releases = doc.get("releases")
-    if not isinstance(info, dict) or not isinstance(releases, dict):
-        raise InvalidIndexPage("Invalid PyPI JSON: expected 'info' and 'releases' objects")
-    out = {}
-    for version, files in releases.items():
-        out[str(version)] = tuple(_files(files if isinstance(files, list) else [], "filename"))
-    return PypiProject(str(info.get("name") or ""), out)
 
 
 def project_from_files(name: str, files: Iterable[IndexFile]) -> PypiProject:

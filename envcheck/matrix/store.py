@@ -26,6 +26,7 @@ from envcheck.matrix.model import (
     ArchRow,
     Conda,
     DataInfo,
+    IndexFacts,
     OffSelector,
     Release,
     Toolkit,
@@ -254,6 +255,7 @@ def _release(path: Path, i: int, row: Any) -> Release:
         if ctx.variant(label) not in variants:
             raise ctx.fail(f"pip.overrides names {label!r}, which is not among its variants")
     return Release(
+        package_index=_package_index(ctx, row, default, tv, ta),
         off_selector=off,
         pip_packages=_packages(ctx, pip, "packages"),
         pip_labels=_packages(ctx, pip, "labels"),
@@ -308,6 +310,57 @@ def _off_selector(ctx: _Row, pip: dict, selector: tuple, platforms: tuple[str, .
             note=entry.get("note"),
         ))
     return tuple(out)
+
+
+def _package_index(ctx: _Row, row: dict, default: dict, tv: str | None, ta: str | None) -> IndexFacts | None:
+    """``package_index``: what the package index's metadata settled (written by matrix update)."""
+    raw = row.get("package_index")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ctx.fail("package_index must be an object")
+    files, cuda, settled = {}, None, set()
+    defaults = raw.get("default") or {}
+    if not isinstance(defaults, dict):
+        raise ctx.fail("package_index.default must map an OS to its wheel")
+    for os_name, entry in defaults.items():
+        if os_name not in OSES or not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise ctx.fail(f"package_index.default.{os_name} must name its wheel")
+        files[os_name] = entry["file"]
+        if os_name == "linux":
+            cuda = entry.get("cuda")
+    if defaults and all(os_name in defaults for os_name in ctx.strings(row, "platforms")) and all(
+            (default.get(o).label if default.get(o) else None) == defaults[o].get("variant") for o in defaults):
+        settled.add("default_variant")
+    python = raw.get("python")
+    if python and list(python) == list(row["python"]) and list(raw.get("python_experimental") or []) == list(
+            row["python_experimental"]):
+        settled.add("python")
+    partners = raw.get("partners") or {}
+    if not isinstance(partners, dict):
+        raise ctx.fail("package_index.partners must be an object")
+    why = {}
+    for name, have in (("torchvision", tv), ("torchaudio", ta)):
+        entry = partners.get(name)
+        if isinstance(entry, dict) and "version" in entry:
+            why[name] = str(entry.get("basis") or "")
+            if entry["version"] == have:
+                settled.add(name)
+    pins = raw.get("pins") or {}
+    if not isinstance(pins, dict):
+        raise ctx.fail("package_index.pins must be an object")
+    return IndexFacts(
+        source=ctx.get(raw, "source", str),
+        read=ctx.get(raw, "read", str),
+        uploaded=raw.get("uploaded"),
+        requires_python=raw.get("requires_python"),
+        classifiers=tuple(raw.get("classifiers") or ()),
+        default_files=files,
+        cuda=cuda,
+        pins={str(k): str(v) for k, v in pins.items()},
+        partners=why,
+        settled=frozenset(settled),
+    )
 
 
 def _packages(ctx: _Row, row: dict, key: str) -> tuple[str, ...]:

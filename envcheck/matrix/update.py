@@ -50,16 +50,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
 
 from envcheck import files
 from envcheck.errors import DataError, InputError, NetworkError
-from envcheck.matrix import pyindex, store
+from envcheck.matrix import indexfacts, pyindex, store, wheelmeta
 from envcheck.matrix.model import OSES
 from envcheck.matrix.variants import Variant, parse_variant, version_key
 
 __all__ = [
     "INDEX_URL",
-    "PYPI_URL",
+    "SIMPLE_URL",
+    "pip_index_url",
     "PACKAGES",
     "MAX_REQUESTS",
     "Build",
@@ -77,12 +79,12 @@ __all__ = [
 ]
 
 INDEX_URL = "https://download.pytorch.org/whl"
-PYPI_URL = "https://pypi.org/pypi"
+SIMPLE_URL = "https://pypi.org/simple"  # pip's default package index
 INDEX_URL_ENV = "ENVCHECK_INDEX_URL"
-PYPI_URL_ENV = "ENVCHECK_PYPI_URL"
 PACKAGES = ("torch", "torchvision", "torchaudio")
 PARTNERS = ("torchvision", "torchaudio")
 MAX_REQUESTS = 40
+MAX_WHEEL_READS = 32
 RECENT_SERIES = 7
 NEXT_CUDA_MINORS = 4
 NEXT_ROCM_MINORS = 2
@@ -94,15 +96,28 @@ TOOL = "envcheck matrix update"
 # ----------------------------------------------------------------------------------------- capture
 
 
+class Unreachable(NetworkError):
+    """No answer at all (refused, timed out, DNS, an HTTP error), as opposed to a wrong answer."""
+
+
 @dataclass
 class Page:
     """One request: which page, whether it exists, how many files it lists."""
 
     url: str
     package: str
-    variant: str | None  # None for PyPI JSON
+    variant: str | None  # None for the package index's page
     found: bool
     files: int = 0
+
+
+@dataclass
+class WheelRead:
+    """One wheel whose metadata was read: by ranges (or a .metadata file), never whole."""
+
+    url: str
+    requests: int = 0
+    bytes: int = 0
 
 
 class _Pages:
@@ -110,16 +125,18 @@ class _Pages:
 
     kind = ""
 
-    def __init__(self, index_url: str, pypi_url: str) -> None:
+    def __init__(self, index_url: str, simple_url: str) -> None:
         self.index_url = index_url.rstrip("/")
-        self.pypi_url = pypi_url.rstrip("/")
+        self.simple_url = simple_url.rstrip("/")
         self.log: list[Page] = []
+        self.reads: list[WheelRead] = []
+        self.pytorch_reachable = True
 
     def index_page_url(self, variant: str, package: str) -> str:
         return f"{self.index_url}/{variant}/{package}/"
 
-    def pypi_page_url(self, package: str) -> str:
-        return f"{self.pypi_url}/{package}/json"
+    def simple_page_url(self, package: str) -> str:
+        return f"{self.simple_url}/{package}/"
 
     def index(self, variant: str, package: str) -> list[pyindex.IndexFile] | None:
         """The files on a package's page for a build, None when the page does not exist."""
@@ -136,16 +153,42 @@ class _Pages:
         self.log.append(Page(url, package, variant, files is not None, len(files or ())))
         return files
 
-    def pypi(self, package: str) -> pyindex.PypiProject:
+    def project(self, package: str) -> pyindex.PypiProject:
+        """A project's page on the package index (PEP 691 JSON preferred): every file of every
+        release, with its requires-python, size, upload time and hashes."""
         self._spend()
-        url = self.pypi_page_url(package)
-        body = self._pypi(package, url)
+        url = self.simple_page_url(package)
+        body, ctype = self._simple(package, url)
         try:
-            project = pyindex.parse_pypi_json(body.decode("utf-8", "replace"))
+            files = pyindex.parse_simple_page(body, ctype)
         except pyindex.InvalidIndexPage as exc:
             raise self._bad(url, exc) from None
-        self.log.append(Page(url, package, None, True, sum(len(f) for f in project.releases.values())))
-        return project
+        if not files:
+            raise self._bad(url, pyindex.InvalidIndexPage(f"no files listed for {package}"))
+        files = [dataclasses.replace(f, url=urljoin(url, f.url)) for f in files]
+        self.log.append(Page(url, package, None, True, len(files)))
+        return pyindex.project_from_files(package, files)
+
+    def members(self, file: pyindex.IndexFile, wanted) -> dict[str, bytes]:
+        """The members of a wheel that ``wanted`` accepts, read without downloading the wheel."""
+        if len(self.reads) >= MAX_WHEEL_READS:  # pragma: no cover - the plan stays within budget
+            raise RuntimeError(f"more than {MAX_WHEEL_READS} wheels planned")
+        read = WheelRead(file.url)
+        self.reads.append(read)
+
+        def fetch(start: int, end: int) -> bytes:
+            data = self._range(file.url, start, end)
+            read.requests += 1
+            read.bytes += len(data)
+            return data
+
+        tail, total = self._tail(file.url, wheelmeta.TAIL, file.size)
+        read.requests += 1
+        read.bytes += len(tail)
+        try:
+            return wheelmeta.read_members(fetch, total, wanted, tail=tail)
+        except wheelmeta.WheelError as exc:
+            raise self._bad(file.url, exc) from None
 
     def _spend(self) -> None:
         if len(self.log) >= MAX_REQUESTS:  # pragma: no cover - the plan stays within budget
@@ -157,7 +200,13 @@ class _Pages:
     def _index(self, variant: str, package: str, url: str) -> tuple[bytes, str] | None:
         raise NotImplementedError
 
-    def _pypi(self, package: str, url: str) -> bytes:
+    def _simple(self, package: str, url: str) -> tuple[bytes, str]:
+        raise NotImplementedError
+
+    def _tail(self, url: str, length: int, size: int | None) -> tuple[bytes, int]:
+        raise NotImplementedError
+
+    def _range(self, url: str, start: int, end: int) -> bytes:
         raise NotImplementedError
 
     def _bad(self, url: str, exc: Exception) -> Exception:
@@ -169,28 +218,60 @@ class HttpPages(_Pages):
 
     kind = "network"
 
-    def __init__(self, index_url: str, pypi_url: str, timeout: float) -> None:
-        super().__init__(index_url, pypi_url)
+    def __init__(self, index_url: str, simple_url: str, timeout: float) -> None:
+        super().__init__(index_url, simple_url)
         self.timeout = timeout
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "index_url": self.index_url, "pypi_url": self.pypi_url,
+        return {"kind": self.kind, "index_url": self.index_url, "package_index": self.simple_url,
                 "timeout": self.timeout}
 
     def _index(self, variant: str, package: str, url: str) -> tuple[bytes, str] | None:
         return _http_get(url, pyindex.ACCEPT, self.timeout, absent_ok=True)
 
-    def _pypi(self, package: str, url: str) -> bytes:
-        got = _http_get(url, "application/json", self.timeout, absent_ok=False)
+    def _simple(self, package: str, url: str) -> tuple[bytes, str]:
+        got = _http_get(url, pyindex.ACCEPT, self.timeout, absent_ok=False)
         assert got is not None
-        return got[0]
+        return got
+
+    def _tail(self, url: str, length: int, size: int | None) -> tuple[bytes, int]:
+        if size is not None:
+            return self._range(url, max(0, size - length), size), size
+        body, total = _http_range(url, f"-{length}", self.timeout)
+        return body, total
+
+    def _range(self, url: str, start: int, end: int) -> bytes:
+        return _http_range(url, f"{start}-{end - 1}", self.timeout)[0]
 
     def _bad(self, url: str, exc: Exception) -> Exception:
         return NetworkError(f"unexpected answer from {url}: {exc}", hint=NETWORK_HINT)
 
 
-def _http_get(url: str, accept: str, timeout: float, *, absent_ok: bool) -> tuple[bytes, str] | None:
+def _http_get(url: str, accept: str, timeout: float, *, absent_ok: bool,
+              headers: dict | None = None) -> tuple[bytes, str] | None:
     """GET one page: (body, content type), None for a missing page; NetworkError otherwise."""
+    got = _http(url, {"Accept": accept, **(headers or {})}, timeout, absent_ok=absent_ok)
+    return None if got is None else (got[0], got[1].get("Content-Type", ""))
+
+
+def _http_range(url: str, spec: str, timeout: float) -> tuple[bytes, int]:
+    """GET one byte range (``"100-199"``, ``"-65558"``): (bytes, the file's total size). A server
+    that ignores ranges would send the whole wheel: that is refused, never downloaded."""
+    got = _http(url, {"Range": f"bytes={spec}", "Accept-Encoding": "identity"}, timeout,
+                absent_ok=False, ranged=True)
+    assert got is not None
+    body, headers = got
+    m = re.match(r"bytes (\d+)-(\d+)/(\d+)", headers.get("Content-Range", ""))
+    if not m:
+        raise NetworkError(f"unexpected answer from {url}: no Content-Range for bytes={spec}", hint=NETWORK_HINT)
+    if len(body) != int(m.group(2)) - int(m.group(1)) + 1:
+        raise NetworkError(f"unexpected answer from {url}: truncated range ({len(body)} bytes for bytes={spec})",
+                           hint=NETWORK_HINT)
+    return body, int(m.group(3))
+
+
+def _http(url: str, headers: dict, timeout: float, *, absent_ok: bool,
+          ranged: bool = False) -> tuple[bytes, Any] | None:
     import http.client
     import socket
     import urllib.error
@@ -198,14 +279,15 @@ def _http_get(url: str, accept: str, timeout: float, *, absent_ok: bool) -> tupl
 
     from envcheck import __version__
 
-    request = urllib.request.Request(
-        url, headers={"Accept": accept, "User-Agent": f"envcheck/{__version__}"}
-    )
+    request = urllib.request.Request(url, headers={**headers, "User-Agent": f"envcheck/{__version__}"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
+            if ranged and response.status != 206:
+                raise NetworkError(
+                    f"unexpected answer from {url}: HTTP {response.status} to a range request (the server "
+                    "ignores ranges; envcheck does not download whole wheels)", hint=NETWORK_HINT)
             body = response.read()
-            ctype = response.headers.get("Content-Type", "")
-        return body, ctype
+            return body, response.headers
     except urllib.error.HTTPError as exc:
         exc.close()
         if absent_ok and exc.code in ABSENT_HTTP:
@@ -215,7 +297,7 @@ def _http_get(url: str, accept: str, timeout: float, *, absent_ok: bool) -> tupl
         reason = _reason(exc.reason, timeout)
     except (socket.timeout, http.client.HTTPException, OSError) as exc:
         reason = _reason(exc, timeout)
-    raise NetworkError(f"cannot reach {url}: {reason}", hint=NETWORK_HINT)
+    raise Unreachable(f"cannot reach {url}: {reason}", hint=NETWORK_HINT)
 
 
 def _reason(exc: Any, timeout: float) -> str:
@@ -229,23 +311,25 @@ def _reason(exc: Any, timeout: float) -> str:
 
 
 class RecordedPages(_Pages):
-    """Pages recorded under a folder, laid out like the URLs (``--from DIR``)."""
+    """Pages recorded under a folder, laid out like the URLs (``--from DIR``): PyTorch's index
+    under ``whl/``, the package index under ``simple/``, wheels (small stand-ins holding the
+    recorded METADATA and version.py) under ``files/``."""
 
     kind = "recorded"
 
     def __init__(self, root: Path) -> None:
-        super().__init__(INDEX_URL, PYPI_URL)
+        super().__init__(INDEX_URL, SIMPLE_URL)
         self.root = Path(root)
-        if not (self.root / "whl").is_dir():
+        if not (self.root / "simple").is_dir():
             raise InputError(
-                f"{self.root} holds no recorded index pages (expected {self.root / 'whl'}/<variant>/<package>/index.html)",
-                hint="record pages as DIR/whl/<variant>/<package>/index.json or index.html "
-                "and DIR/pypi/<package>/json",
+                f"{self.root} holds no recorded index pages (expected {self.root / 'simple'}/<package>/index.json)",
+                hint="record pages as DIR/simple/<package>/index.json, DIR/files/<wheel> and "
+                "DIR/whl/<variant>/<package>/index.json or index.html",
             )
 
     def describe(self) -> dict:
         return {"kind": self.kind, "directory": str(self.root), "index_url": self.index_url,
-                "pypi_url": self.pypi_url}
+                "package_index": self.simple_url}
 
     def _index(self, variant: str, package: str, url: str) -> tuple[bytes, str] | None:
         folder = self.root / "whl" / variant / package
@@ -255,28 +339,81 @@ class RecordedPages(_Pages):
                 return path.read_bytes(), ctype
         return None
 
-    def _pypi(self, package: str, url: str) -> bytes:
-        path = self.root / "pypi" / package / "json"
+    def _simple(self, package: str, url: str) -> tuple[bytes, str]:
+        for name, ctype in (("index.json", pyindex.JSON_TYPE), ("index.html", pyindex.HTML_TYPE)):
+            path = self.root / "simple" / package / name
+            if path.is_file():
+                return path.read_bytes(), ctype
+        raise InputError(f"{self.root} has no recorded page for {url} (expected {self.root / 'simple' / package}/index.json)")
+
+    def _file(self, url: str) -> Path:
+        path = self.root / "files" / unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         if not path.is_file():
-            raise InputError(f"{self.root} has no recorded page for {url} (expected {path})")
-        return path.read_bytes()
+            raise InputError(f"{self.root} has no recorded wheel for {url} (expected {path})")
+        return path
+
+    def _tail(self, url: str, length: int, size: int | None) -> tuple[bytes, int]:
+        data = self._file(url).read_bytes()
+        return data[-length:], len(data)
+
+    def _range(self, url: str, start: int, end: int) -> bytes:
+        with self._file(url).open("rb") as f:
+            f.seek(start)
+            return f.read(end - start)
 
     def _bad(self, url: str, exc: Exception) -> Exception:
         return InputError(f"recorded page for {url} in {self.root} is unreadable: {exc}")
 
 
+def pip_index_url(environ: Mapping[str, str] | None = None) -> str:
+    """The package index pip uses: ``PIP_INDEX_URL``, else ``index-url`` in pip's configuration
+    files (the ``[install]`` section over ``[global]``; ``PIP_CONFIG_FILE`` read last, and
+    ``os.devnull`` there meaning none), else the public index."""
+    import configparser
+    import sys
+
+    env = os.environ if environ is None else environ
+    if env.get("PIP_INDEX_URL"):
+        return env["PIP_INDEX_URL"]
+    home = Path(env.get("HOME") or Path.home())
+    config = env.get("PIP_CONFIG_FILE")
+    if config == os.devnull:
+        return SIMPLE_URL
+    xdg = env.get("XDG_CONFIG_HOME") or str(home / ".config")
+    files = [Path("/etc/xdg/pip/pip.conf"), Path("/etc/pip.conf"), home / ".pip" / "pip.conf",
+             Path(xdg) / "pip" / "pip.conf", Path(sys.prefix) / "pip.conf"]
+    if os.name == "nt":  # pragma: no cover - Windows locations
+        appdata = env.get("APPDATA")
+        files = [Path(env.get("ProgramData", "C:/ProgramData")) / "pip" / "pip.ini", home / "pip" / "pip.ini"]
+        files += [Path(appdata) / "pip" / "pip.ini"] if appdata else []
+        files.append(Path(sys.prefix) / "pip.ini")
+    if config:
+        files.append(Path(config))
+    found = SIMPLE_URL
+    for path in files:
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, OSError, UnicodeDecodeError):
+            continue
+        for section in ("global", "install"):
+            if parser.has_option(section, "index-url"):
+                found = parser.get(section, "index-url").strip() or found
+    return found
+
+
 def pages_from(source: str | os.PathLike | None, timeout: float,
-               index_url: str | None = None, pypi_url: str | None = None) -> _Pages:
+               index_url: str | None = None, simple_url: str | None = None) -> _Pages:
     if source is not None:
         return RecordedPages(Path(source))
     index_url = index_url or os.environ.get(INDEX_URL_ENV) or INDEX_URL
-    pypi_url = pypi_url or os.environ.get(PYPI_URL_ENV) or PYPI_URL
-    for name, url in ((INDEX_URL_ENV, index_url), (PYPI_URL_ENV, pypi_url)):
+    simple_url = simple_url or pip_index_url()
+    for name, url in ((INDEX_URL_ENV, index_url), ("the package index URL", simple_url)):
         if not re.match(r"^https?://[^/]", url):
             raise InputError(f"{name} must be an http(s) URL, got {url!r}")
     if not timeout or timeout <= 0:
         raise InputError(f"--timeout must be a positive number of seconds, got {timeout!r}")
-    return HttpPages(index_url, pypi_url, timeout)
+    return HttpPages(index_url, simple_url, timeout)
 
 
 # ------------------------------------------------------------------------------------------- parse
@@ -296,8 +433,12 @@ class Observed:
 
     # package -> release -> build label -> Build
     builds: dict = field(default_factory=dict)
-    # package -> final releases on PyPI
+    # package -> final releases on the package index
     pypi: dict = field(default_factory=dict)
+    # package -> its page on the package index
+    projects: dict = field(default_factory=dict)
+    # torch release -> what the package index's own metadata settles (the row's package_index)
+    facts: dict = field(default_factory=dict)
 
     def add_page(self, package: str, variant: str, files: Iterable[pyindex.IndexFile]) -> None:
         for w in pyindex.wheels(files):
@@ -386,7 +527,7 @@ def _predict(package: str, torch: str) -> str | None:
     return None
 
 
-def observe(pages: _Pages, rows: list[dict]) -> tuple[Observed, list[str]]:
+def observe(pages: _Pages, rows: list[dict], today: str = "") -> tuple[Observed, list[str]]:
     """Read every page the plan needs (at most MAX_REQUESTS) and parse them."""
     obs = Observed()
     warnings: list[str] = []
@@ -395,12 +536,27 @@ def observe(pages: _Pages, rows: list[dict]) -> tuple[Observed, list[str]]:
     if len(plan) > budget_for_torch:  # pragma: no cover - not with today's data
         warnings.append(f"probing only {budget_for_torch} of {len(plan)} builds (request limit {MAX_REQUESTS})")
         plan = plan[:budget_for_torch]
-    for variant in plan:
-        files = pages.index(variant, "torch")
+    # The package index first: pip reaches it from everywhere, and its answers are official.
+    for package in PACKAGES:
+        project = pages.project(package)
+        obs.projects[package] = project
+        obs.pypi[package] = [v for v in project.final_versions() if _plain(v)]
+    for i, variant in enumerate(plan):
+        try:
+            files = pages.index(variant, "torch")
+        except Unreachable as exc:
+            if i:
+                raise
+            # PyTorch's own index is out of reach from many networks: go on with the package index.
+            pages.pytorch_reachable = False
+            warnings.append(f"{exc.message}: builds not compared with PyTorch's index, package index only")
+            break
         if files is not None:
             obs.add_page("torch", variant, files)
-    for package in PACKAGES:
-        obs.pypi[package] = [v for v in pages.pypi(package).final_versions() if _plain(v)]
+    obs.facts, more = indexfacts.read_all(pages.simple_page_url, obs.projects, rows, pages.members, today)
+    warnings += more
+    if not pages.pytorch_reachable:
+        return obs, warnings
 
     known = {r["torch"] for r in rows}
     floor = version_key(_window(rows)[0]["torch"])
@@ -475,6 +631,8 @@ class Change:
             out.append(f"~ torch {self.torch}: + python {p} (experimental)")
         for pkg, (old, new) in self.partners.items():
             out.append(f"~ torch {self.torch}: {pkg} {old or 'none'} -> {new}")
+        for item in self.added.get("index", []):
+            out.append(f"~ torch {self.torch}: {item} (package index)")
         return out
 
 
@@ -509,6 +667,7 @@ class Context:
 
     date: str
     pages: _Pages
+    warnings: list = field(default_factory=list)
 
     def urls(self, package: str, variants: Iterable[str]) -> list[str]:
         return [self.pages.index_page_url(v, package) for v in sorted(variants, key=_variant_key)]
@@ -681,9 +840,9 @@ def _new_row(torch: str, prev: dict, obs: Observed, ctx: Context) -> dict:
         "confidence": "inferred",
         "uncertain": sorted(uncertain),
         "source": f"PyTorch package indexes {ctx.pages.index_url}/<build>/torch/ "
-        f"({' '.join(published)}) and {ctx.pages.pypi_page_url('torch')}, read by {TOOL} on "
+        f"({' '.join(published)}) and {ctx.pages.simple_page_url('torch')}, read by {TOOL} on "
         f"{ctx.date}{ctx.recorded}",
-        "sources": urls + [ctx.pages.pypi_page_url("torch")],
+        "sources": urls + [ctx.pages.simple_page_url("torch")],
         "notes": notes,
     }
     if why:
@@ -708,12 +867,35 @@ def merge(rows: list[dict], obs: Observed, ctx: Context) -> tuple[list[dict], li
         keys = [version_key(r["torch"]) for r in out]
         pos = next((i for i, k in enumerate(keys) if k > version_key(torch)), len(out))
         row = _new_row(torch, out[pos - 1], obs, ctx)
+        if torch in obs.facts:
+            row = indexfacts.settle(row, obs.facts[torch], ctx.pages.simple_page_url("torch"))[0]
         out.insert(pos, row)
         changes.append(Change(torch, "new", row))
+    by_torch = {c.torch: c for c in changes}
+    for i, row in enumerate(out):
+        torch = row["torch"]
+        if torch in on_index or torch not in obs.facts:
+            continue
+        settled, items, warnings = indexfacts.settle(row, obs.facts[torch], ctx.pages.simple_page_url("torch"))
+        ctx.warnings.extend(warnings)
+        if not items:
+            continue
+        settled["notes"] = list(settled.get("notes") or []) + [
+            f"{TOOL} {ctx.date}: from the package index's own metadata ({ctx.pages.simple_page_url('torch')}"
+            f"{ctx.recorded}): {'; '.join(items)}"]
+        out[i] = settled
+        change = by_torch.get(torch)
+        if change is None:
+            change = by_torch[torch] = Change(torch, "changed", settled)
+            changes.append(change)
+        change.row = settled
+        change.added["index"] = items
     for torch in obs.pypi.get("torch", ()):
         if torch not in known and torch not in on_index and version_key(torch) > floor:
-            changes.append(Change(torch, "pending", reason="on PyPI but on none of the probed build "
-                                  "indexes; not added (run again when its wheels are indexed)"))
+            reason = ("on the package index but on none of the probed build indexes; not added (run again "
+                      "when its wheels are indexed)") if ctx.pages.pytorch_reachable else (
+                      "on the package index; not added, since PyTorch's index (its builds) could not be read")
+            changes.append(Change(torch, "pending", reason=reason))
     changes.sort(key=lambda c: (version_key(c.torch), c.kind))
     return out, changes
 
@@ -785,6 +967,7 @@ class UpdateResult:
     base: dict  # the data compared with (DataInfo as a dict)
     changes: list[Change]
     pages: list[Page]
+    reads: list[WheelRead] = field(default_factory=list)
     check: bool = False
     write: bool = False
     target: str | None = None
@@ -828,6 +1011,7 @@ class UpdateResult:
             "pending_releases": [c.torch for c in self.pending],
             "changes": [c.to_dict() for c in self.changes],
             "requests": [dataclasses.asdict(p) for p in self.pages],
+            "wheel_reads": [dataclasses.asdict(r) for r in self.reads],
             "write": {
                 "requested": self.write,
                 "directory": self.target,
@@ -839,9 +1023,14 @@ class UpdateResult:
     def text_lines(self) -> list[str]:
         lines = [line for c in self.changes for line in c.lines()]
         found = sum(1 for p in self.pages if p.found)
-        where = self.source.get("directory") or self.source.get("index_url")
+        where = self.source.get("directory") or f"{self.source.get('package_index')} and {self.source.get('index_url')}"
+        wheels = ""
+        if self.reads:
+            size = sum(r.bytes for r in self.reads) / 1e6
+            wheels = (f" and the metadata of {len(self.reads)} wheels ({sum(r.requests for r in self.reads)} "
+                      f"range requests, {size:.1f} MB)")
         lines.append(
-            f"read {len(self.pages)} pages ({found} found, {len(self.pages) - found} missing) "
+            f"read {len(self.pages)} pages ({found} found, {len(self.pages) - found} missing){wheels} "
             f"from {where}; compared with the {self.base['origin']} data of {self.base['updated']}"
         )
         if self.in_sync:
@@ -888,25 +1077,27 @@ def run(
     source: str | os.PathLike | None = None,
     timeout: float = 20.0,
     index_url: str | None = None,
-    pypi_url: str | None = None,
+    package_index: str | None = None,
     now: datetime | None = None,
 ) -> UpdateResult:
     """Compare the data with upstream; with ``write``, save the refreshed set.
 
     ``source`` is a folder of recorded pages (``--from``); without it the network is read
-    (``index_url``/``pypi_url``, else ``$ENVCHECK_INDEX_URL``/``$ENVCHECK_PYPI_URL``, else the
-    real indexes). The data written goes to ``output``, else the user data folder.
+    (``index_url``, else ``$ENVCHECK_INDEX_URL``, else PyTorch's index; ``package_index``, else
+    pip's configured index (``PIP_INDEX_URL``, pip.conf), else the public one). The data written
+    goes to ``output``, else the user data folder.
     """
     out_dir = Path(output) if output is not None else None
-    pages = pages_from(source, timeout, index_url, pypi_url)
+    pages = pages_from(source, timeout, index_url, package_index)
     matrix, base_dir = _base(out_dir)
     docs = _read_docs(base_dir)
     rows = docs["releases.json"]["releases"]
 
     stamp = timestamp(now)
     ctx = Context(stamp[:10], pages)
-    obs, warnings = observe(pages, rows)
+    obs, warnings = observe(pages, rows, ctx.date)
     new_rows, changes = merge(rows, obs, ctx)
+    warnings += ctx.warnings
     for c in changes:
         if c.kind == "pending":
             warnings.append(f"torch {c.torch} {c.reason}")
@@ -917,6 +1108,7 @@ def run(
         base=dataclasses.asdict(matrix.info),
         changes=changes,
         pages=pages.log,
+        reads=pages.reads,
         check=check,
         write=write,
         target=str(target),

@@ -239,7 +239,7 @@ def test_a_finding_fix_and_its_alternative_reach_the_check(matrix):
     [check] = [c for c in finding_checks([f.to_dict() for f in diag.findings]) if c.value == "EC201"]
     command, alternative = check.detail.splitlines()[-2:]
     assert command.startswith("pip install torch==2.13.0 ")
-    assert alternative.startswith("or, the newest release for this machine") and "pip install torch==2.14.1 " in alternative
+    assert alternative.startswith("or, the newest release for this machine") and "pip install torch==2.15.0 " in alternative
 
 
 def test_worst_and_exit_codes():

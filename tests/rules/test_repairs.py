@@ -29,27 +29,27 @@ def _with(name, changes, dists=()):
 
 
 ROWS = [
-    ("cpu-build-550", LAPTOP, {}, (), "EC201", ("2.13.0", "cu126"), True, "2.14.1",
+    ("cpu-build-550", LAPTOP, {}, (), "EC201", ("2.13.0", "cu126"), True, "2.15.0",
      "2.13.0's cu13x builds need >= 580; cu126 runs on 550.120 in compatibility mode (560.28.03 for full): "
-     "keep 2.13.0; the newest release for this machine is 2.14.1 (cu126)"),
+     "keep 2.13.0; the newest release for this machine is 2.15.0 (cu126)"),
     ("cpu-build-580", LAPTOP, {"driver.version": "580.65.06", "driver.cuda_max": "13.0", "driver.cuda_max_raw": 13000},
-     (), "EC201", ("2.13.0", "cu130"), True, "2.14.1",
+     (), "EC201", ("2.13.0", "cu130"), True, "2.15.0",
      "580.65.06 fully supports 13.0: 2.13.0 cu130 (cu132 would be compat)"),
     ("cpu-build-driver-unread", LAPTOP, dict(UNREAD, **{"torch.version": "2.12.0+cpu", "torch.version_py_version": "2.12.0+cpu"}),
-     (("torchvision", "0.27.0+cpu"),), "EC201", ("2.12.0", "cu126"), True, "2.14.1",
+     (("torchvision", "0.27.0+cpu"),), "EC201", ("2.12.0", "cu126"), True, "2.15.0",
      "driver unknown, GPU sm_86 known: 2.12.0's lowest CUDA with sm_86 code, cu126 (any driver >= 525.60.13); "
      "never the CPU build"),
-    ("cu130-on-535", "driver535-torch2.11-cu130", {}, (), "EC101", ("2.11.0", "cu126"), True, "2.14.1",
+    ("cu130-on-535", "driver535-torch2.11-cu130", {}, (), "EC101", ("2.11.0", "cu126"), True, "2.15.0",
      "2.11.0 on 535.216.01 (12.2): cu130 cannot run, cu128 and cu126 run in compat mode; cu126 is closer to 12.2"),
-    ("gtx1080-cu128", "gtx1080-torch2.8-cu128", {}, (), "EC203", ("2.8.0", "cu126"), True, "2.14.1",
+    ("gtx1080-cu128", "gtx1080-torch2.8-cu128", {}, (), "EC203", ("2.8.0", "cu126"), True, "2.15.0",
      "sm_61: 2.8's cu128/cu129 start at sm_70; cu126 carries sm_60 and 570.144 fully supports it"),
     ("rtx5090-cu124", "rtx5090-torch2.6-cu124", {}, (), "EC203", ("2.13.0", "cu129"), False, "2.11.0",
      "no 2.6 build carries sm_120, so the release cannot be kept: the newest release with sm_120 code that "
      "570.133.20 runs is 2.13.0, in its off-selector cu129 build (compat: 12.9 wants 575.51.03); 2.11.0 cu128 "
      "is fully supported (570.26): the alternative"),
-    ("v100-cu130", "v100-torch2.11-cu130-quick", {}, (), "EC203", ("2.11.0", "cu126"), True, "2.14.1",
+    ("v100-cu130", "v100-torch2.11-cu130-quick", {}, (), "EC203", ("2.11.0", "cu126"), True, "2.15.0",
      "sm_70: 2.11's cu130 and cu128 start at sm_75; cu126 has sm_70, full on 580.82.07"),
-    ("python-3.12-on-2.1", "torch2.1-source-build-python3.12", {}, (), "EC308", ("2.14.1", "cu126"), False, None,
+    ("python-3.12-on-2.1", "torch2.1-source-build-python3.12", {}, (), "EC308", ("2.15.0", "cu126"), False, None,
      "2.1.2 has no Python 3.12 wheels: the newest release, cu126 in compat mode on 535.183.01"),
     ("torchvision-other-build-unread", LAPTOP,
      dict(UNREAD, **{"torch.version": "2.4.0+cu121", "torch.version_py_version": "2.4.0+cu121", "torch.variant": "cu121",

@@ -18,9 +18,11 @@ again whenever the rows for torch >= 2.9 change, and commit the result.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 
 from packaging.version import Version
@@ -104,33 +106,116 @@ def write_index(root: Path, variant: str, package: str, files: list[str]) -> Non
     (folder / "index.html").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def write_pypi(root: Path, package: str, versions: list[str], extra: dict | None = None) -> None:
-    releases = {}
-    for v in sorted(versions, key=Version):
-        f = f"{package}-{v}-cp312-cp312-manylinux_2_28_x86_64.whl"
-        releases[v] = [{
-            "filename": f,
-            "packagetype": "bdist_wheel",
-            "python_version": "cp312",
-            "requires_python": ">=3.10",
-            "url": f"https://files.pythonhosted.org/packages/{sha(f)[:2]}/{sha(f)[2:4]}/{sha(f)[4:]}/{f}",
-            "digests": {"sha256": sha(f)},
-            "yanked": False,
-            "yanked_reason": None,
-        }]
-    for v, files in (extra or {}).items():
-        releases[v] = files
-    newest = max((v for v in versions if not Version(v).is_prerelease), key=Version)
-    doc = {
-        "info": {"name": package, "version": newest, "summary": f"{package} (recorded for envcheck tests)"},
-        "last_serial": 1,
-        "releases": releases,
-        "urls": releases[newest],
-        "vulnerabilities": [],
+PLATFORM_TAGS = {"linux": "manylinux_2_28_x86_64", "windows": "win_amd64", "macos": "macosx_14_0_arm64"}
+OLD_UPLOAD = "2024-01-10T12:00:00Z"  # before every release the update reads metadata for
+
+
+def _zip(members: dict[str, str]) -> bytes:
+    """A small, byte-stable wheel stand-in: a real zip holding the members the update reads."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in members.items():
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, text)
+    return buf.getvalue()
+
+
+def torch_metadata(version: str, block: dict) -> str:
+    lines = ["Metadata-Version: 2.4", "Name: torch", f"Version: {version}"]
+    lines += [f"Classifier: Programming Language :: Python :: {p}" for p in block["classifiers"]]
+    if block.get("requires_python"):
+        lines.append(f"Requires-Python: {block['requires_python']}")
+    lines += ["Requires-Dist: filelock", "Requires-Dist: sympy>=1.13.3"]
+    lines += [f'Requires-Dist: {name}{spec}; platform_system == "Linux"' for name, spec in block["pins"].items()]
+    lines.append('Requires-Dist: opt-einsum>=3.3; extra == "opt-einsum"')
+    return "\n".join(lines) + "\n\nThe description (omitted).\n"
+
+
+def partner_metadata(package: str, version: str, torch: str | None) -> str:
+    lines = ["Metadata-Version: 2.1", f"Name: {package}", f"Version: {version}", "Requires-Python: >=3.10"]
+    lines += ["Requires-Dist: numpy"] + ([f"Requires-Dist: torch ({torch})"] if torch else [])
+    return "\n".join(lines) + "\n\n"
+
+
+def simple_file(filename: str, digest: str | None, uploaded: str, requires_python: str | None,
+                yanked: bool = False) -> dict:
+    return {
+        "filename": filename,
+        # Relative, as mirrors serve them: resolved against the page's address.
+        "url": f"../../files/{filename}",
+        "hashes": {"sha256": digest or sha(filename)},
+        "requires-python": requires_python,
+        "size": 0,  # filled in for the wheels recorded under files/
+        "upload-time": uploaded,
+        "yanked": yanked,
     }
-    folder = root / "pypi" / package
+
+
+def write_simple(root: Path, package: str, files: list[dict], stubs: dict[str, bytes]) -> None:
+    """The package index's PEP 691 page, and the recorded wheels (stand-ins) it points to."""
+    (root / "files").mkdir(parents=True, exist_ok=True)
+    for f in files:
+        if f["filename"] in stubs:
+            data = stubs[f["filename"]]
+            (root / "files" / f["filename"]).write_bytes(data)
+            f["size"] = len(data)
+        else:
+            f["size"] = 1000 + len(f["filename"])
+    versions = sorted({f["filename"].split("-")[1] for f in files}, key=Version)
+    doc = {"meta": {"api-version": "1.1"}, "name": package, "versions": versions,
+           "files": sorted(files, key=lambda f: f["filename"])}
+    folder = root / "simple" / package
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "json").write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
+    (folder / "index.json").write_text(json.dumps(doc, indent=0, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+def release_files(row: dict, stubs: dict[str, bytes]) -> list[dict]:
+    """A release's files on the package index: from its package_index block where it has one
+    (the wheels read then, with their real sha256, so a sync check reads none again)."""
+    block = row.get("package_index")
+    if block is None:
+        f = f"torch-{row['torch']}-cp312-cp312-manylinux_2_28_x86_64.whl"
+        return [simple_file(f, None, OLD_UPLOAD, f">={row['python'][0]}")]
+    out = []
+    by_file = {e["file"]: (os_name, e) for os_name, e in block["default"].items()}
+    uploaded = f"{block['uploaded']}T15:00:00Z"
+    for os_name in block["os"]:
+        for py in block["python"] + block["python_experimental"]:
+            name = f"torch-{row['torch']}-{tags(py)}-{PLATFORM_TAGS[os_name]}.whl"
+            hit = by_file.get(name)
+            out.append(simple_file(name, hit[1]["sha256"] if hit else None, uploaded, block["requires_python"]))
+            if hit and os_name != "macos":
+                entry = hit[1]
+                local = entry["variant"]
+                members = {"torch/version.py": (f"__version__ = '{row['torch']}+{local}'\n"
+                                                f"cuda: Optional[str] = {entry['cuda']!r}\n")}
+                if os_name == "linux":
+                    members[f"torch-{row['torch']}.dist-info/METADATA"] = torch_metadata(row["torch"], block)
+                stubs[name] = _zip(members)
+    return out
+
+
+def partner_entries(package: str, rows: list[dict]) -> dict[str, dict]:
+    """The partner releases the rows' package_index blocks recorded: version -> entry."""
+    recorded = {}
+    for r in rows:
+        entry = ((r.get("package_index") or {}).get("partners") or {}).get(package)
+        if entry and entry.get("version"):
+            recorded[entry["version"]] = entry
+    return recorded
+
+
+def partner_files(package: str, versions: list[str], recorded: dict[str, dict], stubs: dict[str, bytes]) -> list[dict]:
+    out = []
+    for v in versions:
+        entry = recorded.get(v)
+        if entry is None:
+            out.append(simple_file(f"{package}-{v}-cp312-cp312-manylinux_2_28_x86_64.whl", None, OLD_UPLOAD, ">=3.10"))
+            continue
+        out.append(simple_file(entry["file"], entry["sha256"], f"{entry['uploaded']}T15:30:00Z", ">=3.10"))
+        stubs[entry["file"]] = _zip({f"{package}-{v}.dist-info/METADATA": partner_metadata(package, v, entry["torch"])})
+    return out
 
 
 def build(root: Path, rows: list[dict], drift: bool) -> None:
@@ -143,44 +228,52 @@ def build(root: Path, rows: list[dict], drift: bool) -> None:
         for v, windows in published(r):
             pages.setdefault((v, "torch"), []).extend(
                 wheels("torch", r["torch"], v, r["python"] + r["python_experimental"], windows=windows))
-    # PyPI lists every release (old ones too, 0.3.0.post4 among them); a yanked one and a release
-    # candidate are skipped.
-    yanked = [{"filename": "torch-2.13.1-cp312-cp312-manylinux_2_28_x86_64.whl", "yanked": True,
-               "yanked_reason": "recorded test case: a yanked release", "url": ""}]
-    pypi = {
-        "torch": ["0.3.0.post4"] + [r["torch"] for r in rows if r["pip"].get("index_base") is None] + ["2.16.0rc1"],
-        "torchvision": sorted({r["torchvision"] for r in rows if r["torchvision"]} | {"0.29.2"}, key=version_key),
-        "torchaudio": sorted({r["torchaudio"] for r in rows if r["torchaudio"]}, key=version_key),
+    # The package index lists every release (old ones too, 0.3.0.post4 among them); a yanked one
+    # and a release candidate are skipped.
+    torch_rows = [r for r in rows if r["pip"].get("index_base") is None]
+    partners = {p: partner_entries(p, rows) for p in ("torchvision", "torchaudio")}
+    versions = {
+        "torchvision": sorted({r["torchvision"] for r in rows if r["torchvision"]}, key=version_key),
+        "torchaudio": sorted({r["torchaudio"] for r in rows if r["torchaudio"]} | set(partners["torchaudio"]),
+                             key=version_key),
     }
     if drift:
-        py = ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
+        py = ["3.11", "3.12", "3.13", "3.14", "3.15"]
         for v in ("cpu", "cu130", "cu132", "cu134"):
             pages.setdefault((v, "torch"), []).extend(wheels("torch", "2.16.0", v, py + ["3.15t"]))
         pages[("cu134", "torch")].extend(wheels("torch", "2.15.0", "cu134", py))
-        pages[("cu132", "torch")].extend(wheels("torch", "2.15.0", "cu132", ["3.15t"]))
         # An off-selector build that gains Windows wheels: 2.14.1's cu134 (Linux only in the data).
         pages[("cu134", "torch")].append("torch-2.14.1+cu134-cp314-cp314-win_amd64.whl")
-        pypi["torch"].append("2.16.0")
-        pypi["torchvision"] += ["0.30.0", "0.31.0"]
-        by_version = {r["torch"]: r for r in rows}
-        for v in ("cpu", "cu126", "cu130", "cu132", "cu134"):
-            files = wheels("torchvision", "0.30.0", v, py, partner=True)
-            if v != "cu126":
-                files += wheels("torchvision", "0.31.0", v, py, partner=True)
-            for t in ("2.14.0", "2.14.1"):
-                if v in dict(published(by_version[t])):
-                    files += wheels("torchvision", by_version[t]["torchvision"], v, py, partner=True)
-            pages[(v, "torchvision")] = files
-        for v in ("cpu", "cu130"):
-            pages[(v, "torchaudio")] = [
-                f for t in ("2.9.0", "2.9.1", "2.10.0", "2.11.0")
-                for f in wheels("torchaudio", t, v, py[:-1], partner=True)
-            ]
+        for v in ("cpu", "cu130", "cu132", "cu134"):
+            pages[(v, "torchvision")] = wheels("torchvision", "0.31.0", v, py, partner=True)
+        # torch 2.16.0 on the package index: its wheels, their METADATA and version.py, and
+        # torchvision 0.31.0 pinning it; no torchaudio uploaded with it.
+        torch_rows.append({"torch": "2.16.0", "package_index": {
+            "uploaded": "2026-12-02", "requires_python": ">=3.11", "classifiers": py, "python": py,
+            "python_experimental": ["3.15t"], "os": ["linux", "windows", "macos"],
+            "pins": {"cuda-toolkit": "==13.2.3", "nvidia-cudnn-cu13": "==9.27.0.12", "nvidia-nccl-cu13": "==2.31.2",
+                     "triton": "~=3.10.0"},
+            "default": {os_name: {"variant": variant, "cuda": cuda, "sha256": None,
+                                  "file": f"torch-2.16.0-cp315-cp315-{PLATFORM_TAGS[os_name]}.whl"}
+                        for os_name, variant, cuda in (("linux", "cu132", "13.2"), ("windows", "cpu", None),
+                                                       ("macos", "cpu", None))},
+        }})
+        partners["torchvision"]["0.31.0"] = {
+            "version": "0.31.0", "torch": "==2.16.0", "uploaded": "2026-12-02", "sha256": None,
+            "file": "torchvision-0.31.0-cp315-cp315-manylinux_2_28_x86_64.whl"}
+        versions["torchvision"].append("0.31.0")
     for (variant, package), files in sorted(pages.items()):
         write_index(root, variant, package, files)
-    write_pypi(root, "torch", pypi["torch"], {"2.13.1": yanked})
-    write_pypi(root, "torchvision", pypi["torchvision"])
-    write_pypi(root, "torchaudio", pypi["torchaudio"])
+    stubs: dict[str, bytes] = {}
+    torch_files = [f for r in torch_rows for f in release_files(r, stubs)]
+    torch_files.append(simple_file("torch-0.3.0.post4-cp36-cp36m-manylinux1_x86_64.whl", None, OLD_UPLOAD, None))
+    torch_files.append(simple_file("torch-2.13.1-cp312-cp312-manylinux_2_28_x86_64.whl", None,
+                                   "2026-07-20T10:00:00Z", ">=3.10", yanked=True))
+    torch_files.append(simple_file("torch-2.17.0rc1-cp312-cp312-manylinux_2_28_x86_64.whl", None,
+                                   "2026-12-05T10:00:00Z", ">=3.11"))
+    write_simple(root, "torch", torch_files, stubs)
+    for p in ("torchvision", "torchaudio"):
+        write_simple(root, p, partner_files(p, versions[p], partners[p], stubs), stubs)
 
 
 def main() -> None:
