@@ -119,7 +119,7 @@ def matrix(ctx, torch_spec, cuda, rocm, cpu, conda, cc, os_name, as_json):
       envcheck matrix --torch 2.7          partners, Pythons, builds, GPU code
       envcheck matrix --cuda 12.1          which releases have a cu121 build
       envcheck matrix --cc 7.0 --torch '>=2.8'   which builds run on a V100
-      envcheck matrix update               refresh the data from upstream
+      envcheck matrix update               refresh the data from the package index and PyTorch's index
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -177,12 +177,15 @@ def matrix(ctx, torch_spec, cuda, rocm, cpu, conda, cc, os_name, as_json):
 @click.option("--check", is_flag=True, help="Exit 1 when upstream has releases or builds the data lacks (for scheduled CI).")
 @click.option("--from", "source", type=click.Path(exists=True, file_okay=False), help="Read recorded index pages from this folder instead of the network.")
 @click.option("--timeout", type=float, default=20.0, show_default=True, help="Seconds per HTTP request.")
+@click.option("--index-url", "index_url", metavar="URL",
+              help="The package index to read (default: pip's own: PIP_INDEX_URL, pip.conf, else https://pypi.org/simple).")
 @json_option
-def matrix_update(write, output, check, source, timeout, as_json):
-    """Refresh the data from PyTorch's package indexes and PyPI; show what changed."""
+def matrix_update(write, output, check, source, timeout, index_url, as_json):
+    """Refresh the data from the package index's own metadata and PyTorch's index; show what changed."""
     from envcheck.matrix import update
 
-    result = update.run(write=write, output=output, check=check, source=source, timeout=timeout)
+    result = update.run(write=write, output=output, check=check, source=source, timeout=timeout,
+                        package_index=index_url)
     finish(Outcome("matrix update", result.to_dict(), result.text_lines(), result.exit_code,
                    result.warnings, result.data_info), as_json)
 

@@ -627,3 +627,51 @@ def test_cli_offline_is_one_line_exit_5(cli, tmp_path):
     r = cli("matrix", "update", "--timeout", "2", "--json", env=env)
     doc = json.loads(r.stdout)
     assert r.returncode == 5 and doc["status"] == "error" and doc["errors"][0]["kind"] == "network"
+
+
+def test_cli_index_url_option_and_unreachable_pytorch_index(cli, tmp_path, server):
+    """--index-url names the package index (as pip's option does); PyTorch's index out of reach
+    is one warning, and --check still fails on the release the data lacks, naming it."""
+    _srv, base = server(DRIFT)
+    env = {"ENVCHECK_DATA_DIR": str(tmp_path / "cli-user"),
+           "ENVCHECK_INDEX_URL": f"http://127.0.0.1:{_closed_port()}/whl", "PIP_CONFIG_FILE": os.devnull}
+    r = cli("matrix", "update", "--check", "--timeout", "3", "--index-url", base + "/simple", env=env)
+    assert r.returncode == 1, r.stderr
+    assert ("! torch 2.16.0: on the package index; not added, since PyTorch's index (its builds) could not "
+            "be read") in r.stdout
+    assert f"from {base}/simple and http://127.0.0.1:" in r.stdout
+    assert r.stderr.count("builds not compared with PyTorch's index, package index only") == 1
+
+
+def test_cli_matrix_shows_what_the_index_settled(cli):
+    r = cli("matrix", "--torch", "2.15.0")
+    assert r.returncode == 0, r.stderr
+    assert "package index https://pypi.org/simple/torch/" in r.stdout
+    assert "Requires-Python >=3.11" in r.stdout and "nvidia-cudnn-cu13==9.26.0.51" in r.stdout
+    assert "torchvision 0.29.2 was uploaded with torch 2.15.0 (2026-10-28) and requires torch>=2.14.0" in r.stdout
+    doc = json.loads(cli("matrix", "--torch", "2.15.0", "--json").stdout)
+    index = doc["data"]["releases"][0]["package_index"]
+    assert index["settled"] == ["default_variant", "python", "torchaudio", "torchvision"]
+    assert index["wheels"]["linux"] == "torch-2.15.0-cp315-cp315-manylinux_2_28_x86_64.whl"
+
+
+def test_pep658_metadata_file_is_used_where_offered(tmp_path, server, dataset):
+    """An index that serves FILE.metadata (PEP 658/714) is asked for it, not for the wheel."""
+    root = tmp_path / "idx"
+    shutil.copytree(DRIFT, root)
+    page = root / "simple" / "torchvision" / "index.json"
+    doc = json.loads(page.read_text(encoding="utf-8"))
+    name = "torchvision-0.31.0-cp315-cp315-manylinux_2_28_x86_64.whl"
+    for f in doc["files"]:
+        if f["filename"] == name:
+            f["core-metadata"] = {"sha256": "00" * 32}
+    page.write_text(json.dumps(doc), encoding="utf-8")
+    (root / "files" / f"{name}.metadata").write_text(
+        "Metadata-Version: 2.1\nName: torchvision\nVersion: 0.31.0\nRequires-Dist: torch (==2.16.0)\n\n", encoding="utf-8")
+    (root / "files" / name).unlink()  # were the wheel read, this would fail
+    srv, base = server(root)
+    result = update.run(output=dataset, timeout=5, now=NOW, index_url=base + "/whl", package_index=base + "/simple")
+    assert result.new[0].row["torchvision"] == "0.31.0"
+    assert (f"/files/{name}.metadata", None, srv.seen[0][2]) in [(p, None, ua) for p, _a, ua in srv.seen]
+    assert not any(n == name for n, _s, _e in srv.ranged)
+    assert any(r.url.endswith(".metadata") and r.requests == 1 for r in result.reads)

@@ -37,8 +37,8 @@ SETTLES = ("python", "default_variant", "torchvision", "torchaudio")
 PARTNERS = ("torchvision", "torchaudio")
 _PLATFORM = {"linux": "manylinux", "windows": "win_amd64", "macos": "macosx"}
 
-# members(file, wanted) -> {name: bytes}
-Reader = Callable[[pyindex.IndexFile, Callable[[str], bool]], dict]
+# members(file, wanted, metadata_only=False) -> {name: bytes}
+Reader = Callable[..., dict]
 
 
 def _plain(version: str) -> bool:
@@ -187,7 +187,7 @@ def _partner_releases(package: str, project: pyindex.PypiProject, since: str | N
         if hit and hit["kind"] == package and hit["entry"].get("version") == version:
             entry = {k: hit["entry"][k] for k in ("version", "torch", "uploaded", "file", "sha256")}
         else:
-            meta, _v = wheelmeta.split(read(f, wheelmeta.members_for(package, version)), package)
+            meta, _v = wheelmeta.split(read(f, wheelmeta.members_for(package, version), metadata_only=True), package)
             entry = {"version": version, "torch": None if meta is None else meta.torch,
                      "uploaded": uploaded, "file": f.filename, "sha256": f.sha256}
         out.append(entry)

@@ -116,11 +116,31 @@ def release_entry(matrix: Matrix, release: Release, os_name: str = "linux") -> d
         },
         "confidence": release.confidence,
         "uncertain": sorted(release.uncertain),
+        "package_index": _package_index(release),
         "caveats": query.caveats(release),
         "source": release.source,
         "sources": list(release.sources),
         "notes": list(release.notes),
         "archs_os": os_name,
+    }
+
+
+def _package_index(release: Release) -> dict | None:
+    """What the package index's own metadata settled for a release (official), or None."""
+    facts = release.package_index
+    if facts is None:
+        return None
+    return {
+        "source": facts.source,
+        "read": facts.read,
+        "uploaded": facts.uploaded,
+        "requires_python": facts.requires_python,
+        "classifiers": list(facts.classifiers),
+        "wheels": dict(facts.default_files),
+        "cuda": facts.cuda,
+        "pins": dict(facts.pins),
+        "partners": dict(facts.partners),
+        "settled": sorted(facts.settled),
     }
 
 

@@ -1,39 +1,45 @@
-"""``envcheck matrix update``: refresh the data from PyTorch's package indexes and PyPI.
+"""``envcheck matrix update``: refresh the data from the package index and PyTorch's index.
 
 Capture, parse and merge are separate steps:
 
 1. **capture** (:class:`HttpPages`, :class:`RecordedPages`): read the pages, nothing else.
+   The package index pip uses (``PIP_INDEX_URL``/pip.conf, default ``https://pypi.org/simple``):
+   ``<index>/<package>/`` as PEP 691 JSON, and the recent wheels' METADATA and version.py by
+   HTTP range requests (:mod:`envcheck.matrix.wheelmeta`). PyTorch's index
    ``https://download.pytorch.org/whl/<variant>/<package>/`` (PEP 503 HTML or PEP 691 JSON,
-   negotiated with ``Accept``) and ``https://pypi.org/pypi/<package>/json``. ``--from DIR`` reads
-   the same pages recorded under ``DIR/whl/<variant>/<package>/index.json|index.html`` and
-   ``DIR/pypi/<package>/json``.
-2. **parse** (:mod:`envcheck.matrix.pyindex`): wheel names -> release, build, Pythons, platforms.
+   negotiated with ``Accept``). ``--from DIR`` reads the same recorded under ``DIR/simple/``,
+   ``DIR/files/`` and ``DIR/whl/<variant>/<package>/index.json|index.html``.
+2. **parse** (:mod:`envcheck.matrix.pyindex`, :mod:`envcheck.matrix.indexfacts`): wheel names ->
+   release, build, Pythons, platforms; wheel metadata -> the facts the package index settles.
 3. **merge** (:func:`merge`, pure): new releases get new rows (confidence ``inferred``);
    existing rows only gain builds, Pythons and partners that were null and marked uncertain.
    Nothing curated is ever removed or rewritten. A build the index shows that a row lacks is
    recorded off the install selector (``pip.off_selector``: the index cannot say what
    pytorch.org offers), with the OSes its wheels exist for; off-selector builds already in the
    data are probed too, kept, and gain OSes the index newly shows. A new release takes the
-   previous release's off-selector builds to be off the selector too (marked inferred).
+   previous release's off-selector builds to be off the selector too (marked inferred). Then the
+   package index's facts are settled into each recent row (:func:`indexfacts.settle`).
 4. **write** (only with ``--write``): the new data set is validated with ``store.load_dir``
    in a temporary folder first, then each file is written to a temporary file beside its target,
    fsynced and moved into place with ``os.replace``. Only the three data files are touched.
 
-What is probed, within :data:`MAX_REQUESTS` requests:
+What is probed, within :data:`MAX_REQUESTS` page requests and :data:`MAX_WHEEL_READS` wheels:
 
-* PyPI JSON for torch, torchvision and torchaudio (3 requests): the list of releases;
-  pre-releases, dev releases and releases whose files are all yanked are skipped.
+* the package index's page for torch, torchvision and torchaudio (3 requests): every release;
+  pre-releases, dev releases and releases whose files are all yanked are skipped. An unreachable
+  package index ends the run (exit 5).
 * torch's index page for every build of the newest :data:`RECENT_SERIES` minor series in the
   data, for ``cpu``, and for plausible next builds: the next :data:`NEXT_CUDA_MINORS` CUDA
   minors after the newest CUDA build and the next CUDA major's ``.0``; the next
   :data:`NEXT_ROCM_MINORS` ROCm minors after the newest ROCm build and the next ROCm major.
   A missing page (HTTP 404, or 403 as download.pytorch.org answers for a missing key) just
-  means that build does not exist.
+  means that build does not exist. When its first page cannot be reached at all, PyTorch's
+  index is skipped with a warning.
 * torchvision's and torchaudio's pages only where a partner is needed: for the builds of new
-  releases, and of rows whose partner is null, marked uncertain, and now on PyPI.
+  releases, and of rows whose partner is null, marked uncertain, and now on the package index.
 
-Environment: ``ENVCHECK_INDEX_URL`` (default ``https://download.pytorch.org/whl``) and
-``ENVCHECK_PYPI_URL`` (default ``https://pypi.org/pypi``) point the network path at a mirror.
+Environment: ``ENVCHECK_INDEX_URL`` (default ``https://download.pytorch.org/whl``) points at a
+mirror of PyTorch's index; pip's own settings point at the package index.
 
 Older releases than the probed window are curated history: a gap there is not reported.
 """
@@ -169,12 +175,20 @@ class _Pages:
         self.log.append(Page(url, package, None, True, len(files)))
         return pyindex.project_from_files(package, files)
 
-    def members(self, file: pyindex.IndexFile, wanted) -> dict[str, bytes]:
-        """The members of a wheel that ``wanted`` accepts, read without downloading the wheel."""
+    def members(self, file: pyindex.IndexFile, wanted, metadata_only: bool = False) -> dict[str, bytes]:
+        """The members of a wheel that ``wanted`` accepts, read without downloading the wheel.
+        With ``metadata_only``, a PEP 658 ``.metadata`` file is read instead where the index
+        offers one."""
         if len(self.reads) >= MAX_WHEEL_READS:  # pragma: no cover - the plan stays within budget
             raise RuntimeError(f"more than {MAX_WHEEL_READS} wheels planned")
         read = WheelRead(file.url)
         self.reads.append(read)
+        if metadata_only and file.core_metadata:
+            read.url = file.url + ".metadata"
+            body = self._file_get(read.url)
+            read.requests, read.bytes = 1, len(body)
+            name = file.filename.split("-")[0] + "-" + file.filename.split("-")[1]
+            return {f"{name}.dist-info/METADATA": body}
 
         def fetch(start: int, end: int) -> bytes:
             data = self._range(file.url, start, end)
@@ -207,6 +221,9 @@ class _Pages:
         raise NotImplementedError
 
     def _range(self, url: str, start: int, end: int) -> bytes:
+        raise NotImplementedError
+
+    def _file_get(self, url: str) -> bytes:
         raise NotImplementedError
 
     def _bad(self, url: str, exc: Exception) -> Exception:
@@ -242,6 +259,13 @@ class HttpPages(_Pages):
 
     def _range(self, url: str, start: int, end: int) -> bytes:
         return _http_range(url, f"{start}-{end - 1}", self.timeout)[0]
+
+    def _file_get(self, url: str) -> bytes:
+        got = _http(url, {"Accept-Encoding": "identity"}, self.timeout, absent_ok=False)
+        assert got is not None
+        if len(got[0]) > wheelmeta.MAX_MEMBER:
+            raise self._bad(url, wheelmeta.WheelError(f"{len(got[0])} bytes: too large to be metadata"))
+        return got[0]
 
     def _bad(self, url: str, exc: Exception) -> Exception:
         return NetworkError(f"unexpected answer from {url}: {exc}", hint=NETWORK_HINT)
@@ -360,6 +384,9 @@ class RecordedPages(_Pages):
         with self._file(url).open("rb") as f:
             f.seek(start)
             return f.read(end - start)
+
+    def _file_get(self, url: str) -> bytes:
+        return self._file(url).read_bytes()
 
     def _bad(self, url: str, exc: Exception) -> Exception:
         return InputError(f"recorded page for {url} in {self.root} is unreadable: {exc}")

@@ -32,6 +32,10 @@ def _partners(entry: dict) -> str:
     return f"{tv}, {ta}"
 
 
+_SETTLED_WORDS = {"python": "Pythons", "default_variant": "default build", "torchvision": "torchvision",
+                  "torchaudio": "torchaudio"}
+
+
 def release_text(entry: dict) -> list[str]:
     conf = entry["confidence"]
     tag = style(conf, "green" if conf == "official" else "yellow")
@@ -55,6 +59,16 @@ def release_text(entry: dict) -> list[str]:
         lines.append(
             f"  conda        {conda['style']} on -c {conda['channel']}: {', '.join(conda['variants'])}"
         )
+    index = entry.get("package_index")
+    if index:
+        settled = ", ".join(_SETTLED_WORDS.get(f, f) for f in index["settled"]) or "nothing"
+        lines.append(f"  package index {index['source']} (read {index['read']}; official: {settled})")
+        lines.append(f"               Requires-Python {index['requires_python'] or 'not declared'}, uploaded "
+                     f"{index['uploaded'] or 'unknown'}; Linux wheel CUDA {index['cuda'] or 'none'}")
+        if index["pins"]:
+            lines.append("               pins " + " ".join(f"{k}{v}" for k, v in index["pins"].items()))
+        for why in index["partners"].values():
+            lines.append(f"               {why}")
     lines.append(f"  builds ({entry['archs_os']} GPU code):")
     lines += variant_table_text(pip["variants"])
     for c in entry["caveats"]:

@@ -3,16 +3,17 @@
     python tests/data/index/make_fixtures.py
 
 Writes two page sets laid out like the URLs that ``envcheck matrix update`` reads
-(``<set>/whl/<build>/<package>/index.html|index.json`` and ``<set>/pypi/<package>/json``):
+(``<set>/whl/<build>/<package>/index.html|index.json``, ``<set>/simple/<package>/index.json`` and
+the wheels it links to under ``<set>/files/``):
 
 * ``sync/``  - exactly what matrices/releases.json says for torch >= 2.9 (so ``--check`` exits 0);
 * ``drift/`` - the same plus a simulated newer upstream: torch 2.16.0 (cpu cu130 cu132 cu134,
-  Python 3.10-3.15 and 3.15t) with torchvision 0.31.0 and no torchaudio; torch 2.15.0 gains a
-  cu134 build, a 3.15t wheel and torchvision 0.30.0.
+  Python 3.11-3.15 and 3.15t) with torchvision 0.31.0 and no torchaudio; torch 2.15.0 gains a
+  cu134 build; 2.14.1's cu134 gains a Windows wheel.
 
 The pages are in the real formats: PEP 503 HTML as download.pytorch.org serves it, PEP 691 JSON
-(api-version 1.1) for the ``cpu`` and ``cu130`` pages, PyPI's JSON API for ``pypi/``. Run it
-again whenever the rows for torch >= 2.9 change, and commit the result.
+(api-version 1.1) for the ``cpu`` and ``cu130`` pages and for the package index. Run it again
+whenever the rows for torch >= 2.9 (or their ``package_index`` blocks) change, and commit the result.
 """
 
 from __future__ import annotations
