@@ -675,3 +675,39 @@ def test_pep658_metadata_file_is_used_where_offered(tmp_path, server, dataset):
     assert (f"/files/{name}.metadata", None, srv.seen[0][2]) in [(p, None, ua) for p, _a, ua in srv.seen]
     assert not any(n == name for n, _s, _e in srv.ranged)
     assert any(r.url.endswith(".metadata") and r.requests == 1 for r in result.reads)
+
+
+def test_check_names_the_newest_release_lacking_its_official_fields(dataset):
+    """Data from before the package index was read: --check fails and says what it would settle."""
+    doc = json.loads((dataset / "releases.json").read_text(encoding="utf-8"))
+    row = doc["releases"][-1]
+    assert row["torch"] == "2.15.0"
+    del row["package_index"]
+    row.update(confidence="unknown", torchaudio=None, python=["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"],
+               partners_note="no torchaudio for 2.15 was known", uncertain=sorted(row["uncertain"] + ["python"]))
+    (dataset / "releases.json").write_text(store.dump_json(doc), encoding="utf-8")
+    result = update.run(output=dataset, source=SYNC, check=True, now=NOW)
+    assert result.exit_code == 1
+    assert diff_lines(result) == [
+        "~ torch 2.15.0: python 3.10-3.15 (+3.14t 3.15t) -> 3.11-3.15 (+3.14t 3.15t) (package index)",
+        "~ torch 2.15.0: torchaudio none -> 2.11.1 (package index)",
+        "~ torch 2.15.0: confidence unknown -> inferred (Pythons, default build and partners settled) (package index)",
+    ]
+    # Its wheels were read again by ranges (the data recorded none of their hashes any more).
+    assert [r.url.rsplit("/", 1)[-1] for r in result.reads][:2] == [
+        "torch-2.15.0-cp315-cp315-manylinux_2_28_x86_64.whl", "torch-2.15.0-cp315-cp315-win_amd64.whl"]
+
+
+def test_check_fails_when_the_newest_release_cannot_be_read(dataset, tmp_path):
+    root = tmp_path / "idx"
+    shutil.copytree(SYNC, root)
+    page = root / "simple" / "torch" / "index.json"
+    doc = json.loads(page.read_text(encoding="utf-8"))
+    doc["files"] = [f for f in doc["files"] if not (f["filename"].startswith("torch-2.15.0-")
+                                                    and "manylinux" in f["filename"])]
+    page.write_text(json.dumps(doc), encoding="utf-8")
+    result = update.run(output=dataset, source=root, check=True, now=NOW)
+    assert result.exit_code == 1
+    assert diff_lines(result) == ["! torch 2.15.0: the newest release on the package index lacks its official "
+                                  "fields: its wheels' metadata could not be read (see the warnings)"]
+    assert any("torch 2.15.0: no Linux x86_64 wheel on" in w for w in result.warnings)

@@ -917,6 +917,11 @@ def merge(rows: list[dict], obs: Observed, ctx: Context) -> tuple[list[dict], li
             changes.append(change)
         change.row = settled
         change.added["index"] = items
+    newest = max(obs.pypi.get("torch", ()), key=version_key, default=None)
+    if newest in known and obs.projects and newest not in obs.facts:
+        changes.append(Change(newest, "pending", reason=(
+            "the newest release on the package index lacks its official fields: its wheels' metadata "
+            "could not be read (see the warnings)")))
     for torch in obs.pypi.get("torch", ()):
         if torch not in known and torch not in on_index and version_key(torch) > floor:
             reason = ("on the package index but on none of the probed build indexes; not added (run again "
