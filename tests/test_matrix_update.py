@@ -81,7 +81,10 @@ def test_sync_pages_are_in_sync(dataset):
     result = update.run(output=dataset, source=SYNC, check=True, now=NOW)
     assert diff_lines(result) == [], REGENERATE
     assert result.in_sync and result.exit_code == 0 and result.warnings == []
-    assert result.text_lines()[-1] == "in sync: upstream has no release or build that the data lacks"
+    assert result.text_lines()[-1] == ("in sync: upstream has no release or build that the data lacks; the newest "
+                                       "release on the package index, torch 2.15.0, is known and its official "
+                                       "fields are settled")
+    assert result.reads == []  # every wheel's hash is already recorded: nothing is read again
     assert len(result.pages) <= update.MAX_REQUESTS
     # Old releases on PyPI (1.x) and a yanked or pre-release version are not drift.
     assert result.to_dict()["pending_releases"] == []
@@ -228,7 +231,7 @@ def test_written_data_is_in_sync_afterwards(dataset):
     before = snapshot(dataset)
     again = update.run(write=True, output=dataset, source=DRIFT, check=True, now=NOW)
     assert again.in_sync and again.exit_code == 0 and again.written == []
-    assert again.text_lines()[-1] == "in sync: upstream has no release or build that the data lacks"
+    assert again.text_lines()[-1].endswith("torch 2.16.0, is known and its official fields are settled")
     assert snapshot(dataset) == before
 
 

@@ -1000,6 +1000,7 @@ class UpdateResult:
     changes: list[Change]
     pages: list[Page]
     reads: list[WheelRead] = field(default_factory=list)
+    newest_on_index: str | None = None
     check: bool = False
     write: bool = False
     target: str | None = None
@@ -1041,6 +1042,7 @@ class UpdateResult:
             "new_releases": [c.torch for c in self.new],
             "changed_releases": [c.torch for c in self.changed],
             "pending_releases": [c.torch for c in self.pending],
+            "newest_on_index": self.newest_on_index,
             "changes": [c.to_dict() for c in self.changes],
             "requests": [dataclasses.asdict(p) for p in self.pages],
             "wheel_reads": [dataclasses.asdict(r) for r in self.reads],
@@ -1066,7 +1068,9 @@ class UpdateResult:
             f"from {where}; compared with the {self.base['origin']} data of {self.base['updated']}"
         )
         if self.in_sync:
-            lines.append("in sync: upstream has no release or build that the data lacks")
+            newest = (f"; the newest release on the package index, torch {self.newest_on_index}, is known and "
+                      "its official fields are settled") if self.newest_on_index else ""
+            lines.append("in sync: upstream has no release or build that the data lacks" + newest)
         else:
             n = len(self.new) + len(self.changed)
             lines.append(
@@ -1141,6 +1145,7 @@ def run(
         changes=changes,
         pages=pages.log,
         reads=pages.reads,
+        newest_on_index=max(obs.pypi.get("torch", ()), key=version_key, default=None),
         check=check,
         write=write,
         target=str(target),
