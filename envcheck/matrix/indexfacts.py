@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from envcheck.matrix import pyindex, wheelmeta
-from envcheck.matrix.variants import version_key
+from envcheck.matrix.variants import parse_variant, version_key
 
 __all__ = ["INDEX_SERIES", "SETTLES", "recent", "read_all", "settle", "Reader"]
 
@@ -41,13 +41,9 @@ _PLATFORM = {"linux": "manylinux", "windows": "win_amd64", "macos": "macosx"}
 Reader = Callable[..., dict]
 
 
-def _plain(version: str) -> bool:
-    return all(part.isdigit() for part in version.split(".")) and version.count(".") in (1, 2, 3)
-
-
 def recent(project: pyindex.PypiProject) -> list[str]:
     """The final releases of the newest INDEX_SERIES minor series, oldest first."""
-    versions = [v for v in project.final_versions() if _plain(v)]
+    versions = [v for v in project.final_versions() if pyindex.plain_release(v)]
     series = sorted({version_key(v)[:2] for v in versions})[-INDEX_SERIES:]
     return [v for v in versions if version_key(v)[:2] in series]
 
@@ -56,23 +52,11 @@ def _live(files: Iterable[pyindex.IndexFile]) -> list[pyindex.IndexFile]:
     return [f for f in files if not f.yanked]
 
 
-def _wheels(files: Iterable[pyindex.IndexFile]) -> list[tuple[pyindex.IndexFile, pyindex.Wheel]]:
-    out = []
-    for f in _live(files):
-        if not f.filename.endswith(".whl"):
-            continue
-        try:
-            out.append((f, pyindex.parse_wheel(f.filename)))
-        except pyindex.InvalidWheel:
-            continue
-    return out
-
-
 def _pick(files: Iterable[pyindex.IndexFile], os_name: str) -> pyindex.IndexFile | None:
     """The wheel that stands for an OS: x86_64 (arm64 on macOS), the newest regular CPython
     (or a py3 wheel), by name so that the same file is picked every time."""
     best: tuple | None = None
-    for f, w in _wheels(files):
+    for f, w in pyindex.wheel_files(files):
         name = f.filename
         if os_name not in w.platforms or _PLATFORM[os_name] not in name:
             continue
@@ -113,7 +97,7 @@ def _cached(rows: list[dict]) -> dict[str, dict]:
 def _torch_block(version: str, project: pyindex.PypiProject, page: str, read: Reader, cache: dict,
                  today: str, warnings: list[str]) -> dict | None:
     files = _live(project.releases.get(version, ()))
-    wheels = _wheels(files)
+    wheels = pyindex.wheel_files(files)
     linux = _pick(files, "linux")
     if linux is None:
         warnings.append(f"torch {version}: no Linux x86_64 wheel on {page}; its facts are not settled")
@@ -138,7 +122,7 @@ def _torch_block(version: str, project: pyindex.PypiProject, page: str, read: Re
                      pins=dict(old.get("pins") or {}))
         block["default"]["linux"] = dict(hit["entry"])
     else:
-        meta, vpy = wheelmeta.split(read(linux, wheelmeta.members_for("torch", version)), "torch")
+        meta, vpy = wheelmeta.split(read(linux, wheelmeta.members_for("torch")), "torch")
         if meta is None or vpy is None:
             warnings.append(f"torch {version}: {linux.filename} lacks METADATA or torch/version.py")
             return None
@@ -174,20 +158,20 @@ def _partner_releases(package: str, project: pyindex.PypiProject, since: str | N
     """Each partner release uploaded since ``since``: version, torch requirement, upload day."""
     out = []
     for version in project.final_versions():
-        if not _plain(version):
+        if not pyindex.plain_release(version):
             continue
         files = _live(project.releases[version])
         uploaded = _uploaded(files)
         if since and (uploaded is None or uploaded < since):
             continue
-        f = _pick(files, "linux") or next((f for f, _w in _wheels(files)), None)
+        f = _pick(files, "linux") or next((f for f, _w in pyindex.wheel_files(files)), None)
         if f is None:
             continue
         hit = cache.get(f.sha256 or "")
         if hit and hit["kind"] == package and hit["entry"].get("version") == version:
             entry = {k: hit["entry"][k] for k in ("version", "torch", "uploaded", "file", "sha256")}
         else:
-            meta, _v = wheelmeta.split(read(f, wheelmeta.members_for(package, version), metadata_only=True), package)
+            meta, _v = wheelmeta.split(read(f, wheelmeta.members_for(package), metadata_only=True), package)
             entry = {"version": version, "torch": None if meta is None else meta.torch,
                      "uploaded": uploaded, "file": f.filename, "sha256": f.sha256}
         out.append(entry)
@@ -296,7 +280,7 @@ def settle(row: dict, block: dict, pages_note: str) -> tuple[dict, list[str], li
                 continue
             published = set(pip["variants"]) | {o["variant"] for o in pip.get("off_selector") or []}
             if label not in published:
-                pip["variants"] = sorted(pip["variants"] + [label], key=_variant_sort)
+                pip["variants"] = sorted(pip["variants"] + [label], key=parse_variant)  # Variants sort CPU, CUDA, ROCm
             pip.setdefault("default", {})[os_name] = label
             items.append(f"default build on {os_name} {old or 'none'} -> {label}")
         if all(defaults[o]["variant"] for o in new["platforms"]):
@@ -348,12 +332,6 @@ def settle(row: dict, block: dict, pages_note: str) -> tuple[dict, list[str], li
         items.append("package index facts recorded" if row.get("package_index") is None
                      else "package index facts changed")
     return new, items, warnings
-
-
-def _variant_sort(label: str):
-    from envcheck.matrix.variants import parse_variant
-
-    return parse_variant(label)
 
 
 def _span(pythons: tuple[list[str], list[str]]) -> str:

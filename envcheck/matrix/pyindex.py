@@ -42,6 +42,8 @@ __all__ = [
     "parse_wheel",
     "variant_label",
     "wheels",
+    "wheel_files",
+    "plain_release",
 ]
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -305,14 +307,25 @@ def parse_wheel(filename: str) -> Wheel:
     )
 
 
-def wheels(files: Iterable[IndexFile]) -> list[Wheel]:
-    """The readable wheels among a page's files (sdists, odd names and yanked files skipped)."""
+def wheel_files(files: Iterable[IndexFile]) -> list[tuple[IndexFile, Wheel]]:
+    """The readable wheels among a page's files, each with its file (sdists, odd names and yanked
+    files skipped)."""
     out = []
     for f in files:
         if f.yanked or not f.filename.endswith(".whl"):
             continue
         try:
-            out.append(parse_wheel(f.filename))
+            out.append((f, parse_wheel(f.filename)))
         except InvalidWheel:
             continue
     return out
+
+
+def wheels(files: Iterable[IndexFile]) -> list[Wheel]:
+    """The readable wheels among a page's files (sdists, odd names and yanked files skipped)."""
+    return [w for _f, w in wheel_files(files)]
+
+
+def plain_release(version: str) -> bool:
+    """A release the data can hold: ``2.15.0``, not ``0.3.0.post4`` or ``2.16.0rc1``."""
+    return re.fullmatch(r"\d+(\.\d+){1,3}", version) is not None

@@ -469,7 +469,7 @@ class Observed:
 
     def add_page(self, package: str, variant: str, files: Iterable[pyindex.IndexFile]) -> None:
         for w in pyindex.wheels(files):
-            if w.name != package or w.prerelease or not _plain(w.version):
+            if w.name != package or w.prerelease or not pyindex.plain_release(w.version):
                 continue
             # A wheel counts for the build its label names; unlabelled wheels (macOS) are CPU.
             label = w.variant or ("cpu" if w.local is None else None)
@@ -487,11 +487,6 @@ class Observed:
 
     def platforms(self, package: str, release: str) -> set:
         return {p for b in self.builds.get(package, {}).get(release, {}).values() for p in b.platforms}
-
-
-def _plain(version: str) -> bool:
-    """A release the data can hold: ``2.15.0``, not ``0.3.0.post4``."""
-    return re.fullmatch(r"\d+(\.\d+){1,3}", version) is not None
 
 
 def _variant_key(label: str) -> Variant:
@@ -567,7 +562,7 @@ def observe(pages: _Pages, rows: list[dict], today: str = "") -> tuple[Observed,
     for package in PACKAGES:
         project = pages.project(package)
         obs.projects[package] = project
-        obs.pypi[package] = [v for v in project.final_versions() if _plain(v)]
+        obs.pypi[package] = [v for v in project.final_versions() if pyindex.plain_release(v)]
     for i, variant in enumerate(plan):
         try:
             files = pages.index(variant, "torch")

@@ -267,15 +267,14 @@ def parse_version_py(text: str) -> VersionPy:
     return VersionPy(found["__version__"] or "", found.get("cuda") or None, found.get("hip") or None)
 
 
-def members_for(project: str, version: str) -> Callable[[str], bool]:
-    """The names to read from a project's wheel: its METADATA and its top-level version.py."""
-    meta = f"{project}-{version}.dist-info/METADATA".lower()
-    version_py = f"{project}/version.py"
+def members_for(project: str) -> Callable[[str], bool]:
+    """The names to read from a project's wheel: its METADATA (under any spelling of the
+    dist-info folder, ``torch-2.15.0+cpu.dist-info`` included) and its top-level version.py."""
+    prefix = project.lower() + "-"
 
     def wanted(name: str) -> bool:
-        return name.lower() == meta or name == version_py or (
-            name.endswith(".dist-info/METADATA") and name.lower().startswith(project.lower() + "-")
-        )
+        return name == f"{project}/version.py" or (
+            name.endswith(".dist-info/METADATA") and name.lower().startswith(prefix))
 
     return wanted
 
