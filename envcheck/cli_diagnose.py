@@ -72,28 +72,6 @@ def _collect(quick: bool, python, timeout: float):
     return snapshot
 
 
-def _load_facts(path: str):
-    """A facts snapshot (``envcheck facts --json``), also accepted inside a ``--json`` envelope."""
-    import json
-
-    from envcheck.errors import InputError
-    from envcheck.facts import Facts
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("{}: cannot read ({})".format(path, getattr(exc, "strerror", None) or exc)) from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise InputError("{}: not JSON ({})".format(path, exc)) from None
-    if isinstance(data, dict) and "envcheck_result_version" in data and isinstance(data.get("data"), dict):
-        inner = data["data"]
-        data = inner.get("facts", inner) if isinstance(inner.get("facts"), dict) else inner
-    return Facts.from_dict(data, source=path)
-
-
 # ------------------------------------------------------------------------------------- diagnose
 
 
@@ -122,12 +100,13 @@ def diagnose(quick, python, facts_file, as_json, markdown, fail_on, timeout, no_
     3 could not inspect. Finding codes: envcheck explain.
     """
     from envcheck.errors import InputError
+    from envcheck.facts import load_facts, to_json
 
     if as_json and markdown:
         raise InputError("give only one of --json and --markdown")
     if facts_file and (python or quick):
         raise InputError("--facts describes a recorded machine: --python and --quick do not apply")
-    snapshot = _load_facts(facts_file) if facts_file else _collect(quick, python, timeout)
+    snapshot = load_facts(facts_file) if facts_file else _collect(quick, python, timeout)
 
     from envcheck.matrix import store
     from envcheck.render import diagnose_text as rd
@@ -137,7 +116,7 @@ def diagnose(quick, python, facts_file, as_json, markdown, fail_on, timeout, no_
     diag = run_rules(snapshot, m, strict=_debug())
     code = diag.exit_code(fail_on)
     if markdown:
-        facts_json = snapshot.to_json(redact=not no_redact)
+        facts_json = to_json(snapshot, redact=not no_redact)
         lines = rd.markdown(snapshot, diag, facts_json).rstrip("\n").split("\n")
         data = None
     elif as_json:
@@ -148,7 +127,7 @@ def diagnose(quick, python, facts_file, as_json, markdown, fail_on, timeout, no_
             "source": "facts {}".format(facts_file) if facts_file else "this machine",
             "machine": rd.machine(snapshot),
             "diagnosis": diag.to_dict(),
-            "facts": json.loads(snapshot.to_json(redact=not no_redact)),
+            "facts": json.loads(to_json(snapshot, redact=not no_redact)),
         }
     else:
         import sys
@@ -186,11 +165,12 @@ def facts(quick, python, as_json, no_redact, output, force, timeout):
     from pathlib import Path
 
     from envcheck.errors import OutputExistsError
+    from envcheck.facts import to_json
 
     if output and Path(output).exists() and not force:
         raise OutputExistsError("{} exists; use --force to overwrite it".format(output))
     snapshot = _collect(quick, python, timeout)
-    text = snapshot.to_json(redact=not no_redact)
+    text = to_json(snapshot, redact=not no_redact)
     if output:
         from envcheck.files import write_atomic
         from envcheck.render import err

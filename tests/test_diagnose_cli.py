@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from envcheck.facts import Facts
+from envcheck.facts import load_facts
 from envcheck.rules.catalog import CATALOG
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -155,13 +155,13 @@ def test_facts_writes_atomically_and_refuses_to_overwrite(cli, tmp_path):
     assert res.returncode == 0, res.stderr
     assert "wrote" in res.stderr and res.stdout == ""  # the file is the product
     assert oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())  # like any file the user makes
-    facts = Facts.load(str(out))
+    facts = load_facts(str(out))
     assert facts.quick and facts.redacted and facts.torch_runtime is None
     assert facts.host.hostname in (None, "redacted-host")
     again = cli("facts", "--quick", "-o", str(out))
     assert again.returncode == 2 and "--force" in again.stderr
     assert cli("facts", "--quick", "-o", str(out), "--force", "--no-redact").returncode == 0
-    assert Facts.load(str(out)).redacted is False
+    assert load_facts(str(out)).redacted is False
     assert [p.name for p in tmp_path.iterdir()] == ["facts.json"]  # no temporary file left
 
 

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from envcheck.facts import Facts
+from envcheck.facts import load_facts
 
 pytestmark = pytest.mark.slow
 
@@ -195,7 +195,7 @@ def test_recorded_nvml_readings_through_the_probe(matrix, recording, code):
     from envcheck.rules import diagnose
 
     driver = probe_nvml(FakeNvml(load_recording(recording)), root="/nonexistent", smi=None, nvml_timeout=None)
-    facts = dataclasses.replace(Facts.load(THIS_MACHINE), driver=driver)
+    facts = dataclasses.replace(load_facts(THIS_MACHINE), driver=driver)
     assert code in diagnose(facts, matrix, strict=True).codes
 
 

@@ -311,12 +311,12 @@ def test_gpus_listed_without_a_driver_version_get_a_cuda_build(matrix):
     CPU wheel."""
     import dataclasses
 
-    from envcheck.facts import Facts
+    from envcheck.facts import load_facts
     from envcheck.install.target import from_driver_facts
 
     from tests.rules._facts import snapshot_path
 
-    driver = Facts.load(snapshot_path("laptop-rtx3060-cpu-torch")).driver
+    driver = load_facts(snapshot_path("laptop-rtx3060-cpu-torch")).driver
     gpus = tuple(dataclasses.replace(g, compute_capability=None) for g in driver.gpus)
     driver = dataclasses.replace(driver, version=None, cuda_max=None, status="failed", error_code="unknown", gpus=gpus)
     target = from_driver_facts(driver, python="3.12", os_name="linux", source="facts")

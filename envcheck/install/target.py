@@ -84,9 +84,9 @@ def detect() -> Target:
 
 def from_facts_file(path: str) -> Target:
     """A target from a facts snapshot (``envcheck facts --json``) of another machine."""
-    from envcheck import facts as _facts
+    from envcheck.facts import load_facts
 
-    snap = _facts.Facts.load(path)
+    snap = load_facts(path)
     host = snap.host
     py = host.python.version if host and host.python else None
     system = (host.system or "Linux").lower() if host else "linux"

@@ -198,7 +198,7 @@ def compare_facts(facts: Sequence[Any], files: Sequence[str]) -> Comparison:
 
 def compare_files(paths: Sequence[str]) -> Comparison:
     from envcheck.errors import InputError
-    from envcheck.facts import Facts
+    from envcheck.facts import load_facts
 
     if len(paths) < 2:
         raise InputError("compare needs at least two snapshots (envcheck facts --json > node.json)")
@@ -209,7 +209,7 @@ def compare_files(paths: Sequence[str]) -> Comparison:
             same = "" if seen[real] == p else " (as {!r} and {!r})".format(seen[real], p)
             raise InputError("{}: given twice{}; name each snapshot once".format(p, same))
         seen[real] = p
-    return compare_facts([Facts.load(p) for p in paths], paths)
+    return compare_facts([load_facts(p) for p in paths], paths)
 
 
 def text_lines(c: Comparison, *, show_all: bool = False) -> List[str]:

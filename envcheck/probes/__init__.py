@@ -38,15 +38,22 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
-    from envcheck.facts import Facts
+    from envcheck.facts.model import Facts
 
-__all__ = ["collect", "HOST_TIMEOUT", "NVML_TIMEOUT", "QUICK_BOUND"]
+__all__ = ["collect", "now_iso", "HOST_TIMEOUT", "NVML_TIMEOUT", "QUICK_BOUND"]
 
 HOST_TIMEOUT = 5.0
 NVML_TIMEOUT = 6.0
 _GRACE = 3.0  # reaping a killed child, thread start-up
 # The driver probe is the slowest path: NVML, then nvidia-smi (nvml.SMI_TIMEOUT, 4 s): 13 s.
 QUICK_BOUND = NVML_TIMEOUT + 4.0 + _GRACE
+
+
+def now_iso() -> str:
+    """This moment, UTC, to the second: when a snapshot was collected."""
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
 def collect(
@@ -59,13 +66,21 @@ def collect(
     ``quick`` skips the torch child; ``python`` inspects another interpreter's torch (static
     reader and child run there); ``timeout`` bounds the torch child (default 60 s).
     """
-    from envcheck.facts import Facts, now_iso  # noqa: F811 - the run-time import
+    from envcheck import __version__
+    from envcheck.facts.model import (  # noqa: F811 - the run-time import
+        DriverFacts,
+        Facts,
+        HostFacts,
+        NvccFacts,
+        TorchRuntimeFacts,
+        TorchStaticFacts,
+    )
     from envcheck.probes._bounded import Job
-    from envcheck.probes.host import HostFacts, probe_host
-    from envcheck.probes.nvcc import NVCC_TIMEOUT, NvccFacts, probe_nvcc
-    from envcheck.probes.nvml import DriverFacts, probe_nvml, read_kernel_module
-    from envcheck.probes.torch_child import TORCH_TIMEOUT, TorchRuntimeFacts, probe_torch_child
-    from envcheck.probes.torch_static import CHILD_TIMEOUT, TorchStaticFacts, probe_torch_static
+    from envcheck.probes.host import probe_host
+    from envcheck.probes.nvcc import NVCC_TIMEOUT, probe_nvcc
+    from envcheck.probes.nvml import probe_nvml, read_kernel_module
+    from envcheck.probes.torch_child import TORCH_TIMEOUT, probe_torch_child
+    from envcheck.probes.torch_static import CHILD_TIMEOUT, probe_torch_static
 
     torch_timeout = TORCH_TIMEOUT if timeout is None else float(timeout)
     collected_at = now_iso()
@@ -112,6 +127,7 @@ def collect(
     )
     timings: Dict[str, float] = {j.name: j.seconds for j in jobs if j.seconds is not None}
     return Facts(
+        envcheck_version=__version__,
         collected_at=collected_at,
         quick=quick,
         python=python,

@@ -13,19 +13,10 @@ import os
 import platform
 import re
 import sys
-from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
+from envcheck.facts.model import ContainerFacts, DiskFacts, EnvFacts, HostFacts, LibPathEntry, OsRelease, PythonFacts, RocmFacts, WslFacts
 
 __all__ = [
-    "OsRelease",
-    "PythonFacts",
-    "WslFacts",
-    "ContainerFacts",
-    "DiskFacts",
-    "LibPathEntry",
-    "EnvFacts",
-    "RocmFacts",
-    "HostFacts",
     "CUDA_LIB_PREFIXES",
     "parse_os_release",
     "parse_glibc_version",
@@ -50,109 +41,6 @@ _CGROUP_HINTS = (
 
 # ---------------------------------------------------------------------------------------------
 # Facts
-
-
-@dataclass(frozen=True)
-class OsRelease:
-    id: Optional[str] = None  # "ubuntu", "debian", "rhel", "macos", "windows"
-    version_id: Optional[str] = None
-    name: Optional[str] = None
-    pretty_name: Optional[str] = None
-    id_like: tuple[str, ...] = ()
-    codename: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class PythonFacts:
-    version: str
-    implementation: str
-    executable: str
-    prefix: str
-    base_prefix: str
-    venv: bool
-    conda: bool  # sys.prefix holds conda-meta
-    conda_prefix: Optional[str] = None  # CONDA_PREFIX
-    conda_env_name: Optional[str] = None  # CONDA_DEFAULT_ENV
-
-
-@dataclass(frozen=True)
-class WslFacts:
-    detected: bool = False
-    version: Optional[int] = None  # 2 for "microsoft-standard-WSL2" kernels, 1 for "Microsoft"
-    lib_dir: Optional[str] = None  # /usr/lib/wsl/lib when present
-    lib_files: tuple[str, ...] = ()  # its contents (libcuda.so.1, libnvidia-ml.so.1, ...)
-
-
-@dataclass(frozen=True)
-class ContainerFacts:
-    detected: bool = False
-    kind: Optional[str] = None  # docker | podman | kubernetes | containerd | lxc | ...
-    hints: tuple[str, ...] = ()  # what gave it away
-
-
-@dataclass(frozen=True)
-class DiskFacts:
-    path: str
-    exists: bool = False
-    total_bytes: Optional[int] = None
-    free_bytes: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class LibPathEntry:
-    path: str  # "" is an empty entry, which the loader reads as the current directory
-    exists: bool = False
-    cuda_libs: tuple[str, ...] = ()  # libcudnn*, libnccl*, ... found there (bounded)
-    compat: bool = False  # a CUDA forward-compatibility directory (".../compat")
-
-
-@dataclass(frozen=True)
-class EnvFacts:
-    cuda_visible_devices: Optional[str] = None  # None: unset; "": set and empty (no GPU)
-    cuda_device_order: Optional[str] = None
-    cuda_home: Optional[str] = None
-    cuda_path: Optional[str] = None
-    ld_library_path: tuple[LibPathEntry, ...] = ()
-    ld_library_path_truncated: bool = False
-    pytorch: Dict[str, str] = field(default_factory=dict)  # every PYTORCH_*
-    nccl: Dict[str, str] = field(default_factory=dict)  # every NCCL_*
-    torch: Dict[str, str] = field(default_factory=dict)  # every TORCH_* (TORCH_CUDA_ARCH_LIST...)
-    other: Dict[str, str] = field(default_factory=dict)  # LD_PRELOAD, CUDA_LAUNCH_BLOCKING, ...
-
-
-@dataclass(frozen=True)
-class RocmFacts:
-    path: Optional[str] = None  # /opt/rocm when present
-    version: Optional[str] = None  # from /opt/rocm/.info/version
-    kfd: bool = False  # /dev/kfd (the AMD GPU compute device node)
-
-
-@dataclass(frozen=True)
-class HostFacts:
-    status: str = "ok"  # ok | failed | timed-out (parts that failed are in errors)
-    detail: str = ""
-    system: Optional[str] = None  # Linux | Windows | Darwin
-    os: OsRelease = OsRelease()
-    kernel: Optional[str] = None
-    arch: Optional[str] = None
-    hostname: Optional[str] = None
-    python: Optional[PythonFacts] = None
-    wsl: WslFacts = WslFacts()
-    container: ContainerFacts = ContainerFacts()
-    cpu_count: Optional[int] = None
-    cpu_usable: Optional[int] = None  # sched_getaffinity (cgroup/cpuset limits)
-    memory_total_bytes: Optional[int] = None
-    memory_available_bytes: Optional[int] = None
-    disk: Optional[DiskFacts] = None  # the current directory
-    shm: Optional[DiskFacts] = None  # /dev/shm (Docker's default is 64 MiB)
-    glibc: Optional[str] = None  # "2.36"
-    open_files_soft: Optional[int] = None  # -1: unlimited
-    open_files_hard: Optional[int] = None
-    nvidia_device_nodes: tuple[str, ...] = ()  # /dev/nvidia0, /dev/nvidiactl, /dev/nvidia-uvm ...
-    env: EnvFacts = EnvFacts()
-    rocm: RocmFacts = RocmFacts()
-    apple_mps: bool = False  # macOS on arm64: torch's MPS backend can exist
-    errors: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------

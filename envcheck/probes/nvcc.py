@@ -15,11 +15,10 @@ import shutil
 import sys
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional, Sequence, Tuple
+from envcheck.facts.model import NvccFacts, Toolkit
 
 __all__ = [
     "NvccVersion",
-    "Toolkit",
-    "NvccFacts",
     "NVCC_TIMEOUT",
     "parse_nvcc_version",
     "cpp_extension_cuda_home",
@@ -43,50 +42,25 @@ class NvccVersion:
     built_on: Optional[str] = None  # "Wed_Aug_20_01:58:59_PM_PDT_2025"
 
 
-@dataclass(frozen=True)
-class Toolkit:
-    root: str  # the CUDA_HOME this toolkit is known by (first source)
-    nvcc: Optional[str] = None  # path of its nvcc, None when the root has none
-    nvcc_realpath: Optional[str] = None
-    sources: tuple[
-        str, ...
-    ] = ()  # PATH, CUDA_HOME, CUDA_PATH, CUDA_PATH_V12_8, /usr/local/cuda ...
-    aliases: tuple[str, ...] = ()  # other roots that lead to the same nvcc
-    status: str = "missing"  # ok | missing (no nvcc under root) | failed | timed-out
-    detail: str = ""
-    release: Optional[str] = None
-    build: Optional[str] = None
-    build_tag: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class NvccFacts:
-    status: str = "missing"  # ok (at least one nvcc answered) | missing | failed | timed-out
-    detail: str = ""
-    toolkits: tuple[Toolkit, ...] = ()
-    cpp_extension_home: Optional[str] = None  # the CUDA_HOME torch.utils.cpp_extension would use
-    cpp_extension_source: Optional[str] = None  # CUDA_HOME | CUDA_PATH | PATH | default
-
-    @property
-    def selected(self) -> Optional[Toolkit]:
-        """The toolkit ``cpp_extension`` would use, if it is one of those found."""
-        home = self.cpp_extension_home
-        if not home:
-            return None
-        want = _norm(home)
-        for tk in self.toolkits:
-            if want in (_norm(r) for r in (tk.root,) + tk.aliases):
-                return tk
-        return None
-
-    @property
-    def release(self) -> Optional[str]:
-        tk = self.selected
-        return tk.release if tk else None
-
-
 def _norm(path: str) -> str:
     return os.path.normcase(os.path.realpath(path))
+
+
+def _alias_home(toolkits: List[Toolkit], home: Optional[str]) -> List[Toolkit]:
+    """Record ``home`` (cpp_extension's CUDA_HOME) as an alias of the toolkit it resolves to, so
+    that the model can match it as text (``NvccFacts.selected`` reads no file system)."""
+    from dataclasses import replace
+
+    if not home:
+        return toolkits
+    probe = NvccFacts(toolkits=tuple(toolkits), cpp_extension_home=home)
+    if probe.selected is not None:
+        return toolkits
+    want = _norm(home)
+    for i, tk in enumerate(toolkits):
+        if want in (_norm(r) for r in (tk.root,) + tk.aliases):
+            return toolkits[:i] + [replace(tk, aliases=tk.aliases + (home,))] + toolkits[i + 1:]
+    return toolkits
 
 
 def parse_nvcc_version(text: str) -> Optional[NvccVersion]:
@@ -266,6 +240,7 @@ def probe_nvcc(
     env = os.environ if environ is None else environ
     toolkits = find_toolkits(env, search_dirs)
     home, source = cpp_extension_cuda_home(env, default_home=default_home)
+    toolkits = _alias_home(toolkits, home)
     runnable = [tk for tk in toolkits if tk.nvcc is not None]
     if runnable:
         with ThreadPoolExecutor(max_workers=min(8, len(runnable))) as pool:

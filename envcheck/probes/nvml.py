@@ -17,16 +17,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Callable, List, Optional, Tuple
+from envcheck.facts.model import DriverFacts, FieldError, GpuFacts, KernelModuleFacts, SmiFacts, SmiGpu
 
 __all__ = [
-    "FieldError",
-    "GpuFacts",
-    "KernelModuleFacts",
-    "SmiGpu",
-    "SmiFacts",
-    "DriverFacts",
     "ERROR_CODES",
     "SMI_TIMEOUT",
     "NVML_TIMEOUT",
@@ -90,104 +85,6 @@ _THROTTLE_BITS = (
 
 # ---------------------------------------------------------------------------------------------
 # Facts
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    code: str  # one of ERROR_CODES
-    message: str
-
-
-@dataclass(frozen=True)
-class GpuFacts:
-    index: int
-    status: str = "ok"  # ok | lost (GPU_IS_LOST) | failed (no handle)
-    source: str = "nvml"  # nvml | nvidia-smi (fallback: only the smi columns are filled)
-    name: Optional[str] = None
-    uuid: Optional[str] = None
-    serial: Optional[str] = None
-    pci_bus_id: Optional[str] = None
-    compute_capability: Optional[str] = None  # "9.0"
-    memory_total_mib: Optional[int] = None
-    memory_used_mib: Optional[int] = None
-    mig_enabled: Optional[bool] = None
-    mig_enabled_after_reset: Optional[bool] = None
-    compute_mode: Optional[str] = (
-        None  # default | exclusive-thread | prohibited | exclusive-process
-    )
-    persistence_mode: Optional[bool] = None
-    ecc_enabled: Optional[bool] = None
-    ecc_enabled_after_reboot: Optional[bool] = None
-    ecc_uncorrected_volatile: Optional[int] = None
-    ecc_uncorrected_aggregate: Optional[int] = None
-    retired_pages_sbe: Optional[int] = None  # pre-Ampere page retirement
-    retired_pages_dbe: Optional[int] = None
-    retired_pages_pending: Optional[bool] = None
-    remapped_rows_correctable: Optional[int] = None  # Ampere+ row remapping
-    remapped_rows_uncorrectable: Optional[int] = None
-    remap_pending: Optional[bool] = None
-    remap_failed: Optional[bool] = None
-    temperature_c: Optional[int] = None
-    power_draw_w: Optional[float] = None
-    power_limit_w: Optional[float] = None
-    clock_sm_mhz: Optional[int] = None
-    clock_sm_max_mhz: Optional[int] = None
-    clock_mem_mhz: Optional[int] = None
-    clock_mem_max_mhz: Optional[int] = None
-    throttle_reasons: tuple[str, ...] = ()
-    # The current link trains down at idle: compare the max values, not current vs max.
-    pcie_gen_current: Optional[int] = None
-    pcie_gen_max: Optional[int] = None
-    pcie_width_current: Optional[int] = None
-    pcie_width_max: Optional[int] = None
-    errors: tuple[FieldError, ...] = ()
-
-
-@dataclass(frozen=True)
-class KernelModuleFacts:
-    """``/proc/driver/nvidia/version``: the kernel module actually loaded."""
-
-    status: str = "missing"  # ok | missing | failed
-    detail: str = ""
-    version: Optional[str] = None  # "535.104.05"
-    flavor: Optional[str] = None  # open | proprietary
-    arch: Optional[str] = None  # x86_64 | aarch64 | ppc64le
-    gcc: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class SmiGpu:
-    index: int
-    name: Optional[str] = None
-    uuid: Optional[str] = None
-    pci_bus_id: Optional[str] = None
-    driver_version: Optional[str] = None
-    memory_total_mib: Optional[int] = None
-    compute_capability: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class SmiFacts:
-    status: str = "missing"  # ok | missing | failed | timed-out
-    detail: str = ""
-    gpus: tuple[SmiGpu, ...] = ()
-
-
-@dataclass(frozen=True)
-class DriverFacts:
-    status: str = "missing"  # ok | missing | failed | timed-out (of NVML)
-    detail: str = ""
-    error_code: Optional[str] = None  # one of ERROR_CODES when NVML failed
-    version: Optional[str] = None  # user-space driver version "580.82.07"
-    version_source: Optional[str] = None  # nvml | nvidia-smi | kernel-module
-    cuda_max: Optional[str] = None  # the driver's highest CUDA, "12.8"
-    cuda_max_raw: Optional[int] = None  # 12080
-    nvml_version: Optional[str] = None
-    gpu_count: Optional[int] = None
-    gpus: tuple[GpuFacts, ...] = ()
-    kernel_module: KernelModuleFacts = KernelModuleFacts()
-    smi: Optional[SmiFacts] = None  # only run when NVML failed
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
+from envcheck.facts.model import LoadedLibrary, TorchDevice, TorchRuntimeFacts, TorchvisionCheck
+
 __all__ = [
-    "TorchDevice",
-    "LoadedLibrary",
-    "TorchvisionCheck",
-    "TorchRuntimeFacts",
     "CHILD_SCRIPT",
     "MARK",
     "TORCH_TIMEOUT",
@@ -161,56 +158,6 @@ res["loaded_libraries"] = loaded_libraries()
 res["status"] = "ok"
 emit({"result": res})
 """
-
-
-@dataclass(frozen=True)
-class TorchDevice:
-    index: int
-    name: str
-    capability: str  # "9.0"
-    total_memory_mib: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class LoadedLibrary:
-    name: str  # "libcudnn" (the family)
-    path: str
-
-
-@dataclass(frozen=True)
-class TorchvisionCheck:
-    status: str = "missing"  # ok | missing | import-failed | nms-failed | wrong-result
-    version: Optional[str] = None
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class TorchRuntimeFacts:
-    status: str = "failed"  # ok | import-failed | crashed | timed-out | bad-output | failed
-    detail: str = ""
-    interpreter: Optional[str] = None
-    python_version: Optional[str] = None
-    seconds: Optional[float] = None
-    stage: Optional[str] = None  # the last step the child announced
-    returncode: Optional[int] = None
-    signal: Optional[str] = None  # "SIGSEGV"
-    import_error: Optional[str] = None  # "ImportError: libcudnn.so.9: cannot open shared ..."
-    version: Optional[str] = None
-    cuda_build: Optional[str] = None
-    hip: Optional[str] = None
-    torch_file: Optional[str] = None
-    is_available: Optional[bool] = None
-    available_warnings: tuple[str, ...] = ()
-    import_warnings: tuple[str, ...] = ()
-    device_count: Optional[int] = None
-    arch_list: tuple[str, ...] = ()
-    cudnn_version: Optional[int] = None  # 91002
-    nccl_version: Optional[str] = None  # "2.27.3"
-    devices: tuple[TorchDevice, ...] = ()
-    loaded_libraries: tuple[LoadedLibrary, ...] = ()
-    torchvision: Optional[TorchvisionCheck] = None
-    errors: Dict[str, str] = field(default_factory=dict)  # step -> "Type: message"
-    stderr_tail: str = ""
 
 
 _LIB_FAMILIES = (

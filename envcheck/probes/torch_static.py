@@ -21,14 +21,12 @@ import os
 import platform
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+if __name__ != "__main__":  # the parent side; run as a child reader, this source has only the standard library
+    from envcheck.facts.model import CudaPackage, CudaPin, Dist, TorchStaticFacts
+
 __all__ = [
-    "Dist",
-    "CudaPackage",
-    "CudaPin",
-    "TorchStaticFacts",
     "parse_version_py",
     "read_static",
     "facts_from_raw",
@@ -63,68 +61,6 @@ def _is_cuda_dist(canon: str) -> bool:
 
 # ---------------------------------------------------------------------------------------------
 # Facts
-
-
-@dataclass(frozen=True)
-class Dist:
-    """One installed distribution."""
-
-    name: str
-    version: str
-    location: Optional[str] = None  # the sys.path entry holding it
-    installer: Optional[str] = None  # INSTALLER file: pip, uv, conda, ...
-
-
-@dataclass(frozen=True)
-class CudaPackage:
-    """An installed CUDA wheel (``nvidia-*`` or ``cuda-*``)."""
-
-    name: str
-    version: str
-    cuda_major: Optional[int] = None  # from a -cu12/-cu13 suffix, or a CUDA-versioned name
-    location: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class CudaPin:
-    """One of torch's ``Requires-Dist`` lines on a CUDA wheel, checked against what is installed."""
-
-    name: str
-    specifier: str  # "==12.8.93"
-    marker: Optional[str] = None
-    via: Optional[str] = None  # "cuda-toolkit[cublas,...]" when pinned through the metapackage
-    installed: Optional[str] = None
-    satisfied: Optional[bool] = None  # None: cannot tell (unparsable version)
-
-
-@dataclass(frozen=True)
-class TorchStaticFacts:
-    status: str = "missing"  # ok | missing | failed | timed-out
-    detail: str = ""
-    interpreter: Optional[str] = None
-    python_version: Optional[str] = None
-    sys_platform: Optional[str] = None
-    machine: Optional[str] = None
-    version: Optional[str] = None  # distribution version, e.g. "2.8.0+cu128" or "2.14.1"
-    local_label: Optional[str] = None  # "cu128" from the dist version, else from version.py
-    variant: Optional[str] = None  # cu128 | cpu | rocm6.2 | xpu: the label, else derived
-    cuda_build: Optional[str] = None  # torch.version.cuda as written in torch/version.py
-    hip: Optional[str] = None
-    xpu: Optional[str] = None
-    git_version: Optional[str] = None
-    debug: Optional[bool] = None
-    version_py: Optional[str] = None  # path of torch/version.py, None when absent
-    version_py_version: Optional[str] = None  # its __version__ (differs on a broken install)
-    installer: Optional[str] = None
-    location: Optional[str] = None
-    conda_env: bool = False  # sys.prefix holds conda-meta
-    conda_records: tuple[str, ...] = ()  # conda-meta records of pytorch, cudatoolkit, ...
-    torchvision: Optional[Dist] = None
-    torchaudio: Optional[Dist] = None
-    triton: Optional[Dist] = None
-    cuda_packages: tuple[CudaPackage, ...] = ()
-    cuda_pins: tuple[CudaPin, ...] = ()
-    shadowed: tuple[Dist, ...] = ()  # same name again later on sys.path (import ignores it)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from envcheck.matrix.model import Release
     from envcheck.matrix.store import Matrix
     from envcheck.matrix.variants import ComputeCapability, Variant
-    from envcheck.probes.nvml import GpuFacts
+    from envcheck.facts.model import GpuFacts
 
 __all__ = ["View", "InstallFix", "fix_fields", "split_version", "parse_arch", "cuda_tuple", "cc_of"]
 

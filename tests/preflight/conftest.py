@@ -36,9 +36,9 @@ def recorded_driver(name: str):
 
 
 def snapshot(name: str):
-    from envcheck.facts import Facts
+    from envcheck.facts import load_facts
 
-    return Facts.load(str(PROBES / "snapshots" / (name + ".json")))
+    return load_facts(str(PROBES / "snapshots" / (name + ".json")))
 
 
 def facts_with_driver(name: str, base: str = "h100x8-torch2.11-cu130-driver580"):

@@ -8,7 +8,7 @@ import pytest
 
 from envcheck.preflight import config
 from envcheck.preflight.checks import Check, HostReadings, exit_code, finding_checks, node_checks, worst
-from envcheck.probes.nvml import DriverFacts, GpuFacts
+from envcheck.facts.model import DriverFacts, GpuFacts
 
 from .conftest import facts_with_driver, snapshot
 
@@ -230,12 +230,12 @@ def test_findings_become_checks():
 
 def test_a_finding_fix_and_its_alternative_reach_the_check(matrix):
     """The real EC201 of a recorded laptop: the fix keeps its release, the newest is the alternative."""
-    from envcheck.facts import Facts
+    from envcheck.facts import load_facts
     from envcheck.rules import diagnose
 
     from tests.rules._facts import snapshot_path
 
-    diag = diagnose(Facts.load(snapshot_path("laptop-rtx3060-cpu-torch")), matrix)
+    diag = diagnose(load_facts(snapshot_path("laptop-rtx3060-cpu-torch")), matrix)
     [check] = [c for c in finding_checks([f.to_dict() for f in diag.findings]) if c.value == "EC201"]
     command, alternative = check.detail.splitlines()[-2:]
     assert command.startswith("pip install torch==2.13.0 ")

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import envcheck.probes as probes
-from envcheck.facts import Facts
+from envcheck.facts import Facts, from_json, to_json
 from envcheck.proc import run
 
 
@@ -35,7 +35,7 @@ def test_quick_collect_on_this_machine():
     assert facts.host.status == "ok"
     assert facts.driver.status in ("ok", "missing", "failed")
     assert set(facts.timings) == {"host", "nvcc", "driver", "torch"}
-    assert Facts.from_json(facts.to_json(redact=False)) == facts
+    assert from_json(to_json(facts, redact=False)) == facts
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import os
 import pytest
 
 from envcheck.errors import EXIT_USAGE, InputError
-from envcheck.facts import SCHEMA, Facts
-from envcheck.probes.host import EnvFacts
+from envcheck.facts import SCHEMA, Facts, from_json, load_facts, to_json
+from envcheck.facts.model import EnvFacts
 
 from ._fakes import DATA
 
@@ -36,14 +36,14 @@ def test_three_snapshots_at_least():
 
 @pytest.mark.parametrize("name", SNAPSHOTS)
 def test_snapshot_round_trips_byte_for_byte(name):
-    facts = Facts.load(_path(name))
+    facts = load_facts(_path(name))
     assert facts.schema == SCHEMA and facts.redacted
-    assert facts.to_json(redact=False) == _text(name)
-    assert Facts.from_json(facts.to_json()) == facts
+    assert to_json(facts, redact=False) == _text(name)
+    assert from_json(to_json(facts)) == facts
 
 
 def test_h100_snapshot_values():
-    f = Facts.load(_path("h100x8-torch2.11-cu130-driver580.json"))
+    f = load_facts(_path("h100x8-torch2.11-cu130-driver580.json"))
     assert (f.driver.version, f.driver.cuda_max, len(f.driver.gpus)) == ("580.82.07", "13.0", 8)
     assert {g.compute_capability for g in f.driver.gpus} == {"9.0"}
     assert (f.torch.version, f.torch.variant, f.torch.cuda_build) == ("2.11.0", "cu130", "13.0")
@@ -54,7 +54,7 @@ def test_h100_snapshot_values():
 
 
 def test_laptop_snapshot_values():
-    f = Facts.load(_path("laptop-rtx3060-cpu-torch.json"))
+    f = load_facts(_path("laptop-rtx3060-cpu-torch.json"))
     assert f.driver.gpus[0].name == "NVIDIA GeForce RTX 3060 Laptop GPU"
     assert (f.torch.variant, f.torch.cuda_build, f.torch_runtime.is_available) == (
         "cpu",
@@ -65,14 +65,14 @@ def test_laptop_snapshot_values():
 
 
 def test_this_machine_snapshot_values():
-    f = Facts.load(_path("this-machine.json"))
+    f = load_facts(_path("this-machine.json"))
     assert (f.driver.status, f.driver.error_code) == ("missing", "library-not-found")
     assert f.torch.status == "missing" and f.host.hostname == "redacted-host"
     assert f.nvcc.toolkits[0].release == "13.0"
 
 
 def _gpu_facts() -> Facts:
-    f = Facts.load(_path("h100x8-torch2.11-cu130-driver580.json"))
+    f = load_facts(_path("h100x8-torch2.11-cu130-driver580.json"))
     gpus = tuple(
         dataclasses.replace(
             g, uuid="GPU-%08x-1111-2222-3333-444455556666" % i, serial="165432100%d" % i
@@ -92,14 +92,14 @@ def _gpu_facts() -> Facts:
 
 def test_redaction_is_consistent_and_leaves_the_original():
     facts = _gpu_facts()
-    text = facts.to_json()
+    text = to_json(facts)
     assert "dgx-h100-017" not in text and "1111-2222" not in text and "1654321" not in text
-    back = Facts.from_json(text)
+    back = from_json(text)
     assert back.redacted and back.host.hostname == "redacted-host"
     assert back.host.env.cuda_visible_devices == "GPU-redacted-3,GPU-redacted-1"
     assert {g.serial for g in back.driver.gpus} == {"redacted"}
     assert facts.host.hostname == "dgx-h100-017"  # frozen original untouched
-    unredacted = Facts.from_json(facts.to_json(redact=False))
+    unredacted = from_json(to_json(facts, redact=False))
     assert unredacted == facts
 
 
@@ -200,7 +200,7 @@ def _delete(path):
 )
 def test_malformed_snapshot_one_clear_line(text, message):
     with pytest.raises(InputError) as info:
-        Facts.from_json(text, source="snap.json")
+        from_json(text, source="snap.json")
     assert str(info.value) == message
     assert info.value.exit_code == EXIT_USAGE
     assert "\n" not in str(info.value)
@@ -220,7 +220,7 @@ def test_short_hand_written_snapshot_takes_defaults():
             "torch": {"status": "ok", "version": "2.6.0+cu124", "cuda_build": "12.4"},
         }
     )
-    f = Facts.from_json(text)
+    f = from_json(text)
     assert f.host.env == EnvFacts(cuda_visible_devices="")
     assert f.driver.gpus[0].compute_capability == "12.0" and f.driver.gpus[0].status == "ok"
     assert f.torch_runtime is None and f.nvcc.status == "missing"
@@ -228,4 +228,26 @@ def test_short_hand_written_snapshot_takes_defaults():
 
 def test_load_missing_file(tmp_path):
     with pytest.raises(InputError, match=r"nope\.json: cannot read \(No such file or directory\)"):
-        Facts.load(str(tmp_path / "nope.json"))
+        load_facts(str(tmp_path / "nope.json"))
+
+
+def test_load_facts_reads_a_bare_snapshot_and_both_envelopes(tmp_path):
+    """One loader for every --facts: ``facts --json`` / ``-o`` (bare) and a ``diagnose --json``
+    envelope (``data.facts``) give the same facts."""
+    facts = load_facts(_path("laptop-rtx3060-cpu-torch.json"))
+    data = json.loads(to_json(facts, redact=False))
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(data))
+    diag = tmp_path / "diagnose.json"
+    diag.write_text(json.dumps({"envcheck_result_version": 1, "command": "diagnose", "exit_code": 1,
+                                "data": {"findings": [], "facts": data}}))
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"envcheck_result_version": 1, "command": "facts", "data": data}))
+    assert load_facts(str(bare)) == load_facts(str(diag)) == load_facts(str(plain)) == facts
+
+
+def test_load_facts_rejects_an_envelope_without_facts(tmp_path):
+    path = tmp_path / "matrix.json"
+    path.write_text(json.dumps({"envcheck_result_version": 1, "command": "matrix", "data": {"releases": []}}))
+    with pytest.raises(InputError, match=r"matrix\.json: not an envcheck facts snapshot \(no 'schema' field\)"):
+        load_facts(str(path))

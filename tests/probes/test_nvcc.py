@@ -156,6 +156,22 @@ def test_probe_finds_dedupes_and_selects(toolkits):
 
 
 @posix_only
+def test_cuda_home_through_a_link_is_recorded_as_an_alias(toolkits):
+    """The model matches cpp_extension's CUDA_HOME as text (it reads no file system, so a
+    snapshot means the same on another machine): the probe records a home that reaches a toolkit
+    only through a symlink as that toolkit's alias."""
+    base, t118, t128 = toolkits
+    link = base / "links" / "cuda-current"
+    link.parent.mkdir()
+    os.symlink(t128, str(link))
+    facts = probe_nvcc({"PATH": "/nonexistent"}, search_dirs=[t118, t128], default_home=str(link))
+    assert (facts.cpp_extension_home, facts.cpp_extension_source) == (str(link), "default")
+    assert [tk.root for tk in facts.toolkits] == [t118, t128]
+    assert facts.toolkits[1].aliases == (str(link),)
+    assert facts.selected is facts.toolkits[1] and facts.release == "12.8"
+
+
+@posix_only
 def test_cuda_home_without_nvcc_is_reported(toolkits):
     base, t118, t128 = toolkits
     env = {"PATH": "/nonexistent", "CUDA_HOME": str(base / "empty")}

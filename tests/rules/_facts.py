@@ -7,7 +7,7 @@ import os
 import re
 from typing import Any, Dict
 
-from envcheck.facts import Facts
+from envcheck.facts import Facts, load_facts
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SNAPSHOTS = os.path.join(TESTS, "data", "snapshots")
@@ -27,7 +27,7 @@ def snapshot_path(name: str) -> str:
 
 def load(name: str) -> Facts:
     if name not in _CACHE:
-        _CACHE[name] = Facts.load(snapshot_path(name))
+        _CACHE[name] = load_facts(snapshot_path(name))
     return _CACHE[name]
 
 

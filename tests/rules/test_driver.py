@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from envcheck.probes.nvml import KernelModuleFacts
-from envcheck.probes.torch_child import LoadedLibrary
+from envcheck.facts.model import KernelModuleFacts
+from envcheck.facts.model import LoadedLibrary
 
 from ._facts import change, load
 from ._helpers import codes, one

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envcheck.probes.host import DiskFacts, LibPathEntry
+from envcheck.facts.model import DiskFacts, LibPathEntry
 from envcheck.rules.environment import Visible, parse_visible_devices
 
 from ._facts import change, load
@@ -125,7 +125,7 @@ def test_ld_library_path_shadowing_proven_by_the_child(matrix):
 
 
 def test_wsl_with_a_loaded_linux_kernel_module(matrix):
-    from envcheck.probes.nvml import KernelModuleFacts
+    from envcheck.facts.model import KernelModuleFacts
 
     facts = change(load("wsl2-libcuda-so1-only"), {
         "driver.kernel_module": KernelModuleFacts(status="ok", version="550.120")})

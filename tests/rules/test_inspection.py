@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from envcheck.probes.torch_child import TorchRuntimeFacts
+from envcheck.facts.model import TorchRuntimeFacts
 from envcheck.rules import diagnose
 from envcheck.rules.findings import finding
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envcheck.probes.torch_static import CudaPackage, Dist
+from envcheck.facts.model import CudaPackage, Dist
 
 from ._facts import change, load
 from ._helpers import codes, one

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from envcheck.facts import to_json
 from envcheck.render import diagnose_text as rd
 from envcheck.rules import diagnose
 
@@ -58,7 +59,7 @@ def test_color_only_when_asked(matrix, monkeypatch):
 def test_markdown_has_tables_findings_and_folded_facts(matrix):
     facts = load("driver535-torch2.11-cu130")
     diag = diagnose(facts, matrix, strict=True)
-    md = rd.markdown(facts, diag, facts.to_json())
+    md = rd.markdown(facts, diag, to_json(facts))
     assert md.startswith("## envcheck diagnose: 1 error\n")
     assert "| driver | 12.2 |" in md and "| torch | 13.0 |" in md
     assert "- **ERROR EC101 driver-too-old**" in md

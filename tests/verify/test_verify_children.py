@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from envcheck.errors import CannotRunError
-from envcheck.probes.nvml import DriverFacts
+from envcheck.facts.model import DriverFacts
 from envcheck.verify import _child, runner
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from envcheck.matrix import gpus
-from envcheck.probes.nvml import GpuFacts
+from envcheck.facts.model import GpuFacts
 from envcheck.verify import perf
 
 

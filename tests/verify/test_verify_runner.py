@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from envcheck.errors import InputError
-from envcheck.probes.nvml import DriverFacts, GpuFacts
+from envcheck.facts.model import DriverFacts, GpuFacts
 from envcheck.proc import ProcResult
 from envcheck.verify import _child, render, runner
 from envcheck.verify.model import DeviceReport, VerifyReport

@@ -439,8 +439,8 @@ def _finish(facts, base: Path, name: str) -> None:
     from envcheck.facts import Facts
 
     text = json.dumps(facts.to_dict()).replace(str(base), "")
-    facts = Facts.from_dict(json.loads(text), source=name)
-    (HERE / "snapshots" / name).write_text(facts.to_json())
+    facts = from_dict(json.loads(text), source=name)
+    (HERE / "snapshots" / name).write_text(to_json(facts))
 
 
 def h100_node(base: Path) -> None:
@@ -733,7 +733,7 @@ def this_machine() -> None:
         comment="collected with envcheck.probes.collect() on the envcheck development "
         "container: no NVIDIA driver, CUDA 13.0 toolkit, no torch",
     )
-    (HERE / "snapshots" / "this-machine.json").write_text(facts.to_json())
+    (HERE / "snapshots" / "this-machine.json").write_text(to_json(facts))
 
 
 def main(argv: list) -> int:

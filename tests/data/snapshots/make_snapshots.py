@@ -347,13 +347,13 @@ def build(base: Path, spec: Dict[str, Any]):
     if rec is None:
         driver = probe_nvml(importer=lambda: (None, None), root=str(root),
                             smi=str(smi) if smi else None, nvml_timeout=None)
-        from envcheck.probes.nvml import DriverFacts
+        from envcheck.facts.model import DriverFacts
 
         driver = dataclasses.replace(
             driver, status="missing", error_code="library-not-found",
             detail="nvmlInit: NVML Shared Library Not Found")
         if smi is None:
-            from envcheck.probes.nvml import SmiFacts
+            from envcheck.facts.model import SmiFacts
 
             driver = dataclasses.replace(driver, smi=SmiFacts(status="missing", detail="nvidia-smi: not found"))
         assert isinstance(driver, DriverFacts)
@@ -381,7 +381,7 @@ def build(base: Path, spec: Dict[str, Any]):
                  **({"torch_runtime": runtime_facts.seconds} if runtime_facts else {})},
     )
     text = json.dumps(facts.to_dict()).replace(str(root), "")
-    facts = Facts.from_dict(json.loads(text), source=spec["name"])
+    facts = from_dict(json.loads(text), source=spec["name"])
     return facts
 
 
@@ -760,7 +760,7 @@ def main(argv: List[str]) -> int:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             facts = build(Path(tmp), spec)
-        (HERE / (spec["name"] + ".json")).write_text(facts.to_json())
+        (HERE / (spec["name"] + ".json")).write_text(to_json(facts))
         print("wrote", spec["name"] + ".json")
     return 0
 
