@@ -199,8 +199,10 @@ def target_options(f):
         click.option("--cuda", metavar="X.Y", help="A CUDA build (12.1, cu121, 12.1.1)."),
         click.option("--rocm", metavar="X.Y", help="A ROCm build (6.2, rocm6.2) - Linux only."),
         click.option("--cpu", is_flag=True, help="The CPU-only build."),
-        click.option("--driver", metavar="VERSION", help="The NVIDIA driver of the target (535, 535.104.05)."),
-        click.option("--compute-capability", "--cc", "ccs", multiple=True, metavar="X.Y", help="A GPU of the target (8.6, sm_86); repeat once per GPU."),
+        click.option("--driver", metavar="VERSION", envvar="ENVCHECK_DRIVER_VERSION", show_envvar=True,
+                     help="The NVIDIA driver of the target (535, 535.104.05)."),
+        click.option("--compute-capability", "--cc", "ccs", multiple=True, metavar="X.Y", envvar="ENVCHECK_COMPUTE_CAPABILITY",
+                     show_envvar=True, help="A GPU of the target (8.6, sm_86); repeat once per GPU (in the variable: separated by spaces)."),
         click.option("--python", "python", metavar="X.Y", help="The target's Python (default: this one; 'any' for no constraint)."),
         click.option("--os", "os_name", type=os_choice, help="The target's OS (default: this one)."),
         click.option("--torch", "torch_spec", metavar="VERSION|SPEC", help="A release (2.7.1), a series (2.7) or a range ('<2.6')."),
@@ -217,20 +219,16 @@ def _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_d
     from envcheck.matrix import store
 
     m = store.load()
-    described = any((driver, ccs, cuda, rocm, cpu))
-    base = None
-    if facts_file:
+    flags = dict(cuda=cuda, rocm=rocm, cpu=cpu, driver=driver, ccs=tuple(ccs), python=python,
+                 os_name=os_name, torch=torch_spec, strict_driver=strict_driver, manager=manager)
+    if facts_file or not any((driver, ccs, cuda, rocm, cpu)):
+        # Detection: a --facts file, else this machine through diagnose --quick's probes.
         from envcheck.install import target as tg
 
-        base = tg.from_facts_file(facts_file)
-    elif not described:
-        from envcheck.install import target as tg
-
-        base = tg.detect()
-    t = ch.target_from_options(
-        cuda=cuda, rocm=rocm, cpu=cpu, driver=driver, ccs=tuple(ccs), python=python,
-        os_name=os_name, torch=torch_spec, strict_driver=strict_driver, manager=manager, base=base,
-    )
+        source = f"facts {facts_file}" if facts_file else "this machine"
+        t = tg.from_machine(tg.machine_for(facts_file), source=source).with_flags(**flags)
+    else:
+        t = ch.target_from_options(**flags)
     return m, ch.choose(m, t)
 
 

@@ -312,14 +312,17 @@ def test_gpus_listed_without_a_driver_version_get_a_cuda_build(matrix):
     import dataclasses
 
     from envcheck.facts import load_facts
-    from envcheck.install.target import from_driver_facts
+    from envcheck.facts.machine import Machine
+    from envcheck.install.target import from_machine
 
     from tests.rules._facts import snapshot_path
 
-    driver = load_facts(snapshot_path("laptop-rtx3060-cpu-torch")).driver
-    gpus = tuple(dataclasses.replace(g, compute_capability=None) for g in driver.gpus)
-    driver = dataclasses.replace(driver, version=None, cuda_max=None, status="failed", error_code="unknown", gpus=gpus)
-    target = from_driver_facts(driver, python="3.12", os_name="linux", source="facts")
+    facts = load_facts(snapshot_path("laptop-rtx3060-cpu-torch"))
+    gpus = tuple(dataclasses.replace(g, compute_capability=None) for g in facts.driver.gpus)
+    driver = dataclasses.replace(facts.driver, version=None, cuda_max=None, status="failed", error_code="unknown",
+                                 gpus=gpus)
+    machine = Machine.from_facts(dataclasses.replace(facts, driver=driver))
+    target = from_machine(machine, source="facts").with_flags(python="3.12", os_name="linux")
     assert target.nvidia_present and not target.gpus and target.driver is None
     assert any("listed, but the driver's version could not be read" in d for d in target.detected)
     c = choose(matrix, target)

@@ -26,7 +26,7 @@ from envcheck.matrix.variants import (
     parse_rocm,
 )
 
-__all__ = ["Target", "Choice", "Rejected", "choose", "target_from_options", "NoChoice", "fully_supported", "keep_release", "compat_warning", "driver_needed", "PTX_TOOLCHAIN", "off_selector_words"]
+__all__ = ["Target", "Choice", "Rejected", "choose", "target_from_options", "NoChoice", "fully_supported", "keep_release", "compat_warning", "driver_needed", "PTX_TOOLCHAIN", "off_selector_words", "running_python", "running_os"]
 
 
 class NoChoice(InputError):
@@ -66,6 +66,11 @@ class Target:
         if self.torch:
             out.append(f"  torch: {self.torch}")
         return out
+
+    def with_flags(self, **flags) -> "Target":
+        """This (detected) target with what the user typed laid over it (flags win; a driver or
+        GPU given describes another machine): :func:`target_from_options` with ``base=self``."""
+        return target_from_options(base=self, **flags)
 
 
 @dataclass(frozen=True)
@@ -129,12 +134,16 @@ def off_selector_words(release: Release, variant: Variant) -> str | None:
             f"[{o.confidence}: {o.source}]" + (f"; {o.note}" if o.note else ""))
 
 
-def _python_default() -> str:
+def running_python() -> str:
+    """The Python envcheck runs on, "3.12": the default target when none is detected or given."""
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def _os_default() -> str:
-    return {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
+def running_os() -> str:
+    """The OS envcheck runs on: the default target when none is detected or given."""
+    from envcheck.facts.machine import os_of_platform
+
+    return os_of_platform(sys.platform)
 
 
 def target_from_options(
@@ -167,7 +176,7 @@ def target_from_options(
         if not re.fullmatch(r"[23]\.\d{1,2}t?", python.strip()):
             raise InputError(f"Invalid Python version: {python!r} (expected something like 3.11)")
         python = python.strip()
-    b = base or Target(os=_os_default(), python=_python_default())
+    b = base or Target(os=running_os(), python=running_python())
     # Another OS than the detected one is another machine: its driver and GPUs are not these.
     described = any((driver, ccs)) or bool(base and os_name and os_name != b.os)
     given = [f"{flag} {value}" for flag, value in (("--os", os_name), ("--python", python)) if value]

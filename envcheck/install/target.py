@@ -1,36 +1,48 @@
-"""Targets from this machine's probes or a facts snapshot (the detection half of choosing)."""
+"""Install targets from a machine: the detection half of choosing.
+
+One way to build a target, with one precedence: **flags, then environment, then detection**.
+
+* Detection: :func:`from_machine` reads a :class:`~envcheck.facts.machine.Machine`, the same one
+  ``envcheck diagnose`` reads (this machine through the quick probes, or a ``--facts`` file:
+  :func:`machine_for`).
+* Environment: ``ENVCHECK_DRIVER_VERSION`` and ``ENVCHECK_COMPUTE_CAPABILITY`` stand for
+  ``--driver`` and ``--compute-capability`` (for image builds that run where the GPU is not, as
+  uv's ``UV_CUDA_DRIVER_VERSION`` does); the CLI reads them as the options' ``envvar``.
+* Flags: :meth:`envcheck.install.choose.Target.with_flags` lays what the user typed over the
+  detected target. A driver or GPU given (by flag or environment) describes another machine, so
+  the detected driver and GPUs are dropped, not mixed in.
+"""
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+from typing import TYPE_CHECKING, Optional
 
 from envcheck.install.choose import Target
 from envcheck.matrix.variants import parse_cc
 
-__all__ = ["from_driver_facts", "detect"]
+if TYPE_CHECKING:  # pragma: no cover
+    from envcheck.facts.machine import Machine
+
+__all__ = ["from_machine", "machine_for"]
 
 
-def _os_name() -> str:
-    return {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
+def from_machine(machine: "Machine", *, source: str = "this machine") -> Target:
+    """The install target a machine is: its OS, Python, driver and GPUs, and what detection found
+    in words (for ``install-command``'s explanation)."""
+    from envcheck.matrix.variants import parse_driver
 
-
-def from_driver_facts(driver: Any, *, python: str, os_name: str, source: str, nvcc_release: str | None = None) -> Target:
-    """A target from ``envcheck.probes.nvml.DriverFacts`` (probed now, or read from a snapshot)."""
+    driver = machine.facts.driver
     detected: list[str] = []
     gpus, names = [], []
-    for g in getattr(driver, "gpus", ()) or ():
+    for g in driver.gpus:
         if g.compute_capability:
-            gpus.append(parse_cc(g.compute_capability))
+            try:
+                gpus.append(parse_cc(g.compute_capability))
+            except ValueError:
+                continue
             names.append(g.name or "")
-    cuda_max = None
-    if getattr(driver, "cuda_max", None):
-        major, minor = driver.cuda_max.split(".")[:2]
-        cuda_max = (int(major), int(minor))
-    version = getattr(driver, "version", None)
+    version = driver.version
     if version is not None:
-        from envcheck.matrix.variants import parse_driver
-
         try:
             parse_driver(version)
         except ValueError:
@@ -38,64 +50,43 @@ def from_driver_facts(driver: Any, *, python: str, os_name: str, source: str, nv
             version = None
     # GPUs listed (by NVML, or by nvidia-smi when NVML failed) make an NVIDIA machine even when
     # the driver's version or a GPU's compute capability could not be read.
-    smi = getattr(driver, "smi", None)
-    listed = len(getattr(driver, "gpus", ()) or ()) or len(getattr(smi, "gpus", ()) or ())
+    listed = len(driver.gpus) or len(driver.smi.gpus if driver.smi is not None else ())
     if version is None and not detected:
-        why = getattr(driver, "detail", "") or getattr(driver, "error_code", "") or "not found"
+        why = driver.detail or driver.error_code or "not found"
         if listed:
             detected.append(f"{listed} NVIDIA GPU(s) listed, but the driver's version could not be read: {why}")
         else:
             detected.append(f"no NVIDIA driver: {why}")
-    if nvcc_release:
+    nvcc = next((tk.release for tk in machine.facts.nvcc.toolkits if tk.release), None)
+    if nvcc:
         detected.append(
-            f"nvcc {nvcc_release} found: that is a CUDA toolkit for compiling, not a driver; "
+            f"nvcc {nvcc} found: that is a CUDA toolkit for compiling, not a driver; "
             "alone it does not make a GPU usable"
         )
     return Target(
-        os=os_name,
-        python=python,
+        os=machine.os,
+        python=machine.python,
         driver=version,
-        driver_cuda=cuda_max,
+        driver_cuda=machine.driver_cuda,
         gpus=tuple(gpus),
         gpu_names=tuple(names),
         source=source,
         detected=tuple(detected),
-        nvidia_present=version is not None or bool(gpus) or bool(listed),
+        # An NVIDIA machine, or one whose driver could not be read while a CUDA build of torch is
+        # installed: never sent to a CPU build.
+        nvidia_present=version is not None or bool(gpus) or bool(listed) or machine.gpu_build_wanted,
     )
 
 
-def detect() -> Target:
-    """This machine: NVML (with its fallbacks) for driver and GPUs, and nvcc for the explanation."""
-    from envcheck.probes import nvml
-
-    driver = nvml.probe_nvml()
-    nvcc_release = None
-    try:
-        from envcheck.probes import nvcc
-
-        found = nvcc.probe_nvcc()
-        toolkits = [t for t in getattr(found, "toolkits", ()) if getattr(t, "release", None)]
-        nvcc_release = toolkits[0].release if toolkits else None
-    except Exception:  # noqa: BLE001 - the explanation must not block the choice
-        nvcc_release = None
-    py = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    return from_driver_facts(driver, python=py, os_name=_os_name(), source="this machine", nvcc_release=nvcc_release)
-
-
-def from_facts_file(path: str) -> Target:
-    """A target from a facts snapshot (``envcheck facts --json``) of another machine."""
+def machine_for(facts_file: Optional[str] = None) -> "Machine":
+    """The machine a command without a described target installs for: a ``--facts`` file (a bare
+    snapshot or a ``--json`` envelope), else this machine through the quick probes, exactly as
+    ``envcheck diagnose --quick`` sees it."""
     from envcheck.facts import load_facts
+    from envcheck.facts.machine import Machine
 
-    snap = load_facts(path)
-    host = snap.host
-    py = host.python.version if host and host.python else None
-    system = (host.system or "Linux").lower() if host else "linux"
-    os_name = {"darwin": "macos"}.get(system, system)
-    nvcc_release = None
-    toolkits = getattr(getattr(snap, "nvcc", None), "toolkits", ()) or ()
-    for tk in toolkits:
-        if getattr(tk, "release", None):
-            nvcc_release = tk.release
-            break
-    py = ".".join(py.split(".")[:2]) if py else None
-    return from_driver_facts(snap.driver, python=py or "3.11", os_name=os_name, source=f"facts {path}", nvcc_release=nvcc_release)
+    if facts_file:
+        return Machine.from_facts(load_facts(facts_file))
+    from envcheck.probes import collect
+
+    return Machine.from_facts(collect(quick=True))

@@ -147,37 +147,55 @@ def arch_lists(arch_list: Sequence[str]) -> Tuple[Tuple[str, ...], Tuple[str, ..
 def install_command(*, ccs: Sequence[str] = (), driver_facts: Any = None, driver: Optional[str] = None,
                     cpu: bool = False, python_exe: Optional[str] = None,
                     python_version: Optional[str] = None, keep: Optional[str] = None) -> Optional[str]:
-    """The pip command envcheck would recommend, or None when the data cannot say; for another
-    interpreter (``python_exe``, its ``python_version`` "3.12.1"), ``PYTHON -m pip`` for it.
-    ``keep``: the installed torch ("2.6.0+cu124"); its release is kept when one of its builds fits."""
+    """The pip command envcheck would recommend, or None when the data cannot say: the one repair
+    path (:func:`envcheck.install.fix.install_fix`) over the machine verify saw. ``driver_facts``:
+    NVML's view of the driver and GPUs; ``ccs``/``driver``: the failing GPU's compute capability
+    and the driver, when NVML gave nothing; ``cpu``: the CPU build; ``python_exe``/``python_version``
+    ("3.12.1"): the interpreter verified (``PATH -m pip`` when it is not envcheck's own); ``keep``:
+    the installed torch ("2.6.0+cu124"), whose release is kept when one of its builds fits."""
     try:
         import sys
 
-        from envcheck.install import choose as ch
-        from envcheck.install import commands
+        from envcheck.install.fix import Repairs
         from envcheck.matrix import store
 
-        python = f"{sys.version_info[0]}.{sys.version_info[1]}"
-        if python_version and python_version.count(".") >= 1:
-            python = ".".join(python_version.split(".")[:2])
-        base = None
-        if driver_facts is not None and not ccs and not cpu:
-            from envcheck.install import target as tg
+        foreign = python_exe if python_exe and python_exe != sys.executable else None
+        machine = _machine(driver_facts, ccs, driver, foreign, python_version, keep)
+        repairs = Repairs(store.load(), machine)
+        if cpu:
+            from envcheck.install.choose import choose
+            from envcheck.install.commands import pip_command, pip_plan
 
-            os_name = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
-            base = tg.from_driver_facts(driver_facts, python=python, os_name=os_name, source="this machine")
-        target = ch.target_from_options(ccs=tuple(ccs), driver=driver if ccs else None, cpu=cpu, base=base)
-        matrix = store.load()
-        choice = ch.keep_release(matrix, target, (keep or "").split("+")[0]) or ch.choose(matrix, target)
-        if choice.fallback and ccs:
-            return None
-        plan = commands.pip_plan(choice.release, choice.variant, target.os, target.python)
-        command = commands.pip_command(plan)
-        if python_exe and python_exe != sys.executable and command.startswith("pip "):
-            command = f"{python_exe} -m {command}"
-        return command
+            choice = choose(repairs.matrix, repairs.target().with_flags(cpu=True))
+            return pip_command(pip_plan(choice.release, choice.variant, choice.target.os, choice.target.python),
+                               machine.pip)
+        fix = repairs.install()
+        # Never a CPU build for a GPU that failed: no command rather than a wrong one.
+        return fix.command if fix is not None and not fix.cpu_fallback else None
     except (EnvcheckError, ValueError, LookupError):
         return None
+
+
+def _machine(driver_facts: Any, ccs: Sequence[str], driver: Optional[str], python_exe: Optional[str],
+             python_version: Optional[str], keep: Optional[str]) -> Any:
+    """The machine verify saw, as facts: NVML's driver view (or the failing GPU), this OS, the
+    verified interpreter and its torch."""
+    import platform
+    import sys
+
+    from envcheck.facts.machine import Machine
+    from envcheck.facts.model import DriverFacts, Facts, GpuFacts, HostFacts, TorchStaticFacts
+
+    d = driver_facts if isinstance(driver_facts, DriverFacts) else DriverFacts()
+    if ccs:  # the GPU that failed: a build must carry its code
+        d = DriverFacts(status="ok", version=driver or d.version, cuda_max=d.cuda_max,
+                        gpus=tuple(GpuFacts(index=i, compute_capability=str(cc)) for i, cc in enumerate(ccs)))
+    python = python_version or "{}.{}.{}".format(*sys.version_info[:3])
+    label = keep.split("+", 1)[1] if keep and "+" in keep else None
+    torch = TorchStaticFacts(status="ok", version=keep, variant=label, python_version=python,
+                             interpreter=python_exe) if keep else TorchStaticFacts(python_version=python)
+    return Machine.from_facts(Facts(python=python_exe, host=HostFacts(system=platform.system()),
+                                    driver=d, torch=torch))
 
 
 def arch_fix(ctx: FixContext) -> Tuple[str, Optional[str], Optional[str]]:
