@@ -275,7 +275,7 @@ def install_command(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, s
         raise InputError("--pyproject is for --manager uv (it prints a [tool.uv] snippet)")
     m, choice = _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_driver, facts_file, manager)
     rel, v, t = choice.release, choice.variant, choice.target
-    plan = commands.pip_plan(rel, v, t.os, t.python)
+    plan = commands.choice_plan(choice)
     pip_cmd = commands.pip_command(plan)
     notes = list(plan.notes)
     data = {"target": _target_dict(t), "choice": choice.to_dict(), "manager": manager, "pip": pip_cmd}
@@ -291,20 +291,12 @@ def install_command(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, s
             cmd = commands.uv_pyproject(plan, v).rstrip("\n")
             data["pyproject"] = cmd
     elif manager == "conda":
-        conda_cmd = commands.conda_command(rel, v, t.os)
-        data["conda"] = conda_cmd
-        if conda_cmd is None:
-            forge = commands.conda_forge_command(rel, v)
-            data["conda_forge"] = forge
-            why = (
-                f"PyTorch publishes no conda packages for torch {rel.torch}"
-                + (" (the pytorch channel ended with 2.5)" if rel.key >= (2, 6) else f" with the {v.label} build")
-            )
-            notes.append(f"{why}: the official route is pip inside the conda environment (the command printed)")
-            notes.append(f"or, with {commands.CONDA_FORGE_NOTE}: {forge}")
-            cmd = pip_cmd
-        else:
-            cmd = conda_cmd
+        route = commands.conda_route(m.releases, rel, v, t.os)
+        data["conda"] = route.command
+        if route.command is None:
+            data["conda_forge"] = route.forge
+            notes += route.notes
+        cmd = route.command or pip_cmd
     else:
         cmd = pip_cmd
     data["command"] = cmd
@@ -347,12 +339,7 @@ def _alternative(choice, manager: str = "pip") -> dict | None:
     if alt is None:
         return None
     out = alt.summary()
-    plan = commands.pip_plan(alt.release, alt.variant, alt.target.os, alt.target.python)
-    out["command"] = commands.pip_command(plan)
-    if manager == "uv":
-        out["command"] = commands.uv_command(plan, alt.release, alt.variant)[0]
-    elif manager == "conda":
-        out["command"] = commands.conda_command(alt.release, alt.variant, alt.target.os) or out["command"]
+    out["command"] = commands.manager_command(alt, manager)
     return out
 
 
@@ -395,8 +382,11 @@ def requirements_cmd(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, 
                 "(describe the target with --driver, --compute-capability, --python and --os)"
             )
         m = store.load()
-        py = None if (python or "").lower() == "any" else (python or f"{sys.version_info[0]}.{sys.version_info[1]}")
-        res = rq.check(m, Path(check_file), driver=driver, gpus=tuple(parse_cc(c) for c in ccs), os_name=os_name or "linux", python=py)
+        from envcheck.install.choose import running_os, running_python
+
+        py = None if (python or "").lower() == "any" else (python or running_python())
+        res = rq.check(m, Path(check_file), driver=driver, gpus=tuple(parse_cc(c) for c in ccs),
+                       os_name=os_name or running_os(), python=py)
         lines = [f"{check_file}: " + ("consistent" if not res.problems else f"{len(res.problems)} problem(s)")]
         lines += [f"  {p.code}: {p.message}" for p in res.problems]
         lines += [f"  note: {n}" for n in res.notes]

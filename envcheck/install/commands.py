@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
 
 from envcheck.matrix.model import Release
 from envcheck.matrix.variants import Variant
 
-__all__ = ["Pin", "PipPlan", "pins", "pip_plan", "pip_command", "uv_command", "uv_pyproject", "conda_command", "CONDA_FORGE_NOTE"]
+if TYPE_CHECKING:  # pragma: no cover
+    from envcheck.install.choose import Choice
+
+__all__ = ["Pin", "PipPlan", "pins", "pip_plan", "pip_command", "uv_command", "uv_pyproject", "conda_command", "conda_forge_command",
+           "CondaRoute", "conda_route", "choice_plan", "manager_command", "last_conda_release", "CONDA_FORGE_NOTE"]
 
 PYPI = "https://pypi.org/simple"
 CONDA_FORGE_NOTE = (
@@ -221,3 +226,54 @@ def conda_forge_command(release: Release, variant: Variant) -> str:
     else:
         words.append(f"pytorch-cpu={release.torch}")
     return " ".join(words)
+
+
+@dataclass(frozen=True)
+class CondaRoute:
+    """What ``--manager conda`` installs: PyTorch's own conda command where the release has one,
+    else pip inside the conda environment, with conda-forge's builds named as the other route."""
+
+    command: str | None  # PyTorch's conda command; None: PyTorch published none for this build
+    forge: str | None = None  # conda-forge's command, when there is no official one
+    notes: tuple[str, ...] = ()
+
+
+def last_conda_release(releases: Iterable[Release]) -> Release | None:
+    """The newest release PyTorch published on its conda channel (the data's ``conda.style``)."""
+    published = [r for r in releases if r.conda.style != "none"]
+    return max(published, key=lambda r: r.key) if published else None
+
+
+def conda_route(releases: Iterable[Release], release: Release, variant: Variant, os_name: str = "linux") -> CondaRoute:
+    """The conda policy for one release and build. Where the pytorch channel ended comes from the
+    data (the newest release with conda packages), never from a version written in code."""
+    command = conda_command(release, variant, os_name)
+    if command is not None:
+        return CondaRoute(command)
+    if release.conda.style == "none":
+        last = last_conda_release(r for r in releases if r.key < release.key)
+        why = f"PyTorch publishes no conda packages for torch {release.torch}" + (
+            f" (the pytorch channel ended with {last.torch})" if last is not None else "")
+    else:
+        why = f"PyTorch publishes no conda packages for torch {release.torch} with the {variant.label} build"
+    forge = conda_forge_command(release, variant)
+    return CondaRoute(None, forge, (
+        f"{why}: the official route is pip inside the conda environment (the command printed)",
+        f"or, with {CONDA_FORGE_NOTE}: {forge}",
+    ))
+
+
+def choice_plan(choice: "Choice", *, audio_always: bool = False) -> PipPlan:
+    """The pip plan of a choice: its release and build, for its target's OS and Python."""
+    return pip_plan(choice.release, choice.variant, choice.target.os, choice.target.python, audio_always=audio_always)
+
+
+def manager_command(choice: "Choice", manager: str = "pip", pip: tuple[str, ...] = ("pip",)) -> str:
+    """A choice's command in the form of the package manager asked for (PyTorch's conda command
+    where the release has one, pip otherwise)."""
+    plan = choice_plan(choice)
+    if manager == "uv":
+        return uv_command(plan, choice.release, choice.variant)[0]
+    if manager == "conda":
+        return conda_command(choice.release, choice.variant, choice.target.os) or pip_command(plan, pip)
+    return pip_command(plan, pip)

@@ -194,8 +194,7 @@ class Repairs:
         t = self.machine.facts.torch
         # Partners the user had stay in the command (torchaudio left out of the era's official one).
         audio = t.status == "ok" and t.torchaudio is not None
-        plan = commands.pip_plan(choice.release, choice.variant, choice.target.os, choice.target.python,
-                                 audio_always=audio)
+        plan = commands.choice_plan(choice, audio_always=audio)
         if alternative is None and choice.alternative is not None:
             alternative = self._fix(choice.alternative)
             alternative_why = "the newest release that driver {} fully supports, {}".format(

@@ -111,16 +111,18 @@ class NodeReport:
 
 def summarize(facts: Any) -> Dict[str, Any]:
     """The values the cluster report compares between nodes."""
-    d, t = facts.driver, facts.torch
-    rt = facts.torch_runtime
+    from envcheck.facts.machine import Machine
+
+    m = Machine.from_facts(facts)
+    d = facts.driver
     gpus = [g for g in d.gpus or ()]
     return {
         "hostname": facts.host.hostname,
         "driver": d.version,
         "driver_cuda": d.cuda_max,
-        "torch": t.version if t.status == "ok" else (rt.version if rt is not None and rt.version else None),
-        "torch_cuda": t.cuda_build if t.status == "ok" else (rt.cuda_build if rt is not None else None),
-        "python": facts.host.python.version if facts.host.python else None,
+        "torch": m.torch_version,
+        "torch_cuda": m.cuda_build,
+        "python": m.python_version,
         "gpu_count": len(gpus),
         "gpu_names": sorted({g.name for g in gpus if g.name}),
         "gpus": [{"index": g.index, "name": g.name, "uuid": g.uuid, "pci_bus_id": g.pci_bus_id} for g in gpus],

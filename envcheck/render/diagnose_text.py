@@ -46,7 +46,10 @@ def _generation(cc: Optional[str]) -> Optional[str]:
 
 
 def machine(facts: "Facts") -> Dict[str, Any]:
-    """What the report's head shows, as data."""
+    """What the report's head shows, as data (derived values from ``envcheck.facts.machine``)."""
+    from envcheck.facts.machine import Machine
+
+    machine = Machine.from_facts(facts)
     t = facts.torch
     rt = facts.torch_runtime
     d = facts.driver
@@ -61,8 +64,8 @@ def machine(facts: "Facts") -> Dict[str, Any]:
         "torchaudio": t.torchaudio.version if t.torchaudio else None,
         "location": t.location,
         "installer": t.installer,
-        "python": t.python_version or (host.python.version if host.python else None),
-        "interpreter": t.interpreter or facts.python or (host.python.executable if host.python else None),
+        "python": machine.python_version,
+        "interpreter": machine.interpreter,
         "conda_env": t.conda_env,
     }
     if rt is not None:
@@ -94,7 +97,7 @@ def machine(facts: "Facts") -> Dict[str, Any]:
             + ("; {} {}".format(sel.status, sel.detail) if sel is not None and sel.status != "ok" else ""),
         },
         "torch": {
-            "version": t.cuda_build or (rt.cuda_build if rt is not None and rt.status == "ok" else None),
+            "version": machine.cuda_build,
             "detail": (
                 "not installed" if t.status == "missing" else
                 "CPU build" if t.variant == "cpu" else

@@ -164,11 +164,9 @@ def install_command(*, ccs: Sequence[str] = (), driver_facts: Any = None, driver
         repairs = Repairs(store.load(), machine)
         if cpu:
             from envcheck.install.choose import choose
-            from envcheck.install.commands import pip_command, pip_plan
+            from envcheck.install.commands import manager_command
 
-            choice = choose(repairs.matrix, repairs.target().with_flags(cpu=True))
-            return pip_command(pip_plan(choice.release, choice.variant, choice.target.os, choice.target.python),
-                               machine.pip)
+            return manager_command(choose(repairs.matrix, repairs.target().with_flags(cpu=True)), pip=machine.pip)
         fix = repairs.install()
         # Never a CPU build for a GPU that failed: no command rather than a wrong one.
         return fix.command if fix is not None and not fix.cpu_fallback else None
