@@ -207,7 +207,7 @@ def target_options(f):
         click.option("--os", "os_name", type=os_choice, help="The target's OS (default: this one)."),
         click.option("--torch", "torch_spec", metavar="VERSION|SPEC", help="A release (2.7.1), a series (2.7) or a range ('<2.6')."),
         click.option("--strict-driver", is_flag=True, help="Only builds the driver fully supports (no minor-version compatibility mode)."),
-        click.option("--facts", "facts_file", type=click.Path(dir_okay=False), help="Describe the target with a facts snapshot (envcheck facts --json)."),
+        click.option("--facts", "facts_file", type=click.Path(dir_okay=False), help="Describe the target with a facts snapshot (envcheck facts --json) or a saved envcheck diagnose --json."),
     ]):
         f = opt(f)
     return f

@@ -79,7 +79,7 @@ def _collect(quick: bool, python, timeout: float):
 @_quick_option
 @_python_option
 @click.option("--facts", "facts_file", type=click.Path(dir_okay=False),
-              help="Diagnose a facts snapshot (envcheck facts --json) instead of this machine.")
+              help="Diagnose a facts snapshot (envcheck facts --json, or a saved diagnose --json) instead of this machine.")
 @json_option
 @click.option("--markdown", is_flag=True, help="Markdown for a bug report (facts JSON folded in <details>).")
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True,

@@ -16,9 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Tuple
 
-from envcheck.facts.model import Facts, GpuFacts, TorchRuntimeFacts
-
 if TYPE_CHECKING:  # pragma: no cover
+    from envcheck.facts.model import Facts, GpuFacts, TorchRuntimeFacts
     from envcheck.matrix.variants import Variant
 
 __all__ = ["Machine", "split_version", "cuda_tuple", "os_of_platform", "NVIDIA_ERRORS"]
@@ -63,7 +62,7 @@ def cuda_tuple(text: Optional[str]) -> Optional[Tuple[int, int]]:
 class Machine:
     """What the facts say about the machine, derived once. Build it with :meth:`from_facts`."""
 
-    facts: Facts
+    facts: "Facts"
     os: str  # linux | windows | macos: where torch runs
     wsl: bool  # Linux under WSL: the driver is the Windows host's
     driver_os: str  # the OS whose NVIDIA driver serves this machine (windows under WSL)
@@ -72,14 +71,14 @@ class Machine:
     interpreter: Optional[str]  # the inspected interpreter's path
     foreign_interpreter: Optional[str]  # diagnose --python PATH: installs go into this one
     torch_installed: bool  # torch's distribution metadata was read
-    runtime: Optional[TorchRuntimeFacts]  # the torch child's answer, when it ran and answered
+    runtime: Optional["TorchRuntimeFacts"]  # the torch child's answer, when it ran and answered
     torch_version: Optional[str]  # "2.8.0+cu128": installed, else what the child imported
     torch_base: Optional[str]  # "2.8.0"
     torch_label: Optional[str]  # the local label, "cu128"
     variant_label: Optional[str]  # "cu128", "cpu", "rocm6.2", "xpu"
     variant: Optional["Variant"]  # None for builds the data does not describe (xpu)
     cuda_build: Optional[str]  # the CUDA torch was built with, "12.8"
-    gpus: Tuple[GpuFacts, ...]
+    gpus: Tuple["GpuFacts", ...]
     driver_version: Optional[str]
     driver_cuda: Optional[Tuple[int, int]]  # the driver's highest CUDA
     driver_present: bool  # a driver version, GPUs or a loaded kernel module
@@ -87,7 +86,7 @@ class Machine:
     gpu_build_wanted: bool  # never send this machine to a CPU build
 
     @classmethod
-    def from_facts(cls, facts: Facts) -> "Machine":
+    def from_facts(cls, facts: "Facts") -> "Machine":
         host, torch, rt, d = facts.host, facts.torch, facts.torch_runtime, facts.driver
         runtime = rt if rt is not None and rt.status == "ok" else None
         os_name = os_of_platform(host.system or torch.sys_platform)
@@ -158,7 +157,7 @@ class Machine:
         return "torch {}".format(self.torch_version) if self.torch_version else "torch"
 
 
-def _variant(label: Optional[str], runtime: Optional[TorchRuntimeFacts]) -> Tuple[Optional[str], Optional["Variant"]]:
+def _variant(label: Optional[str], runtime: Optional["TorchRuntimeFacts"]) -> Tuple[Optional[str], Optional["Variant"]]:
     """The build: the installed label, else what the imported torch reports."""
     from envcheck.matrix.variants import InvalidVariant, Variant, parse_variant
 

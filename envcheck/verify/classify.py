@@ -96,7 +96,7 @@ class FixContext:
     cuda_build: Optional[str] = None
     arch_list: Tuple[str, ...] = ()  # torch.cuda.get_arch_list(): ("sm_75", ..., "compute_120")
     driver: Optional[str] = None  # NVML's driver version, when known
-    driver_facts: Any = None  # envcheck.probes.nvml.DriverFacts, for the install command
+    driver_facts: Any = None  # envcheck.facts.model.DriverFacts, for the install command
 
 
 def classify_text(text: str) -> str:

@@ -48,7 +48,7 @@ def verdict_for(fraction: float, healthy: Tuple[float, float], spread: float, fl
 
 
 def readings_from_gpu(gpu: Any, when: str) -> Dict[str, Any]:
-    """The NVML readings that explain a result (an ``envcheck.probes.nvml.GpuFacts``)."""
+    """The NVML readings that explain a result (an ``envcheck.facts.model.GpuFacts``)."""
     fields = (
         "clock_sm_mhz", "clock_sm_max_mhz", "clock_mem_mhz", "clock_mem_max_mhz", "power_draw_w",
         "power_limit_w", "temperature_c", "pcie_gen_current", "pcie_gen_max", "pcie_width_current",

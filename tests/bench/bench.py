@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Start-up benchmark for the envcheck CLI: a script, never a timed test.
 
-    python tests/bench/bench.py [--runs N] [--json] [--compare-torch]
+    python tests/bench/bench.py [--runs N] [--json] [--compare-torch] [--against DIR]
 
 Every command runs N times as a child process of this same interpreter (sys.executable), after
 one warm-up run, round-robin across commands (the starting command rotates each round) so that
@@ -9,6 +9,10 @@ machine noise spreads over all of them. Reported per command: median and minimum
 ratio of the median to a bare ``python -c pass`` measured in the same rounds, and the child's
 peak RSS. A last row times ``store.load_dir(store.shipped_dir())`` inside a fresh process each
 round with time.perf_counter (import of the store module excluded, reported apart).
+
+``--against DIR`` times every command a second time in another checkout (for example a
+``git worktree`` of the commit before a change), interleaved in the same rounds, so a before and
+after come from one run on one machine.
 
 Commands that this envcheck does not have yet ("No such command") are skipped with a note.
 Add commands to COMMANDS below. See tests/bench/README.md for recorded figures.
@@ -38,6 +42,7 @@ class Command(NamedTuple):
     argv: tuple  # arguments after the interpreter
     optional: bool = False  # a command that may not exist yet: skipped when missing
     kind: str = "wall"  # "wall": time the whole process; "inproc": the child prints its own timings
+    tree: str | None = None  # the checkout the child runs in (`-m envcheck` imports it); None: this one
 
 
 LOAD_SNIPPET = """\
@@ -128,6 +133,7 @@ devnull = os.open(os.devnull, os.O_RDWR)
 darwin = sys.platform == "darwin"
 for line in sys.stdin:
     req = json.loads(line)
+    os.chdir(req["cwd"])  # the child runs in the checkout it times
     actions = [(os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, devnull, 2)]
     if req["capture"]:
         r, w = os.pipe()
@@ -169,14 +175,14 @@ class Runner:
         """(wall ms, exit code, peak RSS MiB or None, stdout when kind is inproc)."""
         capture = cmd.kind == "inproc"
         if self.helper is not None:
-            request = {"argv": [PY, *cmd.argv], "capture": capture}
+            request = {"argv": [PY, *cmd.argv], "capture": capture, "cwd": cmd.tree or str(ROOT)}
             self.helper.stdin.write(json.dumps(request) + "\n")
             self.helper.stdin.flush()
             reply = json.loads(self.helper.stdout.readline())
             return reply["wall"], reply["code"], reply["rss"], reply["out"]
         t0 = time.perf_counter()
         proc = subprocess.run(
-            [PY, *cmd.argv], cwd=str(ROOT), stdin=subprocess.DEVNULL, check=False,
+            [PY, *cmd.argv], cwd=cmd.tree or str(ROOT), stdin=subprocess.DEVNULL, check=False,
             stdout=subprocess.PIPE if capture else subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wall = (time.perf_counter() - t0) * 1e3
@@ -190,7 +196,7 @@ class Runner:
 
 def warm_up(cmd: Command, res: Result) -> None:
     proc = subprocess.run(
-        [PY, *cmd.argv], cwd=str(ROOT), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        [PY, *cmd.argv], cwd=cmd.tree or str(ROOT), stdin=subprocess.DEVNULL, capture_output=True, text=True,
         check=False, timeout=300,
     )
     if proc.returncode != 0 and "No such command" in proc.stderr:
@@ -293,9 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print machine-readable results")
     ap.add_argument("--compare-torch", action="store_true",
                     help="also time `import torch` and torch.utils.collect_env, if torch imports")
+    ap.add_argument("--against", metavar="DIR",
+                    help="also time every envcheck command in this other checkout (before/after in one run)")
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")
+    if args.against and not (Path(args.against) / "envcheck" / "__main__.py").is_file():
+        ap.error(f"--against {args.against}: not an envcheck checkout (no envcheck/__main__.py)")
 
     commands = list(COMMANDS)
     notes = []
@@ -304,6 +314,16 @@ def main(argv: list[str] | None = None) -> int:
             commands += TORCH_COMMANDS
         else:
             notes.append("--compare-torch: torch is not importable by this interpreter; skipped")
+
+    if args.against:
+        other = str(Path(args.against).resolve())
+        paired = []
+        for c in commands:
+            paired.append(c)
+            if c.argv[:2] == ("-m", "envcheck") or c.kind == "inproc":
+                paired.append(c._replace(name=f"{c.name} [{Path(other).name}]", tree=other))
+        commands = paired
+        notes.append(f"[{Path(other).name}]: the same command in {other}")
 
     results = bench(commands, args.runs)
     baseline = statistics.median(results[0].wall) if results[0].wall else None
