@@ -23,17 +23,15 @@ from envcheck.facts.model import (
     Facts,
     GpuFacts,
     HostFacts,
-    PythonFacts,
     TorchRuntimeFacts,
     TorchStaticFacts,
-    WslFacts,
 )
 from envcheck.install import commands
 from envcheck.install.fix import install_fix
 from envcheck.install.target import from_machine
 from envcheck.rules.view import View
 
-from tests.rules._facts import load, snapshot_path, variant
+from tests.rules._facts import load, snapshot_path
 
 # ---- the machine --------------------------------------------------------------------------------
 

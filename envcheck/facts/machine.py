@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Tuple
 
+from envcheck.facts.platforms import os_of_platform
+
 if TYPE_CHECKING:  # pragma: no cover
     from envcheck.facts.model import Facts, GpuFacts, TorchRuntimeFacts
     from envcheck.matrix.variants import Variant
@@ -24,17 +26,6 @@ __all__ = ["Machine", "split_version", "cuda_tuple", "os_of_platform", "NVIDIA_E
 
 # NVML failures that still mean an NVIDIA GPU and driver are there (they are broken, not absent).
 NVIDIA_ERRORS = ("driver-not-loaded", "driver-library-mismatch", "no-permission", "gpu-lost")
-
-
-def os_of_platform(name: Optional[str]) -> str:
-    """envcheck's OS name (``linux``, ``windows``, ``macos``) of a ``platform.system()`` value
-    ("Linux", "Windows", "Darwin") or a ``sys.platform`` value ("linux", "win32", "darwin")."""
-    key = (name or "").lower()
-    if key in ("windows", "win32", "cygwin", "msys"):
-        return "windows"
-    if key in ("darwin", "macos"):
-        return "macos"
-    return "linux"
 
 
 def split_version(text: Optional[str]) -> Tuple[Optional[str], Optional[str]]:

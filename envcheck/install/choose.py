@@ -141,7 +141,7 @@ def running_python() -> str:
 
 def running_os() -> str:
     """The OS envcheck runs on: the default target when none is detected or given."""
-    from envcheck.facts.machine import os_of_platform
+    from envcheck.facts.platforms import os_of_platform
 
     return os_of_platform(sys.platform)
 

@@ -71,6 +71,7 @@ COMMANDS = [
     Command("envcheck install-command --driver 535.104.05 --cc 8.9 (compat + alternative)",
             ("-m", "envcheck", "install-command", "--driver", "535.104.05", "--cc", "8.9", "--python", "3.12",
              "--os", "linux", "-q")),
+    Command("envcheck install-command -q (detects this machine)", ("-m", "envcheck", "install-command", "-q")),
     Command("envcheck diagnose --quick", ("-m", "envcheck", "diagnose", "--quick")),
     Command("store.load_dir(shipped) in-process", ("-c", LOAD_SNIPPET), kind="inproc"),
 ]
