@@ -213,12 +213,35 @@ def target_options(f):
     return f
 
 
+def _check_environment(driver, ccs) -> None:
+    """A bad value that came from ENVCHECK_DRIVER_VERSION or ENVCHECK_COMPUTE_CAPABILITY, not
+    from a flag, is named by its variable: the user may not know it is set."""
+    from click.core import ParameterSource
+
+    from envcheck.errors import InputError
+    from envcheck.matrix.variants import parse_cc, parse_driver
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    for name, var, values, parse in (("driver", "ENVCHECK_DRIVER_VERSION", [driver] if driver else [], parse_driver),
+                                     ("ccs", "ENVCHECK_COMPUTE_CAPABILITY", list(ccs), parse_cc)):
+        if ctx.get_parameter_source(name) != ParameterSource.ENVIRONMENT:
+            continue
+        for value in values:
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise InputError(f"{var}: {exc}", hint=f"fix or unset {var}, or give the flag") from None
+
+
 def _resolve(cuda, rocm, cpu, driver, ccs, python, os_name, torch_spec, strict_driver, facts_file, manager="pip"):
     """Load the data, work out the target (given, from facts, or this machine) and choose."""
     from envcheck.install import choose as ch
     from envcheck.matrix import store
 
     m = store.load()
+    _check_environment(driver, ccs)
     flags = dict(cuda=cuda, rocm=rocm, cpu=cpu, driver=driver, ccs=tuple(ccs), python=python,
                  os_name=os_name, torch=torch_spec, strict_driver=strict_driver, manager=manager)
     if facts_file or not any((driver, ccs, cuda, rocm, cpu)):

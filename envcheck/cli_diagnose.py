@@ -125,7 +125,7 @@ def diagnose(quick, python, facts_file, as_json, markdown, fail_on, timeout, no_
         lines = []
         data = {
             "source": "facts {}".format(facts_file) if facts_file else "this machine",
-            "machine": rd.machine(snapshot),
+            "machine": rd.machine(snapshot, diag.machine),
             "diagnosis": diag.to_dict(),
             "facts": json.loads(to_json(snapshot, redact=not no_redact)),
         }

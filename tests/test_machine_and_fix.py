@@ -245,3 +245,17 @@ def test_a_facts_file_that_is_no_snapshot_is_one_line_and_exit_2(cli, tmp_path):
 def test_decode_of_a_diagnose_envelope_in_process():
     text = to_json(load("gtx1080-torch2.8-cu128"), redact=False)
     assert from_dict(json.loads(text)) == load_facts(snapshot_path("gtx1080-torch2.8-cu128"))
+
+
+@pytest.mark.parametrize("var, value, words", [
+    ("ENVCHECK_DRIVER_VERSION", "abc", "ENVCHECK_DRIVER_VERSION: Invalid driver version: 'abc'"),
+    ("ENVCHECK_COMPUTE_CAPABILITY", "8.6 x", "ENVCHECK_COMPUTE_CAPABILITY: Invalid compute capability: 'x'"),
+])
+def test_a_bad_value_from_the_environment_names_its_variable(cli, var, value, words):
+    for command in ("install-command", "requirements"):
+        r = cli(command, "-q", env={var: value})
+        assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    # the flag beats the variable, so a bad variable under a good flag is not read
+    flag = "--driver" if var == "ENVCHECK_DRIVER_VERSION" else "--cc"
+    good = "570.124.06" if flag == "--driver" else "9.0"
+    assert cli("install-command", "-q", flag, good, env={var: value}).returncode == 0

@@ -14,6 +14,7 @@ import platform
 import re
 import sys
 from typing import Dict, List, Mapping, Optional, Tuple
+
 from envcheck.facts.model import ContainerFacts, DiskFacts, EnvFacts, HostFacts, LibPathEntry, OsRelease, PythonFacts, RocmFacts, WslFacts
 
 __all__ = [

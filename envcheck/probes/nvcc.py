@@ -15,6 +15,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional, Sequence, Tuple
+
 from envcheck.facts.model import NvccFacts, Toolkit
 
 __all__ = [

@@ -19,6 +19,7 @@ import os
 import re
 from dataclasses import replace
 from typing import Any, Callable, List, Optional, Tuple
+
 from envcheck.facts.model import DriverFacts, FieldError, GpuFacts, KernelModuleFacts, SmiFacts, SmiGpu
 
 __all__ = [

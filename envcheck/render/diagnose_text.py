@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
     from envcheck.facts import Facts
+    from envcheck.facts.machine import Machine
     from envcheck.rules import Diagnosis, Finding
 
 __all__ = ["machine", "text_lines", "markdown", "facts_lines", "headline"]
@@ -45,11 +46,12 @@ def _generation(cc: Optional[str]) -> Optional[str]:
         return None
 
 
-def machine(facts: "Facts") -> Dict[str, Any]:
-    """What the report's head shows, as data (derived values from ``envcheck.facts.machine``)."""
+def machine(facts: "Facts", derived: Optional["Machine"] = None) -> Dict[str, Any]:
+    """What the report's head shows, as data. ``derived``: the machine the rules read
+    (``Diagnosis.machine``), else derived here from the facts."""
     from envcheck.facts.machine import Machine
 
-    machine = Machine.from_facts(facts)
+    machine = derived if derived is not None else Machine.from_facts(facts)
     t = facts.torch
     rt = facts.torch_runtime
     d = facts.driver
@@ -256,7 +258,7 @@ def text_lines(facts: "Facts", diag: "Diagnosis", *, color: bool = False) -> Lis
     def paint(text: str, *names: str) -> str:
         return style(text, *names) if color else text
 
-    m = machine(facts)
+    m = machine(facts, diag.machine)
     out = [paint("envcheck diagnose: " + headline(diag), "bold")]
     if m["host"]:
         out.append("host: " + m["host"])
@@ -295,7 +297,7 @@ def _md(text: str) -> str:
 
 def markdown(facts: "Facts", diag: "Diagnosis", facts_json: str) -> str:
     """The same report for pasting into a bug report, with the facts JSON folded away."""
-    m = machine(facts)
+    m = machine(facts, diag.machine)
     out = ["## envcheck diagnose: " + headline(diag), ""]
     if m["host"]:
         out += ["- **Host**: " + _md(m["host"])]

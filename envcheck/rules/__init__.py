@@ -7,13 +7,14 @@ Finding codes, severities and their documentation live in :mod:`envcheck.rules.c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from envcheck.rules.findings import Finding, ev, finding
 
 if TYPE_CHECKING:  # pragma: no cover
     from envcheck.facts import Facts
+    from envcheck.facts.machine import Machine
     from envcheck.matrix.store import Matrix
 
 __all__ = ["Finding", "Diagnosis", "diagnose", "all_rules", "FAIL_ON"]
@@ -26,6 +27,7 @@ class Diagnosis:
     findings: Tuple[Finding, ...]
     command: Optional[str] = None  # the one command that fixes the most
     command_fixes: Tuple[str, ...] = ()  # codes of the findings it fixes
+    machine: Optional["Machine"] = field(default=None, compare=False)  # what the rules read, for the report
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -96,7 +98,7 @@ def diagnose(
     found = _dedupe(found)
     found.sort(key=lambda f: f.rank)
     command, fixes = _best_command(found)
-    return Diagnosis(tuple(found), command, fixes)
+    return Diagnosis(tuple(found), command, fixes, view.machine)
 
 
 def _dedupe(found: List[Finding]) -> List[Finding]:
