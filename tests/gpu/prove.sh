@@ -4,6 +4,7 @@
 #   bash tests/gpu/prove.sh            # from the repository root; a GPU machine runs it all
 #   bash tests/gpu/prove.sh --dry      # the CPU paths only; GPU steps say "skipped: no GPU"
 #   OUT=/some/dir PROVE_BUDGET=450 bash tests/gpu/prove.sh
+#   (PYTHON: the interpreter to use; PROVE_STEP_TIMEOUT: a cap on every step, in seconds)
 #
 # With no NVIDIA GPU (nvidia-smi -L lists none) it runs dry by itself. Each step has its own
 # timeout and every step runs, whatever the one before did; the whole run stays within
@@ -19,7 +20,7 @@
 # timed out or could not run; 2 bad usage. See tests/gpu/README.md.
 set -u
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 DRY=${PROVE_DRY:-0}
 for arg in "$@"; do
   case $arg in
@@ -39,7 +40,10 @@ done
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 BUDGET=${PROVE_BUDGET:-450}
-case $BUDGET in ''|*[!0-9]*) echo "prove.sh: PROVE_BUDGET must be whole seconds, not '$BUDGET'" >&2; exit 2 ;; esac
+CAP=${PROVE_STEP_TIMEOUT:-0}  # when set: no step runs longer than this (seconds)
+for v in "$BUDGET" "$CAP"; do
+  case $v in ''|*[!0-9]*) echo "prove.sh: PROVE_BUDGET and PROVE_STEP_TIMEOUT are whole seconds, not '$v'" >&2; exit 2 ;; esac
+done
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/envcheck-prove.XXXXXX")}
 mkdir -p "$OUT" || exit 2
 W=$(mktemp -d "${TMPDIR:-/tmp}/envcheck-prove-work.XXXXXX") || exit 2
@@ -64,6 +68,7 @@ step() {
   t=$(left); t=$((t - 10))
   if [ "$t" -lt 5 ]; then skip "$name" "out of time (PROVE_BUDGET=$BUDGET s)"; return; fi
   [ "$t" -gt "$max" ] && t=$max
+  [ "$CAP" -gt 0 ] && [ "$t" -gt "$CAP" ] && t=$CAP
   a=$(now)
   timeout -k 5 "$t" "$@" > "$W/$out" 2> "$W/$name.err" < /dev/null
   rc=$?
@@ -83,9 +88,10 @@ if command -v nvidia-smi > /dev/null 2>&1; then
   GPUS=$(timeout -k 2 20 nvidia-smi -L 2> /dev/null | grep -c '^GPU ' || true)
 fi
 REASON=""
-if [ "$DRY" = 1 ]; then REASON="dry run"; elif [ "$GPUS" = 0 ]; then DRY=1; REASON="no GPU"; fi
+if [ "$GPUS" = 0 ]; then DRY=1; REASON="no GPU"; elif [ "$DRY" = 1 ]; then REASON="dry run"; fi
 HAVE_TORCH=0
-"$PY" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("torch") is None)' 2> /dev/null && HAVE_TORCH=1
+timeout -k 2 30 "$PY" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("torch") is None)' 2> /dev/null \
+  && HAVE_TORCH=1
 {
   echo "mode=$([ "$DRY" = 1 ] && echo dry || echo device)"
   echo "reason=$REASON"
@@ -93,7 +99,7 @@ HAVE_TORCH=0
   echo "torch_found=$HAVE_TORCH"
   echo "budget_s=$BUDGET"
   echo "started=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "python=$("$PY" -c 'import sys; print(sys.version.split()[0])' 2>&1)"
+  echo "python=$(timeout -k 2 30 "$PY" -c 'import sys; print(sys.version.split()[0])' 2>&1)"
   echo "commit=$(git -C "$ROOT" rev-parse --short HEAD 2> /dev/null || echo unknown)"
   echo "uname=$(uname -srm)"
 } > "$W/run.env"
@@ -135,7 +141,7 @@ needs_gpu pytest-gpu && step pytest-gpu 240 pytest-gpu.txt "$PY" -m pytest -m gp
 FAILED=0
 awk -F'\t' 'NR > 1 && $4 != "ok" && $4 != "problems" && $4 !~ /^skipped/ { bad = 1 } END { exit bad ? 0 : 1 }' \
   "$W/steps.tsv" && FAILED=1
-"$PY" tests/gpu/summarize.py "$W" "$(secs "$START" "$(now)")" > "$W/summarize.out" 2>&1 || FAILED=1
+timeout -k 2 60 "$PY" tests/gpu/summarize.py "$W" "$(secs "$START" "$(now)")" > "$W/summarize.out" 2>&1 || FAILED=1
 cp "$W/summary.txt" "$W/summary.json" "$OUT/" 2> /dev/null || FAILED=1
 tar -czf "$OUT/prove.tar.gz" -C "$W" . || FAILED=1
 cat "$W/summarize.out"
