@@ -163,6 +163,43 @@ def test_a_hanging_step_is_recorded_and_the_next_one_runs(tmp_path):
     assert "timed-out after 3 s" in (out / "summary.txt").read_text()
 
 
+FAKE_SMI = """#!/bin/sh
+case "$1" in
+  -L) echo "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-3c0768fd-b2e2-492b-a69b-78116bba6505)" ;;
+  -q) printf 'Driver Version : 580.82.07\\nAttached GPUs : 1\\n    Product Name : NVIDIA H100 80GB HBM3\\n' ;;
+  *) echo "| NVIDIA-SMI 580.82.07    Driver Version: 580.82.07    CUDA Version: 13.0 |" ;;
+esac
+"""
+
+
+@pytest.mark.slow
+def test_device_mode_runs_every_step(tmp_path):
+    """The branch a lent GPU takes, here with an nvidia-smi that lists one GPU: every step runs (the
+    GPU ones fail or measure the CPU, no GPU being there), so that branch cannot rot unseen."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nvidia-smi").write_text(FAKE_SMI)
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    out = tmp_path / "out"
+    proc = prove(out, PATH="{}:{}".format(bin_dir, os.environ["PATH"]), PROVE_STEP_TIMEOUT="120")
+    work = unpack(out)
+    steps = _steps(work)
+    assert list(steps) == STEPS
+    torch_steps = {"verify-perf", "verify", "verify-events", "preflight-distributed"}
+    for name, st in steps.items():
+        if HAVE_TORCH or name not in torch_steps:
+            assert st["rc"] is not None and not st["status"].startswith(("skipped", "timed-out")), (name, st)
+    assert (work / "nvidia-smi-q.txt").read_text().startswith("Driver Version : 580.82.07")
+    assert steps["pytest-gpu"]["command"].endswith("tests/preflight/test_gpu.py tests/verify/test_verify_gpu.py")
+    assert "skipped" in (work / "pytest-gpu.txt").read_text()  # no GPU behind the fake: skipped cleanly
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["run"]["mode"] == "device" and doc["run"]["gpus"] == 1
+    if HAVE_TORCH:
+        assert "--nproc-per-node 1 -m envcheck preflight --distributed" in steps["preflight-distributed"]["command"]
+        assert [f["key"] for f in doc["figures"]][:1] == ["cpu.matmul-bf16"]  # torch measured the CPU
+    assert proc.returncode in (0, 1)
+
+
 def test_out_of_budget_steps_are_skipped_and_the_summary_still_written(tmp_path):
     proc = prove(tmp_path, PROVE_DRY="1", PROVE_BUDGET="5")
     assert proc.returncode == 0, proc.stderr
