@@ -13,6 +13,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -35,6 +36,9 @@ STEPS = ["nvidia-smi", "nvidia-smi-q", "nvml-record", "pip-freeze", "facts", "di
          "verify", "verify-events", "preflight", "preflight-distributed", "pytest-gpu"]
 GPU_STEPS = {"nvidia-smi", "nvidia-smi-q", "verify-perf", "verify-events", "pytest-gpu"}
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
+script = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not (shutil.which("bash") and shutil.which("timeout")),
+    reason="prove.sh is a script for Linux GPU machines (bash, coreutils timeout)")
 
 
 def _module(name: str):
@@ -81,6 +85,7 @@ def _steps(work: Path) -> dict:
 # -- the script, dry -------------------------------------------------------------------------
 
 
+@script
 @pytest.mark.slow
 def test_dry_run_runs_the_cpu_steps_and_skips_the_gpu_ones(dry):
     proc, out, work = dry
@@ -102,6 +107,7 @@ def test_dry_run_runs_the_cpu_steps_and_skips_the_gpu_ones(dry):
     assert (replayed.status, replayed.error_code) == (facts.driver.status, facts.driver.error_code)
 
 
+@script
 @pytest.mark.slow
 def test_dry_run_summary_is_regenerated_identically(dry):
     proc, out, work = dry
@@ -119,6 +125,7 @@ def test_dry_run_summary_is_regenerated_identically(dry):
     assert proc.stdout.endswith(text)
 
 
+@script
 @pytest.mark.slow
 @pytest.mark.torch
 @pytest.mark.skipif(not HAVE_TORCH, reason="torch is not installed")
@@ -135,6 +142,7 @@ def test_dry_run_with_torch_verifies_the_cpu_and_launches_ranks(dry):
     assert doc["results"]["verify"].startswith("passed: ")
 
 
+@script
 @pytest.mark.skipif(HAVE_TORCH, reason="torch is installed: the torch steps run")
 def test_dry_run_without_torch_says_so(dry):
     steps = _steps(dry[2])
@@ -142,6 +150,7 @@ def test_dry_run_without_torch_says_so(dry):
         assert steps[name]["status"] == "skipped: torch not installed"
 
 
+@script
 @pytest.mark.slow
 def test_a_hanging_step_is_recorded_and_the_next_one_runs(tmp_path):
     fake = tmp_path / "python"
@@ -172,6 +181,7 @@ esac
 """
 
 
+@script
 @pytest.mark.slow
 def test_device_mode_runs_every_step(tmp_path):
     """The branch a lent GPU takes, here with an nvidia-smi that lists one GPU: every step runs (the
@@ -200,6 +210,7 @@ def test_device_mode_runs_every_step(tmp_path):
     assert proc.returncode in (0, 1)
 
 
+@script
 def test_out_of_budget_steps_are_skipped_and_the_summary_still_written(tmp_path):
     proc = prove(tmp_path, PROVE_DRY="1", PROVE_BUDGET="5")
     assert proc.returncode == 0, proc.stderr
@@ -208,6 +219,7 @@ def test_out_of_budget_steps_are_skipped_and_the_summary_still_written(tmp_path)
     assert all(s.startswith("skipped: ") for s in statuses), statuses
 
 
+@script
 @pytest.mark.parametrize("env, message", [
     ({"PROVE_BUDGET": "8m"}, "PROVE_BUDGET and PROVE_STEP_TIMEOUT are whole seconds, not '8m'"),
     ({"PROVE_STEP_TIMEOUT": "-1"}, "whole seconds, not '-1'"),
@@ -218,6 +230,7 @@ def test_bad_settings_are_one_line_and_exit_2(tmp_path, env, message):
     assert not any(tmp_path.iterdir())
 
 
+@script
 def test_bad_argument_and_help():
     bad = subprocess.run(["bash", str(GPU / "prove.sh"), "--gpu"], capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2 and bad.stderr.strip() == "prove.sh: unknown argument '--gpu' (use --dry or --help)"
@@ -320,6 +333,7 @@ def dry_fixture(dry, tmp_path_factory):
     return make_fixtures.make(dry[1] / "prove.tar.gz", into)
 
 
+@script
 @pytest.mark.slow
 def test_make_fixtures_redacts_and_never_clobbers(dry, dry_fixture, tmp_path):
     work = dry[2]
@@ -436,6 +450,7 @@ def test_recorded_gpu_run(run, tmp_path):
             "perf judge"} <= set(done)
 
 
+@script
 @pytest.mark.slow
 def test_the_checks_hold_on_a_dry_run_fixture(dry_fixture, tmp_path):
     expected = ["nvml"] + (["verify.json"] if HAVE_TORCH else [])
