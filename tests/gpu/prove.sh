@@ -79,7 +79,7 @@ step() {
     124|137) status="timed-out after $t s" ;;
     *) status=failed ;;
   esac
-  record "$name" "$rc" "$(secs "$a" "$b")" "$status" "$*"
+  record "$name" "$rc" "$(secs "$a" "$b")" "$status" "$(printf '%s' "$*" | tr '\t\n' '  ')"
 }
 
 # What the machine is: a GPU count from nvidia-smi, torch present or not (found, not imported).
@@ -112,7 +112,8 @@ EC=("$PY" -m envcheck)
 needs_gpu nvidia-smi && step nvidia-smi 20 nvidia-smi.txt nvidia-smi
 needs_gpu nvidia-smi-q && step nvidia-smi-q 30 nvidia-smi-q.txt nvidia-smi -q
 step nvml-record 60 nvml-record.out "$PY" tests/gpu/record_nvml.py "$W/nvml.json"
-step pip-freeze 30 pip-freeze.txt "$PY" -m pip list --format=freeze --disable-pip-version-check
+# Installed distributions from their metadata (pip itself may be absent on a lent machine).
+step pip-freeze 30 pip-freeze.txt "$PY" -c 'import importlib.metadata as m; print("\n".join(sorted({"{}=={}".format(d.metadata["Name"], d.version) for d in m.distributions()}, key=str.lower)))'
 step facts 60 facts.json "${EC[@]}" facts --json --no-redact
 step diagnose 90 diagnose.json "${EC[@]}" diagnose --json
 
