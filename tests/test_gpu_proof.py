@@ -196,9 +196,11 @@ def test_device_mode_runs_every_step(tmp_path):
     steps = _steps(work)
     assert list(steps) == STEPS
     torch_steps = {"verify-perf", "verify", "verify-events", "preflight-distributed"}
-    for name, st in steps.items():
+    for name, st in steps.items():  # each command exists and runs to an answer, GPU or not
         if HAVE_TORCH or name not in torch_steps:
-            assert st["rc"] is not None and not st["status"].startswith(("skipped", "timed-out")), (name, st)
+            assert st["status"] in ("ok", "problems"), (name, st, (work / (name + ".err")).read_text()[-2000:])
+        else:
+            assert st["status"] == "skipped: torch not installed"
     assert (work / "nvidia-smi-q.txt").read_text().startswith("Driver Version : 580.82.07")
     assert steps["pytest-gpu"]["command"].endswith("tests/preflight/test_gpu.py tests/verify/test_verify_gpu.py")
     assert "skipped" in (work / "pytest-gpu.txt").read_text()  # no GPU behind the fake: skipped cleanly
@@ -207,7 +209,7 @@ def test_device_mode_runs_every_step(tmp_path):
     if HAVE_TORCH:
         assert "--nproc-per-node 1 -m envcheck preflight --distributed" in steps["preflight-distributed"]["command"]
         assert [f["key"] for f in doc["figures"]][:1] == ["cpu.matmul-bf16"]  # torch measured the CPU
-    assert proc.returncode in (0, 1)
+    assert proc.returncode == 0, proc.stderr
 
 
 @script
