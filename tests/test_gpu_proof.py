@@ -13,6 +13,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -345,8 +346,6 @@ def test_make_fixtures_redacts_and_never_clobbers(dry, dry_fixture, tmp_path):
     facts = load_facts(str(dry_fixture / "facts.json"))
     assert facts.redacted and facts.host.hostname in (None, "redacted-host")
     if host:
-        import re
-
         token = re.compile(r"(?<![\w-]){}(?![\w-])".format(re.escape(host)))
         for path in dry_fixture.iterdir():
             assert not token.search(path.read_text()), path.name

@@ -32,12 +32,15 @@ TARGET_BF16_FRACTION = 0.75  # of the datasheet's dense bf16 peak
 KEY_WIDTH = 34
 
 
-def read_json(path: Path) -> Optional[Dict[str, Any]]:
-    """A step's JSON output: from its first '{' (torchrun may print before it); None if absent."""
+def read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return None
+        return ""
+
+
+def first_json(text: str) -> Optional[Dict[str, Any]]:
+    """A step's JSON output: from its first '{' (torchrun may print before it); None if none."""
     start = text.find("{")
     if start < 0:
         return None
@@ -46,6 +49,10 @@ def read_json(path: Path) -> Optional[Dict[str, Any]]:
     except ValueError:
         return None
     return doc if isinstance(doc, dict) else None
+
+
+def read_json(path: Path) -> Optional[Dict[str, Any]]:
+    return first_json(read_text(path))
 
 
 def json_documents(text: str) -> int:
@@ -145,20 +152,15 @@ def allreduce(verify: Optional[Dict[str, Any]], dist: Optional[Dict[str, Any]]) 
             values = check.get("values") or {}
             out.append({"key": "allreduce.verify", "value": values.get("busbw_gbs"), "unit": "GB/s",
                         "detail": "{} ({} ranks)".format(check.get("status"), values.get("ranks", "?"))})
-    cluster = _data(dist).get("cluster") or {}
-    for node in cluster.get("nodes") or ():
-        out.append({"key": "allreduce.preflight-intra", "value": node.get("busbw_intra_gbs"),
-                    "unit": "GB/s", "detail": "{} rank(s) on one node".format(len(node.get("ranks") or ()))})
-        break
+    nodes = (_data(dist).get("cluster") or {}).get("nodes") or []
+    if nodes:
+        out.append({"key": "allreduce.preflight-intra", "value": nodes[0].get("busbw_intra_gbs"),
+                    "unit": "GB/s", "detail": "{} rank(s) on one node".format(len(nodes[0].get("ranks") or ()))})
     return out
 
 
 def pytest_result(work: Path) -> str:
-    try:
-        lines = [x for x in (work / "pytest-gpu.txt").read_text(encoding="utf-8", errors="replace").splitlines()
-                 if x.strip()]
-    except OSError:
-        return "-"
+    lines = [x for x in read_text(work / "pytest-gpu.txt").splitlines() if x.strip()]
     tail = [x for x in lines if re.search(r"\b(passed|failed|skipped|error|errors|deselected|no tests ran)\b", x)]
     return tail[-1].strip("= ") if tail else (lines[-1] if lines else "-")
 
@@ -192,12 +194,9 @@ def targets(steps: Dict[str, Dict[str, Any]], figures: List[Dict[str, Any]], wor
     if dist.get("rc") is None:
         result = "n/a: " + str(dist.get("status", "not run"))
     else:
-        try:
-            text = (work / "preflight-distributed.json").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            text = ""
+        text = read_text(work / "preflight-distributed.json")
         n = json_documents(text)
-        cluster = _data(read_json(work / "preflight-distributed.json")).get("cluster") or {}
+        cluster = _data(first_json(text)).get("cluster") or {}
         got, world = cluster.get("ranks_reported"), cluster.get("world_size")
         ok = n == 1 and got is not None and got == world
         result = "{}: {} JSON report(s), {} of {} ranks reported".format("met" if ok else "missed", n, got, world)
@@ -218,7 +217,7 @@ def summarize(work: Path, wall: Optional[float] = None) -> Dict[str, Any]:
     dist = read_json(work / "preflight-distributed.json")
     torch = (facts or {}).get("torch") or {}
     runtime = (facts or {}).get("torch_runtime") or {}
-    gpus = int(env.get("gpus") or 0) if env.get("gpus", "").isdigit() else 0
+    gpus = int(env["gpus"]) if env.get("gpus", "").isdigit() else 0
     diag = _data(diagnose).get("diagnosis") or {}
     vsum = _data(verify).get("summary") or {}
     report = _data(preflight).get("report") or {}
