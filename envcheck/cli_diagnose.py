@@ -80,13 +80,16 @@ def _collect(quick: bool, python, timeout: float):
 @_python_option
 @click.option("--facts", "facts_file", type=click.Path(dir_okay=False),
               help="Diagnose a facts snapshot (envcheck facts --json, or a saved diagnose --json) instead of this machine.")
+@click.option("--report", "report_file", metavar="FILE|-",
+              help="Diagnose a pasted bug report (collect_env, nvidia-smi, nvcc -V, pip/conda list, "
+              "torch prints, error lines; - reads standard input) instead of this machine.")
 @json_option
 @click.option("--markdown", is_flag=True, help="Markdown for a bug report (facts JSON folded in <details>).")
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True,
               help="Exit 1 on errors only, or on warnings too.")
 @_timeout_option
 @_redact_option
-def diagnose(quick, python, facts_file, as_json, markdown, fail_on, timeout, no_redact):
+def diagnose(quick, python, facts_file, report_file, as_json, markdown, fail_on, timeout, no_redact):
     """What is installed, the three CUDA versions, the GPUs, what is wrong and the fix.
 
     \b
@@ -94,10 +97,15 @@ def diagnose(quick, python, facts_file, as_json, markdown, fail_on, timeout, no_
       envcheck diagnose --quick          without importing torch (well under a second)
       envcheck diagnose --python .venv/bin/python
       envcheck diagnose --facts other-machine.json
+      envcheck diagnose --report issue.txt  a pasted bug report (- for stdin)
       envcheck diagnose --markdown > report.md
 
-    Exit codes: 0 no errors, 1 errors (or warnings with --fail-on warning), 2 bad input,
-    3 could not inspect. Finding codes: envcheck explain.
+    With --report, only what the text states is judged: an unknown fact never produces a
+    finding, and the report ends with the reply a maintainer would give.
+
+    Exit codes: 0 no errors, 1 errors (or warnings with --fail-on warning), 2 bad input
+    (also an empty, binary, over-large or unreadable report), 3 could not inspect.
+    Finding codes: envcheck explain.
     """
     from envcheck.errors import InputError
     from envcheck.facts import load_facts, to_json
@@ -106,7 +114,14 @@ def diagnose(quick, python, facts_file, as_json, markdown, fail_on, timeout, no_
         raise InputError("give only one of --json and --markdown")
     if facts_file and (python or quick):
         raise InputError("--facts describes a recorded machine: --python and --quick do not apply")
-    snapshot = load_facts(facts_file) if facts_file else _collect(quick, python, timeout)
+    if report_file and (python or quick or facts_file):
+        raise InputError("--report describes a pasted report: --python, --quick and --facts do not apply")
+    if report_file:
+        from envcheck.reports import load_report
+
+        snapshot = load_report(report_file)
+    else:
+        snapshot = load_facts(facts_file) if facts_file else _collect(quick, python, timeout)
 
     from envcheck.matrix import store
     from envcheck.render import diagnose_text as rd
@@ -115,26 +130,36 @@ def diagnose(quick, python, facts_file, as_json, markdown, fail_on, timeout, no_
     m = store.load()
     diag = run_rules(snapshot, m, strict=_debug())
     code = diag.exit_code(fail_on)
+    answer = None
+    if snapshot.report is not None:
+        from envcheck.reports.reply import reply
+
+        answer = reply(snapshot, diag)
+    source = ("report {}".format("standard input" if report_file == "-" else report_file) if report_file
+              else "facts {}".format(facts_file) if facts_file else "this machine")
     if markdown:
         facts_json = to_json(snapshot, redact=not no_redact)
-        lines = rd.markdown(snapshot, diag, facts_json).rstrip("\n").split("\n")
+        lines = rd.markdown(snapshot, diag, facts_json, answer.lines() if answer else None).rstrip("\n").split("\n")
         data = None
     elif as_json:
         import json
 
         lines = []
         data = {
-            "source": "facts {}".format(facts_file) if facts_file else "this machine",
+            "source": source,
             "machine": rd.machine(snapshot, diag.machine),
             "diagnosis": diag.to_dict(),
             "facts": json.loads(to_json(snapshot, redact=not no_redact)),
         }
+        if answer is not None:
+            data["reply"] = answer.to_dict()
     else:
         import sys
 
         from envcheck.render import use_color
 
-        lines = rd.text_lines(snapshot, diag, color=use_color(sys.stdout))
+        lines = rd.text_lines(snapshot, diag, color=use_color(sys.stdout),
+                              reply=answer.lines() if answer else None)
         data = None
     info = None
     if as_json:

@@ -28,8 +28,12 @@ _REDACTED_HOST = "redacted-host"
 
 
 def to_dict(facts: Facts) -> Dict[str, Any]:
-    """The snapshot as plain JSON-able data (not redacted)."""
-    return _to_data(facts)
+    """The snapshot as plain JSON-able data (not redacted). ``report`` appears only for facts
+    read from a pasted report, so a machine's snapshot reads as it always did."""
+    data = _to_data(facts)
+    if data.get("report") is None:
+        data.pop("report", None)
+    return data
 
 
 def to_json(facts: Facts, *, redact: bool = True, indent: Optional[int] = 2) -> str:

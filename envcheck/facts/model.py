@@ -28,20 +28,23 @@ __all__ = [
     "Dist", "CudaPackage", "CudaPin", "TorchStaticFacts",
     # torch as imported (the runtime child)
     "TorchDevice", "LoadedLibrary", "TorchvisionCheck", "TorchRuntimeFacts",
+    # a pasted report read instead of a machine
+    "ReportBlock", "ReportedError", "ReportConflict", "ReportFacts",
 ]
 
 SCHEMA = "envcheck.facts/1"
 
 # Allowed values of each ``status`` field, by type name (checked when a snapshot is read).
+# "unknown": a pasted report (``Facts.report``) does not state this part of the machine.
 STATUSES: Dict[str, Tuple[str, ...]] = {
-    "HostFacts": ("ok", "failed", "timed-out"),
-    "DriverFacts": ("ok", "missing", "failed", "timed-out"),
+    "HostFacts": ("ok", "failed", "timed-out", "unknown"),
+    "DriverFacts": ("ok", "missing", "failed", "timed-out", "unknown"),
     "GpuFacts": ("ok", "lost", "failed"),
     "KernelModuleFacts": ("ok", "missing", "failed"),
     "SmiFacts": ("ok", "missing", "failed", "timed-out"),
-    "NvccFacts": ("ok", "missing", "failed", "timed-out"),
+    "NvccFacts": ("ok", "missing", "failed", "timed-out", "unknown"),
     "Toolkit": ("ok", "missing", "failed", "timed-out"),
-    "TorchStaticFacts": ("ok", "missing", "failed", "timed-out"),
+    "TorchStaticFacts": ("ok", "missing", "failed", "timed-out", "unknown"),
     "TorchRuntimeFacts": ("ok", "import-failed", "crashed", "timed-out", "bad-output", "failed"),
     "TorchvisionCheck": ("ok", "missing", "import-failed", "nms-failed", "wrong-result"),
 }
@@ -428,6 +431,51 @@ class TorchRuntimeFacts:
 
 
 # ---------------------------------------------------------------------------------------------
+# A pasted report (``envcheck diagnose --report``): where each fact came from
+
+
+@dataclass(frozen=True)
+class ReportBlock:
+    """One recognised block of the text (lines counted from 1)."""
+
+    kind: str  # collect_env | nvidia-smi | nvidia-smi -q | nvcc | pip list | pip freeze | conda list | torch print
+    first_line: int
+    last_line: int
+    note: str = ""  # "ends early (no package list)", "torch 1.x era field names"
+
+
+@dataclass(frozen=True)
+class ReportedError:
+    """An error line that names a cause."""
+
+    kind: str  # no-kernel-image | arch-not-compatible | no-driver | driver-too-old | ...
+    line: int
+    text: str  # the line as pasted (bounded)
+    detail: Optional[str] = None  # what it names: "sm_120", "11040", "libcudnn.so.8", a symbol
+
+
+@dataclass(frozen=True)
+class ReportConflict:
+    """Two blocks that state different values for one fact."""
+
+    fact: str  # "driver.version"
+    values: tuple[str, ...]  # "535.104.05 (nvidia-smi, line 3)"
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    """What a pasted report states. A fact path not in ``stated`` is unknown: the rules never
+    report a finding whose evidence rests on it."""
+
+    source: str  # the file name, or "-" for standard input
+    lines: int = 0
+    blocks: tuple[ReportBlock, ...] = ()
+    stated: Dict[str, str] = field(default_factory=dict)  # fact path -> "nvidia-smi, line 3"
+    errors: tuple[ReportedError, ...] = ()
+    conflicts: tuple[ReportConflict, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
 # The snapshot
 
 
@@ -448,3 +496,4 @@ class Facts:
     torch: TorchStaticFacts = TorchStaticFacts()
     torch_runtime: Optional[TorchRuntimeFacts] = None  # None when quick
     timings: Dict[str, float] = field(default_factory=dict)  # seconds per probe
+    report: Optional[ReportFacts] = None  # set when the facts were read from a pasted report

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from envcheck.facts.machine import Machine
     from envcheck.rules import Diagnosis, Finding
 
-__all__ = ["machine", "text_lines", "markdown", "facts_lines", "headline"]
+__all__ = ["machine", "text_lines", "markdown", "facts_lines", "headline", "report_lines"]
 
 WIDTH = 100
 _CUDA_WORDS = {
@@ -86,13 +86,16 @@ def machine(facts: "Facts", derived: Optional["Machine"] = None) -> Dict[str, An
         "driver": {
             "version": d.cuda_max,
             "detail": "driver {}".format(d.version) if d.version else (
+                "not in the report" if d.status == "unknown" else
                 "no NVIDIA driver ({})".format(d.error_code or d.status)),
         },
         "nvcc": {
             "version": sel.release if sel is not None and sel.status == "ok" else None,
             "detail": (
                 "{} ({} via {})".format(sel.nvcc or sel.root, n.cpp_extension_home, n.cpp_extension_source)
-                if sel is not None else "no toolkit found" if not n.toolkits else
+                if sel is not None and n.cpp_extension_source != "report" else
+                "from the report" if sel is not None else
+                "not in the report" if n.status == "unknown" else "no toolkit found" if not n.toolkits else
                 "no toolkit at {}".format(n.cpp_extension_home) if n.cpp_extension_home else "none selected"
             ) + ("; also " + ", ".join("{} at {}".format(tk.release, tk.root) for tk in others[:3])
                  if others else "")
@@ -102,6 +105,7 @@ def machine(facts: "Facts", derived: Optional["Machine"] = None) -> Dict[str, An
             "version": machine.cuda_build,
             "detail": (
                 "not installed" if t.status == "missing" else
+                "not in the report" if t.status == "unknown" else
                 "CPU build" if t.variant == "cpu" else
                 "{} build".format(t.variant) if t.variant else (t.detail or t.status)
             ),
@@ -119,12 +123,48 @@ def machine(facts: "Facts", derived: Optional["Machine"] = None) -> Dict[str, An
         for g in d.gpus
     ]
     return {
-        "host": host.detail,
+        "host": _report_host(facts) if facts.report is not None else host.detail,
         "installed": installed,
         "cuda": cudas,
         "gpus": gpus,
         "quick": facts.quick,
+        "report": facts.report is not None,
     }
+
+
+def _report_host(facts: "Facts") -> str:
+    """The host as a report states it: "Ubuntu 22.04.3 LTS (x86_64), glibc 2.35, WSL2"."""
+    h = facts.host
+    parts = [h.os.pretty_name or h.system or "OS not in the report"]
+    if h.glibc:
+        parts.append("glibc " + h.glibc)
+    if h.wsl.detected:
+        parts.append("WSL2")
+    return ", ".join(parts)
+
+
+def report_lines(facts: "Facts") -> List[str]:
+    """Which blocks of the report were read, and what it contradicts itself about."""
+    r = facts.report
+    if r is None:
+        return []
+    blocks = ", ".join(
+        "{} (line{} {})".format(b.kind, "" if b.first_line == b.last_line else "s",
+                                b.first_line if b.first_line == b.last_line else
+                                "{}-{}".format(b.first_line, b.last_line)) + (": " + b.note if b.note else "")
+        for b in r.blocks)
+    out = ["{}: {} lines; read {}".format("standard input" if r.source == "-" else r.source, r.lines,
+                                         blocks or "no block")]
+    if r.errors:
+        out.append("error lines: " + "; ".join("line {} ({})".format(e.line, e.kind) for e in r.errors[:6])
+                   + (" and {} more".format(len(r.errors) - 6) if len(r.errors) > 6 else ""))
+    unknown = [name for name, status in (("torch", facts.torch.status), ("the driver", facts.driver.status),
+                                         ("nvcc", facts.nvcc.status)) if status == "unknown"]
+    if unknown:
+        out.append("not in the report (so not judged): " + ", ".join(unknown))
+    for c in r.conflicts:
+        out.append("contradiction: {}: {}".format(c.fact, " vs ".join(c.values)))
+    return out
 
 
 def headline(diag: "Diagnosis") -> str:
@@ -151,16 +191,38 @@ def _installed_lines(m: Dict[str, Any]) -> List[str]:
         parts.append("torchvision {}".format(ins["torchvision"]) if ins["torchvision"] else "no torchvision")
         parts.append("torchaudio {}".format(ins["torchaudio"]) if ins["torchaudio"] else "no torchaudio")
         out.append(", ".join(parts))
+        if m.get("report"):
+            out.append("Python {}{}{}".format(ins["python"] or "not in the report",
+                                              ", conda env" if ins["conda_env"] else "",
+                                              ", installed by {}".format(ins["installer"]) if ins["installer"] else ""))
+            return out + _runtime_lines(m)
         where = "in {}".format(ins["location"] or "?")
         where += " (Python {}{})".format(ins["python"] or "?", ", conda env" if ins["conda_env"] else "")
         if ins["installer"]:
             where += ", installed by {}".format(ins["installer"])
         out.append(where)
+    elif m.get("report"):
+        out.append("torch: {} (Python {})".format(
+            "not installed" if ins["status"] == "missing" else "not in the report",
+            ins["python"] or "not in the report"))
+        return out + _runtime_lines(m)
     else:
         out.append("torch: {} (Python {} at {})".format(
             "not installed" if ins["status"] == "missing" else ins["status"], ins["python"] or "?",
             ins["interpreter"] or "?"))
+    return out + _runtime_lines(m)
+
+
+def _runtime_lines(m: Dict[str, Any]) -> List[str]:
+    ins = m["installed"]
+    out: List[str] = []
     rt = ins.get("runtime")
+    if m.get("report"):
+        if rt is not None and rt["status"] == "ok" and rt["is_available"] is not None:
+            out.append("torch as the report shows it: cuda.is_available() = {}".format(rt["is_available"]))
+        elif rt is not None and rt["status"] != "ok":
+            out.append("import torch (in the report): {} ({})".format(rt["status"], rt["detail"]))
+        return out
     if rt is None:
         if m["quick"]:
             out.append("import torch: not tried (--quick)")
@@ -251,8 +313,10 @@ def _finding_lines(f: "Finding", paint: Callable[[str, str], str]) -> List[str]:
     return out
 
 
-def text_lines(facts: "Facts", diag: "Diagnosis", *, color: bool = False) -> List[str]:
-    """The human report: short head, findings by severity, the one command at the end."""
+def text_lines(facts: "Facts", diag: "Diagnosis", *, color: bool = False,
+               reply: Optional[List[str]] = None) -> List[str]:
+    """The human report: short head, findings by severity, the one command at the end (for a
+    pasted report: which blocks were read, and ``reply``, what a maintainer would answer)."""
     from envcheck.render import style
 
     def paint(text: str, *names: str) -> str:
@@ -260,6 +324,8 @@ def text_lines(facts: "Facts", diag: "Diagnosis", *, color: bool = False) -> Lis
 
     m = machine(facts, diag.machine)
     out = [paint("envcheck diagnose: " + headline(diag), "bold")]
+    if facts.report is not None:
+        out += ["report: " + x for x in report_lines(facts)[:1]] + ["  " + x for x in report_lines(facts)[1:]]
     if m["host"]:
         out.append("host: " + m["host"])
     out += ["", paint("Installed", "bold")] + ["  " + x for x in _installed_lines(m)]
@@ -271,7 +337,8 @@ def text_lines(facts: "Facts", diag: "Diagnosis", *, color: bool = False) -> Lis
         out += ["  " + r for r in rows]
     else:
         d = facts.driver
-        out.append("  none found ({})".format(d.error_code or d.detail or d.status))
+        out.append("  not in the report" if d.status == "unknown" else
+                   "  none found ({})".format(d.error_code or d.detail or d.status))
     out += ["", paint("Findings", "bold")]
     for f in diag.findings:
         out += _finding_lines(f, paint)
@@ -285,6 +352,8 @@ def text_lines(facts: "Facts", diag: "Diagnosis", *, color: bool = False) -> Lis
         out.append(paint("Healthy: nothing to fix.", "green", "bold"))
     else:
         out.append("No single command fixes these: follow each finding's fix above.")
+    if reply:
+        out += ["", paint("Reply to the reporter", "bold")] + ["  " + x for x in reply]
     return out
 
 
@@ -295,10 +364,17 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def markdown(facts: "Facts", diag: "Diagnosis", facts_json: str) -> str:
-    """The same report for pasting into a bug report, with the facts JSON folded away."""
+def markdown(facts: "Facts", diag: "Diagnosis", facts_json: str, reply: Optional[List[str]] = None) -> str:
+    """The same report for pasting into a bug report, with the facts JSON folded away (for a
+    pasted report, ``reply`` comes first: it is what an issue comment needs)."""
     m = machine(facts, diag.machine)
     out = ["## envcheck diagnose: " + headline(diag), ""]
+    if reply:
+        for line in reply:
+            out.append("    " + line.strip() if line.startswith("    ") else _md(line))
+            out.append("")
+    for line in report_lines(facts):
+        out.append("- " + _md(line))
     if m["host"]:
         out += ["- **Host**: " + _md(m["host"])]
     for line in _installed_lines(m):

@@ -73,6 +73,7 @@ def diagnose(
     """Run the rules (default: all) over ``facts``. ``strict`` lets a rule's bug raise;
     otherwise it becomes an EC006 finding naming the rule, so one bug costs one check."""
     from envcheck.rules.build import cuda_unavailable
+    from envcheck.rules.reported import reported_errors, stated_only
     from envcheck.rules.view import View
 
     view = View(facts, matrix)
@@ -91,8 +92,14 @@ def diagnose(
                 cause="A bug in envcheck's rule, not a problem of this machine.",
                 fix="Report it, with `envcheck facts --json` attached.",
             ))
+    report = facts.report
+    if report is not None:  # a pasted report: nothing rests on a fact it does not state
+        found = stated_only(found, report.stated)
     if rules is None:
         found.extend(cuda_unavailable(view, found))
+        if report is not None:
+            found = stated_only(found, report.stated)
+            found.extend(reported_errors(view, found))
         if not any(f.severity in ("error", "warning") for f in found):
             found.append(_healthy(view))
     found = _dedupe(found)

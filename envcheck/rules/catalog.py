@@ -110,6 +110,20 @@ CATALOG: Tuple[Doc, ...] = (
         "Rerun; if it persists, run `envcheck facts --json` and look at the failing part's "
         "`detail`.",
     ),
+    _d(
+        "EC007", "reported-error", "error", "The report shows an error no other finding explains",
+        (),
+        "A pasted report (`envcheck diagnose --report`) holds an error line that names a cause "
+        "(no kernel image for the GPU, a library that cannot be loaded, an undefined symbol, "
+        "pip finding no torch, ...), and the facts the report states do not settle it "
+        "through another finding.",
+        "The error line matched one of the patterns envcheck knows (see `envcheck.reports."
+        "errors`); findings that explain the same error (for example EC203 for \"no kernel "
+        "image\") take its place when the report states enough.",
+        "Follow the fix in the finding; where the report cannot settle the cause, paste what "
+        "the finding asks for next (usually `python -m torch.utils.collect_env` and "
+        "`nvidia-smi`).",
+    ),
     # -- 1: driver -----------------------------------------------------------------------------
     _d(
         "EC101", "driver-too-old", "error", "The NVIDIA driver is too old for torch's CUDA",

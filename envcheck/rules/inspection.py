@@ -151,7 +151,7 @@ def probes_incomplete(v: View) -> Iterator[Finding]:
     """EC006: host facts or torch's metadata could not be read."""
     f = v.facts
     parts: List[str] = []
-    if f.host.status != "ok":
+    if f.host.status not in ("ok", "unknown"):
         parts += [ev("host.status", f.host.status), ev("host.detail", f.host.detail)]
     if f.torch.status in ("failed", "timed-out"):
         parts += [ev("torch.status", f.torch.status), ev("torch.detail", f.torch.detail)]

@@ -166,7 +166,7 @@ def _delete(path):
         ),
         (
             _broken(_set(["torch", "status"], "fine")),
-            "snap.json: field 'torch.status': expected one of ok, missing, failed, timed-out, got 'fine'",
+            "snap.json: field 'torch.status': expected one of ok, missing, failed, timed-out, unknown, got 'fine'",
         ),
         (
             _broken(_set(["host", "env", "nccl"], ["NCCL_DEBUG=INFO"])),

@@ -1,0 +1,566 @@
+"""Read a pasted report line by line: which blocks it holds and what each states.
+
+:func:`scan` turns free text (a GitHub issue body, a forum post) into a :class:`Scan`: the
+recognised blocks, one :class:`Statement` per fact a block states (a fact path such as
+``driver.version``, the value, and the line it came from), the package rows of ``pip list`` /
+``pip freeze`` / ``conda list`` / collect_env's package list, and the error lines of
+:mod:`envcheck.reports.errors`. It recognises anywhere in the text, in any order:
+
+* ``python -m torch.utils.collect_env`` of every era (torch 1.0's "Is CUDA available: Yes" and
+  ``[pip] torch (1.0.0)`` rows to 2.x's ``[pip3] torch==2.8.0`` rows);
+* ``nvidia-smi``'s table (the pre-530 and the current layout, Linux and Windows), ``nvidia-smi
+  -q`` and ``nvidia-smi -L``; ``nvcc -V``; ``python --version``;
+* ``pip list``, ``pip freeze`` (``==`` and ``@ URL`` forms) and ``conda list`` rows of the
+  packages envcheck reasons about (torch, its partners, triton, CUDA wheels, conda's CUDA
+  packages);
+* prints of ``torch.__version__``, ``torch.version.cuda``, ``torch.cuda.is_available()`` and
+  their kin, in a REPL (``>>>``), after ``print(...)`` or written ``name: value``.
+
+It only reads: nothing in the text is run, imported or fetched. Lines are cut to
+:data:`MAX_LINE` characters before any pattern sees them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from envcheck.facts.model import ReportBlock, ReportedError
+from envcheck.reports.errors import PATTERNS
+
+__all__ = ["Statement", "Package", "Scan", "scan", "clean_lines", "MAX_LINE"]
+
+MAX_LINE = 2000
+
+COLLECT_ENV = "collect_env"
+SMI = "nvidia-smi"
+SMI_Q = "nvidia-smi -q"
+SMI_L = "nvidia-smi -L"
+NVCC = "nvcc -V"
+PIP_LIST = "pip list"
+PIP_FREEZE = "pip freeze"
+CONDA_LIST = "conda list"
+TORCH_PRINT = "torch print"
+PYTHON = "python --version"
+ERROR = "error line"
+
+
+@dataclass(frozen=True)
+class Statement:
+    path: str  # "driver.version"
+    value: Any
+    kind: str  # the block kind that states it
+    line: int  # 1-based
+
+    @property
+    def where(self) -> str:
+        return "{}, line {}".format(self.kind, self.line)
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str  # canonical: "torch", "nvidia-cudnn-cu12", "pytorch"
+    version: str
+    kind: str  # pip list | pip freeze | conda list | collect_env
+    line: int
+    installer: Optional[str] = None  # pip | conda (conda list: by channel)
+    build: Optional[str] = None  # conda's build string
+    channel: Optional[str] = None
+
+
+@dataclass
+class Scan:
+    lines: int = 0
+    statements: List[Statement] = field(default_factory=list)
+    packages: List[Package] = field(default_factory=list)
+    errors: List[ReportedError] = field(default_factory=list)
+    spans: Dict[str, List[int]] = field(default_factory=dict)  # block kind -> line numbers
+    notes: Dict[str, str] = field(default_factory=dict)
+
+    def state(self, path: str, value: Any, kind: str, line: int) -> None:
+        if value is None or value == "":
+            return
+        self.statements.append(Statement(path, value, kind, line))
+        self.spans.setdefault(kind, []).append(line)
+
+    def blocks(self) -> Tuple[ReportBlock, ...]:
+        """One block per kind and run of nearby lines (a gap of over 40 lines starts another)."""
+        out = []
+        for kind, lines in self.spans.items():
+            lines = sorted(set(lines))
+            start = prev = lines[0]
+            for n in lines[1:] + [None]:
+                if n is None or n - prev > 40:
+                    out.append(ReportBlock(kind, start, prev, self.notes.get(kind, "")))
+                    if n is not None:
+                        start = n
+                if n is not None:
+                    prev = n
+        return tuple(sorted(out, key=lambda b: (b.first_line, b.kind)))
+
+
+# ------------------------------------------------------------------------------ the lines
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_QUOTE = re.compile(r"^(?:\s*>(?!>>))+ ?")  # Markdown quoting, not a ">>>" prompt
+
+
+def clean_lines(text: str) -> List[str]:
+    """The text's lines: CR/LF unified, colour codes and Markdown quoting removed, code fences
+    blanked, each cut to MAX_LINE characters."""
+    out = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = raw[:MAX_LINE]
+        if "\x1b" in line:
+            line = _ANSI.sub("", line)
+        line = _QUOTE.sub("", line).rstrip()
+        if line.lstrip().startswith(("```", "~~~")):
+            line = ""
+        out.append(line.replace("\t", "    "))
+    return out
+
+
+# ----------------------------------------------------------------------------- collect_env
+
+_KEY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9 _/().-]{1,48}?)\s*:\s?(.*)$")
+_UNSTATED = ("", "n/a", "could not collect", "no cuda", "none", "not available", "unknown")
+_COLLECT_KEYS = {
+    "pytorch version", "is debug build", "cuda used to build pytorch", "rocm used to build pytorch",
+    "os", "gcc version", "clang version", "cmake version", "libc version", "python version",
+    "python platform", "is cuda available", "cuda runtime version", "cuda_module_loading set to",
+    "gpu models and configuration", "nvidia driver version", "cudnn version", "hip runtime version",
+    "miopen runtime version", "is xnnpack available", "versions of relevant libraries",
+    "is xpu available", "xpu used to build pytorch", "caching allocator config",
+}
+_GPU_LINE = re.compile(r"^\s*GPU (\d{1,3}): (.+?)\s*(?:\(UUID: (GPU-[0-9a-fA-F-]+)\))?\s*$")
+_LIB_ROW = re.compile(r"^\s*\[(pip\d?|conda)\]\s+(.+)$")
+_VERSION = re.compile(r"^\d+(?:\.\d+)+(?:[a-z]+\d*)?(?:\.post\d+|\.dev\d+)?(?:\+[\w.]+)?$")
+
+
+def _truthy(value: str) -> Optional[bool]:
+    low = value.strip().lower()
+    if low in ("true", "yes"):
+        return True
+    if low in ("false", "no"):
+        return False
+    return None
+
+
+def _collect_env(s: Scan, n: int, key: str, value: str) -> None:
+    k = key.lower()
+    v = value.strip()
+    low = v.lower()
+    s.spans.setdefault(COLLECT_ENV, []).append(n)
+    if k == "pytorch version":
+        if _VERSION.match(v):
+            s.state("torch.version", v, COLLECT_ENV, n)
+    elif k == "cuda used to build pytorch":
+        if low in ("none", "n/a"):
+            s.state("torch.cuda_build", "none", COLLECT_ENV, n)
+        elif re.match(r"^\d+\.\d+", v):
+            s.state("torch.cuda_build", ".".join(v.split(".")[:2]), COLLECT_ENV, n)
+    elif k == "rocm used to build pytorch":
+        m = re.match(r"^(\d+\.\d+)", v)
+        if m:
+            s.state("torch.hip", m.group(1), COLLECT_ENV, n)
+    elif k == "os":
+        if low not in _UNSTATED:
+            s.state("host.os", v, COLLECT_ENV, n)
+    elif k == "libc version":
+        m = re.match(r"^glibc-(\d+\.\d+)", v)
+        if m:
+            s.state("host.glibc", m.group(1), COLLECT_ENV, n)
+    elif k == "python version":
+        m = re.match(r"^(\d+\.\d+(?:\.\d+)?)", v)
+        if m:
+            s.state("torch.python_version", m.group(1), COLLECT_ENV, n)
+        if "32-bit" in v:
+            s.state("host.python_bits", 32, COLLECT_ENV, n)
+    elif k == "python platform":
+        _platform(s, v, COLLECT_ENV, n)
+    elif k == "is cuda available":
+        b = _truthy(v)
+        if b is not None:
+            s.state("torch_runtime.is_available", b, COLLECT_ENV, n)
+    elif k == "cuda runtime version":
+        m = re.match(r"^(\d+\.\d+)(?:\.(\d+))?", v)
+        if m:
+            s.state("nvcc.release", m.group(1), COLLECT_ENV, n)
+    elif k == "nvidia driver version":
+        m = re.match(r"^(\d+\.\d+(?:\.\d+)?)$", v)
+        if m:
+            s.state("driver.version", m.group(1), COLLECT_ENV, n)
+    elif k == "gpu models and configuration":
+        g = _GPU_LINE.match(v)
+        if g:
+            _gpu_name(s, int(g.group(1)), g.group(2), g.group(3), COLLECT_ENV, n)
+
+
+def _platform(s: Scan, v: str, kind: str, n: int) -> None:
+    """``Linux-5.15.0-1049-aws-x86_64-with-glibc2.35``, ``Windows-10-10.0.22631-SP0``,
+    ``macOS-14.4-arm64-arm-64bit``."""
+    low = v.lower()
+    if low.startswith("linux-"):
+        s.state("host.system", "Linux", kind, n)
+        if "microsoft" in low or "wsl" in low:
+            s.state("host.wsl", True, kind, n)
+        m = re.search(r"-(x86_64|aarch64|ppc64le|s390x)-", low)
+        if m:
+            s.state("host.arch", m.group(1), kind, n)
+    elif low.startswith("windows-"):
+        s.state("host.system", "Windows", kind, n)
+    elif low.startswith(("macos-", "darwin-")):
+        s.state("host.system", "Darwin", kind, n)
+        if "arm64" in low:
+            s.state("host.arch", "arm64", kind, n)
+
+
+def _os_line(value: str) -> Optional[str]:
+    low = value.lower()
+    if "windows" in low:
+        return "Windows"
+    if low.startswith(("macos", "mac os", "mac osx", "darwin")):
+        return "Darwin"
+    if any(w in low for w in ("ubuntu", "debian", "linux", "centos", "red hat", "rhel", "fedora", "rocky",
+                              "alma", "suse", "arch", "amazon", "mint", "manjaro", "pop!_os")):
+        return "Linux"
+    return None
+
+
+def _gpu_name(s: Scan, index: int, name: str, uuid: Optional[str], kind: str, n: int) -> None:
+    name = name.strip()
+    if not name or name.lower() in _UNSTATED:
+        return
+    s.state("driver.gpus[{}].name".format(index), name, kind, n)
+    if uuid:
+        s.state("driver.gpus[{}].uuid".format(index), uuid, kind, n)
+
+
+# ------------------------------------------------------------------------------ nvidia-smi
+
+_SMI_HEAD = re.compile(
+    r"NVIDIA-SMI\s+(\S+)\s+Driver Version:\s*(\d+\.\d+(?:\.\d+)?)\s+CUDA Version:\s*(\d+\.\d+|N/A)",
+    re.IGNORECASE,
+)
+_SMI_ROW = re.compile(
+    r"^\|\s+(\d{1,3})\s+(\S.*?)\s+(On|Off|WDDM|TCC)\s+\|\s+([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.\d)\s"
+)
+_SMI_MEM = re.compile(r"\|\s*(\d+)\s*MiB\s*/\s*(\d+)\s*MiB\s*\|")
+_Q_FIELD = re.compile(r"^(\s*)(Driver Version|CUDA Version|Product Name|GPU UUID|Attached GPUs|Total)\s*:\s*(.+?)\s*$")
+_Q_GPU = re.compile(r"^GPU ([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.\d)\s*$")
+
+
+class _SmiState:
+    def __init__(self) -> None:
+        self.table_gpu: Optional[Tuple[int, int]] = None  # (index, line) of the last table row
+        self.q_index = -1
+        self.q_section = ""
+
+
+def _smi(s: Scan, st: _SmiState, n: int, line: str) -> bool:
+    head = _SMI_HEAD.search(line)
+    if head:
+        s.state("driver.version", head.group(2), SMI, n)
+        if head.group(3).upper() != "N/A":
+            s.state("driver.cuda_max", head.group(3), SMI, n)
+        st.table_gpu = None
+        return True
+    row = _SMI_ROW.match(line)
+    if row:
+        index = int(row.group(1))
+        name = row.group(2).strip()
+        s.state("driver.gpus[{}].name".format(index), name, SMI, n)
+        s.state("driver.gpus[{}].pci_bus_id".format(index), row.group(4), SMI, n)
+        st.table_gpu = (index, n)
+        return True
+    if st.table_gpu is not None and n - st.table_gpu[1] <= 2:
+        mem = _SMI_MEM.search(line)
+        if mem:
+            index = st.table_gpu[0]
+            s.state("driver.gpus[{}].memory_used_mib".format(index), int(mem.group(1)), SMI, n)
+            s.state("driver.gpus[{}].memory_total_mib".format(index), int(mem.group(2)), SMI, n)
+            st.table_gpu = None
+            return True
+    if line.strip().startswith("==============NVSMI LOG"):
+        s.spans.setdefault(SMI_Q, []).append(n)
+        st.q_index = -1
+        return True
+    gq = _Q_GPU.match(line)
+    if gq and SMI_Q in s.spans:
+        st.q_index += 1
+        s.state("driver.gpus[{}].pci_bus_id".format(st.q_index), gq.group(1), SMI_Q, n)
+        return True
+    q = _Q_FIELD.match(line)
+    if q and SMI_Q in s.spans and n - max(s.spans[SMI_Q]) <= 60:
+        name, value = q.group(2), q.group(3)
+        if name == "Driver Version" and re.match(r"^\d+\.\d+", value):
+            s.state("driver.version", value, SMI_Q, n)
+        elif name == "CUDA Version" and re.match(r"^\d+\.\d+$", value):
+            s.state("driver.cuda_max", value, SMI_Q, n)
+        elif name == "Product Name" and st.q_index >= 0:
+            s.state("driver.gpus[{}].name".format(st.q_index), value, SMI_Q, n)
+        elif name == "GPU UUID" and st.q_index >= 0:
+            s.state("driver.gpus[{}].uuid".format(st.q_index), value, SMI_Q, n)
+        elif name == "Total" and st.q_index >= 0 and st.q_section == "FB Memory Usage":
+            m = re.match(r"^(\d+)\s*MiB", value)
+            if m:
+                s.state("driver.gpus[{}].memory_total_mib".format(st.q_index), int(m.group(1)), SMI_Q, n)
+        else:
+            s.spans[SMI_Q].append(n)
+        return True
+    if SMI_Q in s.spans and re.match(r"^\s{4}\S.*\S$", line) and ":" not in line:
+        st.q_section = line.strip()
+    return False
+
+
+# ------------------------------------------------------------------------------ packages
+
+_PKG_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}"
+_FREEZE = re.compile(r"^\s*(" + _PKG_NAME + r")\s*==\s*(\S+)\s*$")
+_FREEZE_URL = re.compile(r"^\s*(" + _PKG_NAME + r")\s*@\s*(\S+)\s*$")
+_OLD_PIP = re.compile(r"^\s*(" + _PKG_NAME + r")\s+\((\S+?)\)\s*$")  # pip list (legacy), torch 1.0's [pip]
+_COLUMNS = re.compile(r"^\s*(" + _PKG_NAME + r")\s+(\d\S*)(?:\s+(\S+))?(?:\s+(\S+))?\s*$")
+_WHEEL_VERSION = re.compile(r"/(?:torch|torchvision|torchaudio)-([^-/]+)-cp", re.IGNORECASE)
+_KEEP = re.compile(
+    r"^(torch|torchvision|torchaudio|triton|pytorch-triton(?:-rocm)?|pytorch|pytorch-cuda|pytorch-gpu|pytorch-cpu|"
+    r"libtorch|cpuonly|cudatoolkit|cuda-version|cuda-runtime|cuda-toolkit|cudnn|nccl|numpy|"
+    r"nvidia-[a-z0-9-]+)$"
+)
+_NOT_CUDA = ("nvidia-ml-py", "nvidia-ml-py3", "nvidia-pyindex")
+
+
+def canon(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _package(s: Scan, n: int, line: str, kind: Optional[str]) -> bool:
+    """A package row; ``kind`` is set for collect_env's ``[pip3]``/``[conda]`` rows."""
+    m = _FREEZE.match(line)
+    if m:
+        return _keep(s, Package(canon(m.group(1)), m.group(2), kind or PIP_FREEZE, n, "pip"))
+    m = _FREEZE_URL.match(line)
+    if m:
+        w = _WHEEL_VERSION.search(m.group(2).replace("%2B", "+").replace("%2b", "+"))
+        if w:
+            return _keep(s, Package(canon(m.group(1)), w.group(1), kind or PIP_FREEZE, n, "pip"))
+        return False
+    m = _OLD_PIP.match(line)
+    if m:
+        return _keep(s, Package(canon(m.group(1)), m.group(2), kind or PIP_LIST, n, "pip"))
+    m = _COLUMNS.match(line)
+    if not m or not _VERSION.match(m.group(2).split("+")[0] + ("+" + m.group(2).split("+", 1)[1]
+                                                              if "+" in m.group(2) else "")):
+        return False
+    name, version, third, fourth = canon(m.group(1)), m.group(2), m.group(3), m.group(4)
+    conda = kind == "[conda]" or (third is not None and (fourth is not None or "_" in third or third.startswith(("py", "h"))))
+    if conda:
+        channel = fourth or ("pypi" if third == "pypi_0" else None)
+        installer = "pip" if channel == "pypi" or (third or "").startswith("pypi") else "conda"
+        return _keep(s, Package(name, version, CONDA_LIST if kind is None else COLLECT_ENV, n,
+                                installer, third, channel))
+    if third is not None and not third.startswith(("/", "\\", "~")) and ":" not in third:
+        return False  # not a pip list row (its third column is an editable project's path)
+    return _keep(s, Package(name, version, kind and COLLECT_ENV or PIP_LIST, n, "pip"))
+
+
+def _keep(s: Scan, p: Package) -> bool:
+    if not _KEEP.match(p.name) or p.name in _NOT_CUDA:
+        return False
+    if p.kind in ("[pip]", "[pip3]", "[conda]"):
+        p = Package(p.name, p.version, COLLECT_ENV, p.line, p.installer, p.build, p.channel)
+    s.packages.append(p)
+    s.spans.setdefault(p.kind, []).append(p.line)
+    return True
+
+
+# ------------------------------------------------------------------------------ torch prints
+
+_EXPRS = (
+    ("torch.__version__", "torch_runtime.version"),
+    ("torch.version.cuda", "torch_runtime.cuda_build"),
+    ("torch.version.hip", "torch_runtime.hip"),
+    ("torch.cuda.is_available()", "torch_runtime.is_available"),
+    ("torch.cuda.device_count()", "torch_runtime.device_count"),
+    ("torch.backends.cudnn.version()", "torch_runtime.cudnn_version"),
+    ("torch.cuda.get_arch_list()", "torch_runtime.arch_list"),
+    ("torchvision.__version__", "torch.torchvision"),
+)
+_EXPR_ANY = re.compile(r"torch(?:vision)?\.(?:__version__|version\.(?:cuda|hip)|cuda\.(?:is_available|device_count|"
+                       r"get_arch_list|get_device_name|get_device_capability)\([^)]{0,20}\)|backends\.cudnn\.version\(\))")
+_INLINE = re.compile(r"^\s*(?P<expr>torch(?:vision)?\.[\w.]+(?:\([^)]{0,20}\))?)\s*(?:=|:|->)\s*(?P<value>\S.*?)\s*$")
+
+
+def _norm_expr(expr: str) -> str:
+    return re.sub(r"\(\s*\d*\s*\)$", "()", expr.replace(" ", ""))
+
+
+def _print_value(s: Scan, expr: str, value: str, n: int) -> bool:
+    expr = _norm_expr(expr)
+    v = value.strip().strip("'\"")
+    if not v:
+        return False
+    if expr.startswith("torch.cuda.get_device_name"):
+        s.state("torch_runtime.devices[0].name", v, TORCH_PRINT, n)
+        return True
+    if expr.startswith("torch.cuda.get_device_capability"):
+        m = re.match(r"^\(?\s*(\d+)\s*,\s*(\d+)\s*\)?$", v)
+        if m:
+            s.state("torch_runtime.devices[0].capability", "{}.{}".format(m.group(1), m.group(2)), TORCH_PRINT, n)
+            return True
+        return False
+    for text, path in _EXPRS:
+        if expr != text:
+            continue
+        if path.endswith("is_available"):
+            b = _truthy(v)
+            if b is None:
+                return False
+            s.state(path, b, TORCH_PRINT, n)
+        elif path.endswith(("version", "torchvision")) and not path.endswith("cudnn_version"):
+            if not _VERSION.match(v):
+                return False
+            s.state(path, v, TORCH_PRINT, n)
+        elif path.endswith(("cuda_build", "hip")):
+            if v.lower() == "none":
+                s.state(path, "none", TORCH_PRINT, n)
+            elif re.match(r"^\d+\.\d+", v):
+                s.state(path, ".".join(v.split(".")[:2]), TORCH_PRINT, n)
+            else:
+                return False
+        elif path.endswith(("device_count", "cudnn_version")):
+            if not v.isdigit():
+                return False
+            s.state(path, int(v), TORCH_PRINT, n)
+        elif path.endswith("arch_list"):
+            archs = re.findall(r"(?:sm|compute)_\d+[af]?", v)
+            if not archs and v not in ("[]",):
+                return False
+            s.state(path, tuple(archs), TORCH_PRINT, n)
+        return True
+    return False
+
+
+def _torch_print(s: Scan, lines: List[str], i: int) -> bool:
+    """A line that evaluates or prints torch expressions; its value is on the same line
+    (``name: value``) or on the next non-empty line."""
+    line = lines[i]
+    n = i + 1
+    m = _INLINE.match(line.replace(">>>", "", 1))
+    if m and _print_value(s, m.group("expr"), m.group("value"), n):
+        return True
+    exprs = _EXPR_ANY.findall(line)
+    if not exprs or not (">>>" in line or "print(" in line or line.strip() in exprs):
+        return False
+    j = i + 1
+    while j < len(lines) and j <= i + 3 and not lines[j].strip():
+        j += 1
+    if j >= len(lines) or j > i + 3:
+        return False
+    out = lines[j].strip()
+    if out.startswith((">>>", "$", "#")) or _EXPR_ANY.search(out):
+        return False
+    if len(exprs) == 1:
+        return _print_value(s, exprs[0], out, j + 1)
+    # print(a, b, c): one value each, split on blanks (a tuple such as "(8, 6)" is kept whole)
+    parts = re.findall(r"\([^)]*\)|\[[^\]]*\]|\S+", out)
+    if len(parts) != len(exprs):
+        return False
+    return any([_print_value(s, e, p, j + 1) for e, p in zip(exprs, parts)])
+
+
+# ------------------------------------------------------------------------------ errors
+
+_ARCHS = re.compile(r"current PyTorch install supports CUDA capabilities\s+((?:(?:sm|compute)_\d+[af]?\s*)+)")
+
+
+def _error(s: Scan, n: int, line: str) -> bool:
+    hit = False
+    for p in PATTERNS:
+        m = p.regex.search(line)
+        if not m:
+            continue
+        groups = m.groupdict()
+        detail = groups.get("detail")
+        if p.kind == "nvcc-mismatch" and groups.get("torch"):
+            s.state("nvcc.release", ".".join(detail.split(".")[:2]), ERROR, n)
+            s.state("torch.cuda_build", ".".join(groups["torch"].split(".")[:2]), ERROR, n)
+        s.errors.append(ReportedError(p.kind, n, line.strip()[:300], detail))
+        if p.kind == "arch-not-compatible" and groups.get("name"):
+            name = re.sub(r"^.*?(?:UserWarning|Warning):\s*", "", groups["name"]).strip()
+            if name:
+                s.state("torch_runtime.devices[0].name", name, ERROR, n)
+            s.state("torch_runtime.devices[0].capability", _cc_of_sm(detail), ERROR, n)
+        hit = True
+        break  # one kind per line: the patterns are ordered most specific first
+    archs = _ARCHS.search(line)
+    if archs:
+        s.state("torch_runtime.arch_list", tuple(archs.group(1).split()), ERROR, n)
+        hit = True
+    return hit
+
+
+def _cc_of_sm(sm: Optional[str]) -> Optional[str]:
+    m = re.match(r"^sm_(\d+)(\d)([a-z]?)$", sm or "")
+    return "{}.{}{}".format(m.group(1), m.group(2), m.group(3)) if m else None
+
+
+# ------------------------------------------------------------------------------ the scan
+
+_NVCC = re.compile(r"Cuda compilation tools, release (\d+\.\d+), (V\d+(?:\.\d+)+)")
+_PYTHON = re.compile(r"^\s*Python (\d+\.\d+\.\d+)\s*$")
+_LIST_HEAD = re.compile(r"^\s*Package\s+Version(?:\s+(?:Editable project location|Location))?\s*$")
+_CONDA_HEAD = re.compile(r"^#\s*(?:packages in environment at|Name\s+Version\s+Build)")
+
+
+def scan(text: str) -> Scan:
+    """Everything the text states (see the module docstring)."""
+    lines = clean_lines(text)
+    s = Scan(lines=len(lines))
+    smi = _SmiState()
+    for i, line in enumerate(lines):
+        n = i + 1
+        if not line.strip():
+            continue
+        if _error(s, n, line):
+            continue
+        if _smi(s, smi, n, line):
+            continue
+        lib = _LIB_ROW.match(line)
+        if lib:
+            _package(s, n, lib.group(2), "[conda]" if lib.group(1) == "conda" else "[pip3]")
+            s.spans.setdefault(COLLECT_ENV, []).append(n)
+            continue
+        key = _KEY.match(line)
+        if key and key.group(1).strip().lower() in _COLLECT_KEYS:
+            _collect_env(s, n, key.group(1).strip(), key.group(2))
+            continue
+        g = _GPU_LINE.match(line)
+        if g:
+            kind = COLLECT_ENV if COLLECT_ENV in s.spans and n - max(s.spans[COLLECT_ENV]) <= 10 else SMI_L
+            _gpu_name(s, int(g.group(1)), g.group(2), g.group(3), kind, n)
+            continue
+        nv = _NVCC.search(line)
+        if nv:
+            s.state("nvcc.release", nv.group(1), NVCC, n)
+            s.state("nvcc.build", nv.group(2), NVCC, n)
+            continue
+        if _torch_print(s, lines, i):
+            continue
+        py = _PYTHON.match(line)
+        if py:
+            s.state("torch.python_version", py.group(1), PYTHON, n)
+            continue
+        if _LIST_HEAD.match(line) or _CONDA_HEAD.match(line):
+            continue
+        _package(s, n, line, None)
+    if COLLECT_ENV in s.spans and not any(p.kind == COLLECT_ENV for p in s.packages):
+        keys = [st for st in s.statements if st.kind == COLLECT_ENV]
+        if keys and not any("relevant libraries" in lines[ln - 1].lower() for ln in s.spans[COLLECT_ENV]):
+            s.notes[COLLECT_ENV] = "ends before its package list (cut short?)"
+    for st in s.statements:
+        if st.path == "host.os":
+            system = _os_line(st.value)
+            if system:
+                s.statements.append(Statement("host.system", system, st.kind, st.line))
+    return s

@@ -1,0 +1,78 @@
+"""Rules for pasted reports: error lines no other finding explains, and the gate on unknowns.
+
+A report (``Facts.report``) states some facts and leaves the rest unknown. :func:`stated_only`
+keeps a finding only when every fact its evidence cites is one the report states (or a value
+of envcheck's own data): an unknown fact never produces a finding. :func:`reported_errors` runs
+after the other rules and reports each error line (see :mod:`envcheck.reports.errors`) that no
+finding of its ``explained_by`` codes already covers, as EC007 with that line's cause and fix.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List
+
+from envcheck.rules.findings import Finding, ev, finding
+
+if TYPE_CHECKING:  # pragma: no cover
+    from envcheck.rules.view import View
+
+__all__ = ["stated_only", "reported_errors", "ALWAYS_STATED"]
+
+# Evidence about envcheck itself or its data, true whatever the report says.
+ALWAYS_STATED = ("matrix", "rule", "error", "report", "effective", "facts")
+_INDEX = re.compile(r"\[[^\]]*\]")
+
+
+def _norm(path: str) -> str:
+    return _INDEX.sub("", path.strip())
+
+
+def _covered(path: str, stated: Iterable[str]) -> bool:
+    p = _norm(path)
+    if p.split(".")[0] in ALWAYS_STATED:
+        return True
+    return any(p == s or p.startswith(s + ".") for s in stated)
+
+
+def stated_only(found: List[Finding], stated: Dict[str, str]) -> List[Finding]:
+    """The findings whose every evidence line cites a stated fact (EC001 and a rule's own
+    failure, EC006 naming the rule, always stay)."""
+    keys = {_norm(k) for k in stated}
+    kept = []
+    for f in found:
+        paths = [line.split(" = ", 1)[0] for line in f.evidence]
+        if f.code == "EC001" or all(_covered(p, keys) for p in paths):
+            kept.append(f)
+    return kept
+
+
+def reported_errors(v: "View", others: List[Finding]) -> Iterator[Finding]:
+    """EC007: an error line of the report that the other findings do not explain."""
+    from envcheck.reports.errors import by_kind
+
+    report = v.facts.report
+    if report is None:
+        return
+    codes = {f.code for f in others if f.severity in ("error", "warning")}
+    seen = set()
+    for i, e in enumerate(report.errors):
+        p = by_kind(e.kind)
+        if p is None or e.kind in seen or codes & set(p.explained_by):
+            continue
+        seen.add(e.kind)
+        title = "the report shows {}: {}".format(p.summary, _quote(e.text))
+        yield finding(
+            "EC007",
+            title,
+            [ev("report.errors[{}]".format(i), "line {}: {}".format(e.line, e.text))]
+            + ([ev("report.errors[{}].detail".format(i), e.detail)] if e.detail else []),
+            cause=p.cause,
+            fix=p.fix + " If that does not settle it, paste {}.".format(p.paste_next),
+            command=p.command,
+        )
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return "`{}`".format(text if len(text) <= 110 else text[:107] + "...")
