@@ -26,7 +26,8 @@ def upstream():
     return {r["torch"]: r for r in doc["releases"]}
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 60, cwd: str | None = None):
+def run_cli(*args: str, env: dict | None = None, timeout: float = 60, cwd: str | None = None,
+            input: str | None = None):
     """Run the real CLI in a child process, as a user would."""
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)
@@ -40,6 +41,7 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 60, cwd: str |
         timeout=timeout,
         env=full_env,
         cwd=cwd or str(ROOT),
+        input=input,
     )
 
 

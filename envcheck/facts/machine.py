@@ -94,7 +94,9 @@ class Machine:
         installed = torch.status == "ok"
         version = torch.version if installed else (runtime.version if runtime else None)
         base, label = split_version(version)
-        variant_label, variant = _variant(torch.variant if installed else None, runtime)
+        # A pasted report's torch output says nothing of the build unless it states it.
+        told = facts.report is None or any(k in facts.report.stated for k in ("torch.variant", "torch.cuda_build"))
+        variant_label, variant = _variant(torch.variant if installed else None, runtime if told else None)
         cuda_build = torch.cuda_build or (runtime.cuda_build if runtime else None)
         if cuda_build is None and variant is not None and variant.kind == "cuda":
             cuda_build = variant.dotted

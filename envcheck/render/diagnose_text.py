@@ -107,7 +107,8 @@ def machine(facts: "Facts", derived: Optional["Machine"] = None) -> Dict[str, An
                 "not installed" if t.status == "missing" else
                 "not in the report" if t.status == "unknown" else
                 "CPU build" if t.variant == "cpu" else
-                "{} build".format(t.variant) if t.variant else (t.detail or t.status)
+                "{} build".format(t.variant) if t.variant else
+                "build not in the report" if facts.report is not None else (t.detail or t.status)
             ),
         },
     }
@@ -185,11 +186,13 @@ def _installed_lines(m: Dict[str, Any]) -> List[str]:
     ins = m["installed"]
     out = []
     if ins["torch"]:
+        unknown = "build not in the report" if m.get("report") else "?"
         build = "CPU build" if ins["variant"] == "cpu" else (
-            "{}, CUDA {} build".format(ins["variant"], ins["cuda_build"]) if ins["cuda_build"] else ins["variant"] or "?")
+            "{}, CUDA {} build".format(ins["variant"], ins["cuda_build"]) if ins["cuda_build"] else ins["variant"] or unknown)
         parts = ["torch {} ({})".format(ins["torch"], build)]
-        parts.append("torchvision {}".format(ins["torchvision"]) if ins["torchvision"] else "no torchvision")
-        parts.append("torchaudio {}".format(ins["torchaudio"]) if ins["torchaudio"] else "no torchaudio")
+        absent = "{} not in the report" if m.get("report") else "no {}"
+        parts.append("torchvision {}".format(ins["torchvision"]) if ins["torchvision"] else absent.format("torchvision"))
+        parts.append("torchaudio {}".format(ins["torchaudio"]) if ins["torchaudio"] else absent.format("torchaudio"))
         out.append(", ".join(parts))
         if m.get("report"):
             out.append("Python {}{}{}".format(ins["python"] or "not in the report",
@@ -337,7 +340,7 @@ def text_lines(facts: "Facts", diag: "Diagnosis", *, color: bool = False,
         out += ["  " + r for r in rows]
     else:
         d = facts.driver
-        out.append("  not in the report" if d.status == "unknown" else
+        out.append("  not in the report" if d.status == "unknown" or (facts.report is not None and d.status == "ok") else
                    "  none found ({})".format(d.error_code or d.detail or d.status))
     out += ["", paint("Findings", "bold")]
     for f in diag.findings:

@@ -31,11 +31,17 @@ class Pattern:
     paste_next: str  # what settles it when the report cannot
     explained_by: Tuple[str, ...] = ()  # finding codes that already explain this line
     command: Optional[str] = None
+    family: str = ""  # lines of one family are one finding ("no kernel image" after the sm_XY warning)
+
+
+_FAMILIES = {"arch-not-compatible": "gpu-code", "no-kernel-image": "gpu-code",
+             "driver-too-old": "driver", "driver-insufficient": "driver",
+             "nvml-mismatch": "nvml", "torchvision-nms": "torchvision", "torchvision-cuda-major": "torchvision"}
 
 
 def _p(kind, regex, summary, cause, fix, paste_next, explained_by=(), command=None) -> Pattern:
     return Pattern(kind, re.compile(regex, re.IGNORECASE), summary, cause, fix, paste_next,
-                   tuple(explained_by), command)
+                   tuple(explained_by), command, _FAMILIES.get(kind, kind))
 
 
 _SMI = "the output of `nvidia-smi`"
@@ -73,7 +79,7 @@ PATTERNS: Tuple[Pattern, ...] = (
        "Install the NVIDIA driver (or start the container with `--gpus all`).",
        _SMI,
        explained_by=("EC103", "EC104", "EC107")),
-    _p("driver-too-old", r"The NVIDIA driver on your system is too old \(found version (?P<detail>\d+)\)",
+    _p("driver-too-old", r"The NVIDIA driver on your system is too old\s*\(found version (?P<detail>\d+)\)",
        "the NVIDIA driver is too old for torch's CUDA",
        "torch's CUDA runtime needs a newer driver than the one installed.",
        "Update the NVIDIA driver, or install a torch built for an older CUDA that this driver "
@@ -102,7 +108,7 @@ PATTERNS: Tuple[Pattern, ...] = (
        "reboot.",
        "the output of `lsmod | grep nvidia` and `dmesg | grep -i nvidia`",
        explained_by=("EC104",)),
-    _p("torchvision-nms", r"operator torchvision::nms does not exist",
+    _p("torchvision-nms", r"(?:operator )?torchvision::nms does not exist",
        "torchvision does not match torch",
        "torchvision's compiled operators were built for another torch (or another CUDA).",
        "Reinstall torch and torchvision together, from one index, as a matching pair.",

@@ -115,9 +115,11 @@ def clean_lines(text: str) -> List[str]:
         if "\x1b" in line:
             line = _ANSI.sub("", line)
         line = _QUOTE.sub("", line).rstrip()
-        if line.lstrip().startswith(("```", "~~~")):
-            line = ""
-        out.append(line.replace("\t", "    "))
+        stripped = line.lstrip()
+        if stripped.startswith(("```", "~~~")):
+            rest = stripped[3:].strip()
+            line = rest if " " in rest else ""  # "```NVIDIA GeForce ..." keeps its text; "```bash" is a fence
+        out.append(line.replace("`", "").replace("\t", "    ").replace("\uff1a", ": "))
     return out
 
 
@@ -317,7 +319,8 @@ def _smi(s: Scan, st: _SmiState, n: int, line: str) -> bool:
 # ------------------------------------------------------------------------------ packages
 
 _PKG_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}"
-_FREEZE = re.compile(r"^\s*(" + _PKG_NAME + r")\s*==\s*(\S+)\s*$")
+_BULLET = r"^\s*(?:[-*\u2022]\s+)?"
+_FREEZE = re.compile(_BULLET + r"(" + _PKG_NAME + r")\s*==\s*(\S+)\s*$")
 _FREEZE_URL = re.compile(r"^\s*(" + _PKG_NAME + r")\s*@\s*(\S+)\s*$")
 _OLD_PIP = re.compile(r"^\s*(" + _PKG_NAME + r")\s+\((\S+?)\)\s*$")  # pip list (legacy), torch 1.0's [pip]
 _COLUMNS = re.compile(r"^\s*(" + _PKG_NAME + r")\s+(\d\S*)(?:\s+(\S+))?(?:\s+(\S+))?\s*$")
@@ -377,9 +380,9 @@ def _keep(s: Scan, p: Package) -> bool:
 # ------------------------------------------------------------------------------ torch prints
 
 _EXPRS = (
-    ("torch.__version__", "torch_runtime.version"),
-    ("torch.version.cuda", "torch_runtime.cuda_build"),
-    ("torch.version.hip", "torch_runtime.hip"),
+    ("torch.__version__", "torch.version"),
+    ("torch.version.cuda", "torch.cuda_build"),
+    ("torch.version.hip", "torch.hip"),
     ("torch.cuda.is_available()", "torch_runtime.is_available"),
     ("torch.cuda.device_count()", "torch_runtime.device_count"),
     ("torch.backends.cudnn.version()", "torch_runtime.cudnn_version"),
@@ -457,7 +460,7 @@ def _torch_print(s: Scan, lines: List[str], i: int) -> bool:
         j += 1
     if j >= len(lines) or j > i + 3:
         return False
-    out = lines[j].strip()
+    out = lines[j].split(" #", 1)[0].strip()
     if out.startswith((">>>", "$", "#")) or _EXPR_ANY.search(out):
         return False
     if len(exprs) == 1:
@@ -482,12 +485,15 @@ def _error(s: Scan, n: int, line: str) -> bool:
             continue
         groups = m.groupdict()
         detail = groups.get("detail")
+        if p.kind == "not-compiled-with-cuda":
+            s.state("torch.cuda_build", "none", ERROR, n)
         if p.kind == "nvcc-mismatch" and groups.get("torch"):
             s.state("nvcc.release", ".".join(detail.split(".")[:2]), ERROR, n)
             s.state("torch.cuda_build", ".".join(groups["torch"].split(".")[:2]), ERROR, n)
         s.errors.append(ReportedError(p.kind, n, line.strip()[:300], detail))
         if p.kind == "arch-not-compatible" and groups.get("name"):
-            name = re.sub(r"^.*?(?:UserWarning|Warning):\s*", "", groups["name"]).strip()
+            name = re.sub(r"^.*?(?:UserWarning|Warning):\s*", "", groups["name"])
+            name = re.sub(r"^[^A-Za-z0-9]+", "", name).strip()
             if name:
                 s.state("torch_runtime.devices[0].name", name, ERROR, n)
             s.state("torch_runtime.devices[0].capability", _cc_of_sm(detail), ERROR, n)

@@ -41,7 +41,7 @@ class Reply:
             out.append("Note: " + c)
         out.append("Cause: " + self.cause)
         if self.command:
-            out.append("Fix: " + (self.fix + " " if self.fix else "") + "Run:")
+            out.append("Fix: " + (self.fix + " " if self.fix else "") + "run")
             out.append("    " + self.command)
         elif self.fix:
             out.append("Fix: " + self.fix)
@@ -78,7 +78,7 @@ def reply(facts: "Facts", diag: "Diagnosis") -> Reply:
     paste: List[str] = []
     torch_known = facts.torch.status not in ("unknown",)
     driver_known = facts.driver.status != "unknown"
-    gpu_question = facts.torch.variant not in ("cpu",) or any(
+    gpu_question = (facts.torch.variant or "").startswith("cu") or any(
         e.kind in ("no-kernel-image", "arch-not-compatible", "not-compiled-with-cuda", "no-driver",
                    "driver-too-old", "driver-insufficient", "cuda-init-unknown", "no-cuda-gpus")
         for e in (report.errors if report is not None else ()))
@@ -88,8 +88,8 @@ def reply(facts: "Facts", diag: "Diagnosis") -> Reply:
             known.append(facts.torch.version and "torch {}".format(facts.torch.version) or "torch")
         if driver_known:
             known.append("the driver" if facts.driver.version is None else "driver {}".format(facts.driver.version))
-        cause = ("Nothing in the report points at the PyTorch/CUDA install ({} look consistent); "
-                 "the problem is likely elsewhere.".format(" and ".join(known)) if known else
+        cause = ("Nothing in the report points at the PyTorch/CUDA install (what it states of {} "
+                 "is consistent); the problem is likely elsewhere.".format(" and ".join(known)) if known else
                  "The report states too little to tell what is wrong.")
         fix = None
         command = None
@@ -100,7 +100,8 @@ def reply(facts: "Facts", diag: "Diagnosis") -> Reply:
         command = diag.command or top.command
         fix = _sentence(top.fix) if top.fix and not command else None
         if top.code == "EC007" and report is not None:
-            kind = next((e.kind for e in report.errors if e.text in top.evidence[0]), None)
+            kind = next((line.split(" = ", 1)[1] for line in top.evidence
+                         if line.startswith("report.errors[") and ".kind = " in line), None)
             pattern = by_kind(kind) if kind else None
             if pattern is not None:
                 fix = _sentence(pattern.fix)

@@ -49,9 +49,11 @@ def _judge(v: View):
 
 def driver_vs_torch(v: View) -> Iterator[Finding]:
     """EC101 (too old: other major, or below Table 2) and EC102 (minor-version compatibility)."""
-    if not v.is_cuda_build or not v.facts.driver.version:
-        return
     d = v.facts.driver
+    # Without a version, the driver's CUDA ceiling alone (a report's "found version 11040")
+    # still settles "too old"; compatibility mode needs the version's tables.
+    if not v.is_cuda_build or not (d.version or v.driver_cuda):
+        return
     cuda = v.variant.version[:2]
     verdict = _judge(v)
     status = verdict.status if verdict is not None else "unknown"
@@ -60,10 +62,10 @@ def driver_vs_torch(v: View) -> Iterator[Finding]:
             status = "too-old"
         elif v.driver_cuda < tuple(cuda):
             status = "compat"
-    if status not in ("too-old", "compat"):
+    if status not in ("too-old", "compat") or (status == "compat" and not d.version):
         return
-    evidence = [
-        ev("driver.version", d.version),
+    evidence = [ev("driver.version", d.version)] if d.version else []
+    evidence += [
         ev("driver.cuda_max", d.cuda_max),
         ev("torch.version", v.torch_version),
         ev("torch.cuda_build", v.cuda_build),
@@ -94,8 +96,8 @@ def driver_vs_torch(v: View) -> Iterator[Finding]:
         text += "."
         yield finding(
             "EC101",
-            "driver {} ({}) is too old for {} (CUDA {}.{})".format(
-                d.version, ceiling, v.torch_text(), cuda[0], cuda[1]
+            "{} ({}) is too old for {} (CUDA {}.{})".format(
+                "driver " + d.version if d.version else "the NVIDIA driver", ceiling, v.torch_text(), cuda[0], cuda[1]
             ),
             evidence,
             cause="torch was built with CUDA {}.{}; this driver runs CUDA up to {} (what "

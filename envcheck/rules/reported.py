@@ -58,14 +58,15 @@ def reported_errors(v: "View", others: List[Finding]) -> Iterator[Finding]:
     seen = set()
     for i, e in enumerate(report.errors):
         p = by_kind(e.kind)
-        if p is None or e.kind in seen or codes & set(p.explained_by):
+        if p is None or p.family in seen or codes & set(p.explained_by):
             continue
-        seen.add(e.kind)
+        seen.add(p.family)
         title = "the report shows {}: {}".format(p.summary, _quote(e.text))
         yield finding(
             "EC007",
             title,
-            [ev("report.errors[{}]".format(i), "line {}: {}".format(e.line, e.text))]
+            [ev("report.errors[{}]".format(i), "line {}: {}".format(e.line, e.text)),
+             ev("report.errors[{}].kind".format(i), e.kind)]
             + ([ev("report.errors[{}].detail".format(i), e.detail)] if e.detail else []),
             cause=p.cause,
             fix=p.fix + " If that does not settle it, paste {}.".format(p.paste_next),
