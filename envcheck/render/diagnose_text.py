@@ -395,7 +395,8 @@ def markdown(facts: "Facts", diag: "Diagnosis", facts_json: str, reply: Optional
                 "{} ({})".format(g["compute_capability"], g["generation"]) if g["compute_capability"] else "?",
                 g["memory"] or "?", g["status"]))
     else:
-        out.append("No NVIDIA GPU found ({}).".format(_md(facts.driver.error_code or facts.driver.status)))
+        out.append("GPUs: not listed in the report." if facts.report is not None and facts.driver.status in ("ok", "unknown")
+                   else "No NVIDIA GPU found ({}).".format(_md(facts.driver.error_code or facts.driver.status)))
     out += ["", "### Findings", ""]
     for f in diag.findings:
         out.append("- **{} {}**: {}".format(f.severity.upper(), f.label, _md(f.title)))
