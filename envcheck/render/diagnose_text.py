@@ -328,7 +328,8 @@ def text_lines(facts: "Facts", diag: "Diagnosis", *, color: bool = False,
     m = machine(facts, diag.machine)
     out = [paint("envcheck diagnose: " + headline(diag), "bold")]
     if facts.report is not None:
-        out += ["report: " + x for x in report_lines(facts)[:1]] + ["  " + x for x in report_lines(facts)[1:]]
+        head, *rest = report_lines(facts)
+        out += ["report: " + head] + ["  " + x for x in rest]
     if m["host"]:
         out.append("host: " + m["host"])
     out += ["", paint("Installed", "bold")] + ["  " + x for x in _installed_lines(m)]

@@ -27,6 +27,7 @@ REPORT_ROOT = "(from the report)"
 # Which block settles a fact first when several state it.
 _ORDER = (P.TORCH_PRINT, P.SMI, P.SMI_Q, P.SMI_L, P.NVCC, P.COLLECT_ENV, P.PIP_FREEZE, P.PIP_LIST,
           P.CONDA_LIST, P.PYTHON, P.ERROR)
+_DRIVER_FAILED = ("driver.status", "driver.error_code", "driver.detail", "driver.smi.status", "driver.smi.detail")
 _CUDA_LIBS = re.compile(r"^lib(cudnn|cublas|cublaslt|cudart|nccl|cusparse|cusparselt|cufft|curand|cusolver|nvrtc|"
                         r"nvjitlink|cupti|nvtoolsext|torch|c10|caffe2|shm|gomp|nvtx|cufile)", re.IGNORECASE)
 
@@ -84,12 +85,20 @@ class _Resolved:
     def has(self, path: str) -> bool:
         return path in self.values
 
-    def derive(self, path: str, value: Any, source: str, where: Optional[str] = None) -> None:
-        """A value worked out from a stated one (a build label from a version)."""
+    def where(self, path: str) -> str:
+        return self.stated.get(path, "derived")
+
+    def derive(self, path: str, value: Any, where: str) -> None:
+        """A value worked out from stated ones (a build label from a version), and its source."""
         if value is None or path in self.values:
             return
         self.values[path] = value
-        self.stated[path] = where or self.stated.get(source, "derived")
+        self.stated[path] = where
+
+    def mark(self, paths: Tuple[str, ...], where: str) -> None:
+        """Facts the model fills itself (a driver status from an error line) count as stated."""
+        for path in paths:
+            self.stated.setdefault(path, where)
 
 
 def _shown(value: Any) -> str:
@@ -172,16 +181,16 @@ def _cuda_build(r: _Resolved, variant: Optional[str]) -> Optional[str]:
 def _torch(r: _Resolved, scan: "P.Scan", missing: bool) -> TorchStaticFacts:
     variant = _variant(r)
     if variant:
-        r.derive("torch.variant", variant, "torch.version" if _label(r.get("torch.version")) else "torch.cuda_build")
+        r.derive("torch.variant", variant, r.where("torch.version" if _label(r.get("torch.version")) else "torch.cuda_build"))
     cuda = _cuda_build(r, variant)
     if cuda:
-        r.derive("torch.cuda_build", cuda, "torch.variant")
+        r.derive("torch.cuda_build", cuda, r.where("torch.variant"))
     known = r.has("torch.version") or variant is not None
     if not known:
         return TorchStaticFacts(status="missing" if missing else "unknown",
                                 detail="" if missing else "the report does not say")
     if r.has("torch.version"):
-        r.derive("torch.status", "ok", "torch.version")
+        r.mark(("torch.status",), r.where("torch.version"))
 
     def dist(name: str) -> Optional[Dist]:
         version = r.get("torch." + name)
@@ -227,7 +236,7 @@ def _gpus(r: _Resolved, table: Any) -> Tuple[GpuFacts, ...]:
         name = r.get("driver.gpus[{}].name".format(i))
         cc = _cc(table, name)
         if cc:
-            r.derive("driver.gpus[{}].compute_capability".format(i), cc, "driver.gpus[{}].name".format(i))
+            r.mark(("driver.gpus[{}].compute_capability".format(i),), r.where("driver.gpus[{}].name".format(i)))
         gpus.append(GpuFacts(
             index=i,
             source="nvidia-smi",
@@ -269,23 +278,21 @@ def _driver(r: _Resolved, scan: "P.Scan", table: Any) -> DriverFacts:
     if cuda_max is None and too_old is not None:
         raw = int(too_old.detail)
         cuda_max = "{}.{}".format(raw // 1000, (raw % 1000) // 10)
-        r.derive("driver.cuda_max", cuda_max, "", "{}, line {}".format(P.ERROR, too_old.line))
+        r.derive("driver.cuda_max", cuda_max, "{}, line {}".format(P.ERROR, too_old.line))
     where_error = {e.kind: "{}, line {}".format(P.ERROR, e.line) for e in scan.errors}
     if "nvml-mismatch" in kinds:
         library = next((e.text for e in scan.errors if e.kind == "nvml-mismatch"), "")
-        for key in ("driver.status", "driver.error_code", "driver.detail", "driver.smi.status", "driver.smi.detail"):
-            r.derive(key, True, "", where_error["nvml-mismatch"])
+        r.mark(_DRIVER_FAILED, where_error["nvml-mismatch"])
         return DriverFacts(status="failed", error_code="driver-library-mismatch", detail=library,
                            version=r.get("driver.version"), cuda_max=cuda_max, gpus=gpus,
                            smi=SmiFacts(status="failed", detail=library))
     if "smi-no-driver" in kinds and not gpus:
-        for key in ("driver.status", "driver.error_code", "driver.detail", "driver.smi.status", "driver.smi.detail"):
-            r.derive(key, True, "", where_error["smi-no-driver"])
+        r.mark(_DRIVER_FAILED, where_error["smi-no-driver"])
         return DriverFacts(status="failed", error_code="driver-not-loaded",
                            detail="nvidia-smi could not communicate with the NVIDIA driver",
                            smi=SmiFacts(status="failed", detail="couldn't communicate with the NVIDIA driver"))
     if r.has("driver.version") or gpus:
-        r.derive("driver.status", "ok", "driver.version" if r.has("driver.version") else "driver.gpu_count")
+        r.mark(("driver.status",), r.where("driver.version" if r.has("driver.version") else "driver.gpu_count"))
         source = r.stated.get("driver.version", "")
         return DriverFacts(status="ok", version=r.get("driver.version"),
                            version_source="nvidia-smi" if "nvidia-smi" in source or "collect_env" in source else None,
@@ -293,8 +300,7 @@ def _driver(r: _Resolved, scan: "P.Scan", table: Any) -> DriverFacts:
     if "no-driver" in kinds or any(e.kind == "library-missing" and (e.detail or "").startswith("libcuda.so")
                                    for e in scan.errors):
         where = next(w for k, w in where_error.items() if k in ("no-driver", "library-missing"))
-        for key in ("driver.status", "driver.error_code", "driver.kernel_module.status"):
-            r.derive(key, True, "", where)
+        r.mark(("driver.status", "driver.error_code", "driver.kernel_module.status"), where)
         return DriverFacts(status="missing", detail="torch found no NVIDIA driver", cuda_max=cuda_max)
     return DriverFacts(status="unknown", detail="the report does not say", cuda_max=cuda_max)
 
@@ -303,8 +309,7 @@ def _nvcc(r: _Resolved) -> NvccFacts:
     release = r.get("nvcc.release")
     if not release:
         return NvccFacts(status="unknown", detail="the report does not say")
-    for key in ("nvcc.status", "nvcc.root", "nvcc.cpp_extension_home", "nvcc.cpp_extension_source"):
-        r.derive(key, True, "nvcc.release")
+    r.mark(("nvcc.status", "nvcc.root", "nvcc.cpp_extension_home", "nvcc.cpp_extension_source"), r.where("nvcc.release"))
     tk = Toolkit(root=REPORT_ROOT, nvcc="nvcc", status="ok", release=release, build=r.get("nvcc.build"),
                  sources=("report",))
     return NvccFacts(status="ok", toolkits=(tk,), cpp_extension_home=REPORT_ROOT, cpp_extension_source="report")
@@ -341,8 +346,8 @@ def _runtime(r: _Resolved, scan: "P.Scan", torch: TorchStaticFacts) -> Optional[
             break
     where = {e.kind: "{}, line {}".format(P.ERROR, e.line) for e in scan.errors}
     if import_error is not None:
-        for key in ("torch_runtime.status", "torch_runtime.import_error", "torch_runtime.interpreter"):
-            r.derive(key, True, "", where[import_error.kind])
+        r.mark(("torch_runtime.status", "torch_runtime.import_error", "torch_runtime.interpreter"),
+               where[import_error.kind])
         return TorchRuntimeFacts(status="import-failed", detail=import_error.text[:200],
                                  import_error=import_error.text, version=torch.version)
     runtime_paths = [p for p in r.values if p.startswith("torch_runtime.")]
@@ -352,28 +357,26 @@ def _runtime(r: _Resolved, scan: "P.Scan", torch: TorchStaticFacts) -> Optional[
             text = next(e.text for e in scan.errors if e.kind == kind)
             vision = TorchvisionCheck(status="import-failed", version=torch.torchvision.version
                                       if torch.torchvision else None, detail=text)
-            for key in ("torch_runtime.torchvision.status", "torch_runtime.torchvision.detail"):
-                r.derive(key, True, "", where[kind])
+            r.mark(("torch_runtime.torchvision.status", "torch_runtime.torchvision.detail"), where[kind])
     if not runtime_paths and vision is None and not kinds & {"no-driver", "not-compiled-with-cuda"}:
         return None
     warnings = tuple(e.text for e in scan.errors if e.kind in ("no-driver", "cuda-init-unknown", "no-cuda-gpus"))
     available = r.get("torch_runtime.is_available")
     if available is None and kinds & {"no-driver", "not-compiled-with-cuda", "no-cuda-gpus"}:
         available = False
-        r.derive("torch_runtime.is_available", False, "", next(
+        r.mark(("torch_runtime.is_available",), next(
             w for k, w in where.items() if k in ("no-driver", "not-compiled-with-cuda", "no-cuda-gpus")))
     if warnings:
-        r.derive("torch_runtime.available_warnings", True, "", where.get("no-driver") or where.get(
+        r.mark(("torch_runtime.available_warnings",), where.get("no-driver") or where.get(
             "cuda-init-unknown") or where.get("no-cuda-gpus"))
     devices = []
     name = r.get("torch_runtime.devices[0].name")
     cap = r.get("torch_runtime.devices[0].capability")
     if name or cap:
         devices.append(TorchDevice(0, name or "", cap or ""))
-    r.derive("torch_runtime.status", "ok", "")
-    r.stated["torch_runtime.status"] = "implied by the torch output in the report"
+    r.mark(("torch_runtime.status",), "implied by the torch output in the report")
     if torch.version:
-        r.derive("torch_runtime.version", torch.version, "torch.version")
+        r.mark(("torch_runtime.version",), r.where("torch.version"))
     return TorchRuntimeFacts(
         status="ok",
         detail="from the report",
@@ -397,7 +400,7 @@ def to_facts(scan: "P.Scan", source: str, *, gpu_table: Any = None, collected_at
     missing = any(e.kind == "no-module-torch" for e in scan.errors)
     torch = _torch(r, scan, missing)
     if missing and torch.status == "missing":
-        r.derive("torch.status", "missing", "", next("{}, line {}".format(P.ERROR, e.line)
+        r.mark(("torch.status",), next("{}, line {}".format(P.ERROR, e.line)
                                                    for e in scan.errors if e.kind == "no-module-torch"))
     driver = _driver(r, scan, gpu_table)
     nvcc = _nvcc(r)

@@ -339,39 +339,36 @@ def canon(name: str) -> str:
 
 def _package(s: Scan, n: int, line: str, kind: Optional[str]) -> bool:
     """A package row; ``kind`` is set for collect_env's ``[pip3]``/``[conda]`` rows."""
+    src = COLLECT_ENV if kind else None
     m = _FREEZE.match(line)
     if m:
-        return _keep(s, Package(canon(m.group(1)), m.group(2), kind or PIP_FREEZE, n, "pip"))
+        return _keep(s, Package(canon(m.group(1)), m.group(2), src or PIP_FREEZE, n, "pip"))
     m = _FREEZE_URL.match(line)
     if m:
         w = _WHEEL_VERSION.search(m.group(2).replace("%2B", "+").replace("%2b", "+"))
         if w:
-            return _keep(s, Package(canon(m.group(1)), w.group(1), kind or PIP_FREEZE, n, "pip"))
+            return _keep(s, Package(canon(m.group(1)), w.group(1), src or PIP_FREEZE, n, "pip"))
         return False
     m = _OLD_PIP.match(line)
     if m:
-        return _keep(s, Package(canon(m.group(1)), m.group(2), kind or PIP_LIST, n, "pip"))
+        return _keep(s, Package(canon(m.group(1)), m.group(2), src or PIP_LIST, n, "pip"))
     m = _COLUMNS.match(line)
-    if not m or not _VERSION.match(m.group(2).split("+")[0] + ("+" + m.group(2).split("+", 1)[1]
-                                                              if "+" in m.group(2) else "")):
+    if not m or not _VERSION.match(m.group(2)):
         return False
     name, version, third, fourth = canon(m.group(1)), m.group(2), m.group(3), m.group(4)
     conda = kind == "[conda]" or (third is not None and (fourth is not None or "_" in third or third.startswith(("py", "h"))))
     if conda:
         channel = fourth or ("pypi" if third == "pypi_0" else None)
         installer = "pip" if channel == "pypi" or (third or "").startswith("pypi") else "conda"
-        return _keep(s, Package(name, version, CONDA_LIST if kind is None else COLLECT_ENV, n,
-                                installer, third, channel))
+        return _keep(s, Package(name, version, src or CONDA_LIST, n, installer, third, channel))
     if third is not None and not third.startswith(("/", "\\", "~")) and ":" not in third:
         return False  # not a pip list row (its third column is an editable project's path)
-    return _keep(s, Package(name, version, kind and COLLECT_ENV or PIP_LIST, n, "pip"))
+    return _keep(s, Package(name, version, src or PIP_LIST, n, "pip"))
 
 
 def _keep(s: Scan, p: Package) -> bool:
     if not _KEEP.match(p.name) or p.name in _NOT_CUDA:
         return False
-    if p.kind in ("[pip]", "[pip3]", "[conda]"):
-        p = Package(p.name, p.version, COLLECT_ENV, p.line, p.installer, p.build, p.channel)
     s.packages.append(p)
     s.spans.setdefault(p.kind, []).append(p.line)
     return True
