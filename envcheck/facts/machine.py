@@ -69,7 +69,7 @@ class Machine:
     variant_label: Optional[str]  # "cu128", "cpu", "rocm6.2", "xpu"
     variant: Optional["Variant"]  # None for builds the data does not describe (xpu)
     cuda_build: Optional[str]  # the CUDA torch was built with, "12.8"
-    gpus: Tuple["GpuFacts", ...]
+    gpus: Tuple["GpuFacts", ...]  # NVML's (or nvidia-smi's); else the devices torch saw (source "torch")
     driver_version: Optional[str]
     driver_cuda: Optional[Tuple[int, int]]  # the driver's highest CUDA
     driver_present: bool  # a driver version, GPUs or a loaded kernel module
@@ -100,7 +100,8 @@ class Machine:
         cuda_build = torch.cuda_build or (runtime.cuda_build if runtime else None)
         if cuda_build is None and variant is not None and variant.kind == "cuda":
             cuda_build = variant.dotted
-        present = bool(d.version or d.gpus or d.kernel_module.status == "ok")
+        gpus = tuple(d.gpus) or _torch_devices(runtime)
+        present = bool(d.version or gpus or d.kernel_module.status == "ok")
         nvidia = present or d.error_code in NVIDIA_ERRORS
         unread = d.status in ("failed", "timed-out") or d.error_code == "pynvml-missing"
         is_cuda = variant is not None and variant.kind == "cuda"
@@ -121,7 +122,7 @@ class Machine:
             variant_label=variant_label,
             variant=variant,
             cuda_build=cuda_build,
-            gpus=tuple(d.gpus),
+            gpus=gpus,
             driver_version=d.version,
             driver_cuda=cuda_tuple(d.cuda_max),
             driver_present=present,
@@ -148,6 +149,18 @@ class Machine:
 
     def torch_text(self) -> str:
         return "torch {}".format(self.torch_version) if self.torch_version else "torch"
+
+
+def _torch_devices(runtime: Optional["TorchRuntimeFacts"]) -> Tuple["GpuFacts", ...]:
+    """The CUDA devices torch saw, as GPUs, for when the driver listed none (NVML could not be
+    read, or a pasted report shows only torch's warning naming the GPU)."""
+    from envcheck.facts.model import GpuFacts
+
+    if runtime is None:
+        return ()
+    return tuple(GpuFacts(index=dev.index, source="torch", name=dev.name or None,
+                          compute_capability=dev.capability or None, memory_total_mib=dev.total_memory_mib)
+                 for dev in runtime.devices if dev.name or dev.capability)
 
 
 def _variant(label: Optional[str], runtime: Optional["TorchRuntimeFacts"]) -> Tuple[Optional[str], Optional["Variant"]]:

@@ -172,7 +172,7 @@ class FieldError:
 class GpuFacts:
     index: int
     status: str = "ok"  # ok | lost (GPU_IS_LOST) | failed (no handle)
-    source: str = "nvml"  # nvml | nvidia-smi (fallback: only the smi columns are filled)
+    source: str = "nvml"  # nvml | nvidia-smi (fallback: only the smi columns are filled) | torch (Machine.gpus only)
     name: Optional[str] = None
     uuid: Optional[str] = None
     serial: Optional[str] = None

@@ -34,7 +34,7 @@ def from_machine(machine: "Machine", *, source: str = "this machine") -> Target:
     driver = machine.facts.driver
     detected: list[str] = []
     gpus, names = [], []
-    for g in driver.gpus:
+    for g in machine.gpus:
         if g.compute_capability:
             try:
                 gpus.append(parse_cc(g.compute_capability))
@@ -48,9 +48,9 @@ def from_machine(machine: "Machine", *, source: str = "this machine") -> Target:
         except ValueError:
             detected.append(f"driver version {version!r} is not one envcheck can compare; treated as unknown")
             version = None
-    # GPUs listed (by NVML, or by nvidia-smi when NVML failed) make an NVIDIA machine even when
+    # GPUs listed (by NVML, by nvidia-smi when NVML failed, or seen by torch) make an NVIDIA machine even when
     # the driver's version or a GPU's compute capability could not be read.
-    listed = len(driver.gpus) or len(driver.smi.gpus if driver.smi is not None else ())
+    listed = len(machine.gpus) or len(driver.smi.gpus if driver.smi is not None else ())
     if version is None and not detected:
         why = driver.detail or driver.error_code or "not found"
         if listed:

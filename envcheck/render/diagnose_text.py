@@ -87,6 +87,9 @@ def machine(facts: "Facts", derived: Optional["Machine"] = None) -> Dict[str, An
             "version": d.cuda_max,
             "detail": "driver {}".format(d.version) if d.version else (
                 "not in the report" if d.status == "unknown" else
+                "a driver listing {} GPU(s); its version {}".format(
+                    len(d.gpus), "is not in the report" if facts.report is not None else "was not read")
+                if d.status == "ok" and d.gpus else
                 "no NVIDIA driver ({})".format(d.error_code or d.status)),
         },
         "nvcc": {

@@ -360,15 +360,15 @@ def _runtime(r: _Resolved, scan: "P.Scan", torch: TorchStaticFacts) -> Optional[
             r.mark(("torch_runtime.torchvision.status", "torch_runtime.torchvision.detail"), where[kind])
     if not runtime_paths and vision is None and not kinds & {"no-driver", "not-compiled-with-cuda"}:
         return None
-    warnings = tuple(e.text for e in scan.errors if e.kind in ("no-driver", "cuda-init-unknown", "no-cuda-gpus"))
+    warned = ("no-driver", "cuda-init-unknown", "no-cuda-gpus", "arch-not-compatible")
+    warnings = tuple(e.text for e in scan.errors if e.kind in warned)
     available = r.get("torch_runtime.is_available")
     if available is None and kinds & {"no-driver", "not-compiled-with-cuda", "no-cuda-gpus"}:
         available = False
         r.mark(("torch_runtime.is_available",), next(
             w for k, w in where.items() if k in ("no-driver", "not-compiled-with-cuda", "no-cuda-gpus")))
     if warnings:
-        r.mark(("torch_runtime.available_warnings",), where.get("no-driver") or where.get(
-            "cuda-init-unknown") or where.get("no-cuda-gpus"))
+        r.mark(("torch_runtime.available_warnings",), next(where[k] for k in warned if k in where))
     devices = []
     name = r.get("torch_runtime.devices[0].name")
     cap = r.get("torch_runtime.devices[0].capability")

@@ -104,17 +104,22 @@ class Scan:
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _QUOTE = re.compile(r"^(?:\s*>(?!>>))+ ?")  # Markdown quoting, not a ">>>" prompt
+# A log line's prefix: journald/syslog ("Oct 04 13:19:39 host unit[394]: "), or an ISO timestamp
+# (docker logs, kubectl logs, Python logging).
+_LOG_PREFIX = re.compile(
+    r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S{1,64} [\w.@/-]{1,64}(?:\[\d{1,10}\])?: "
+    r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)? )")
 
 
 def clean_lines(text: str) -> List[str]:
-    """The text's lines: CR/LF unified, colour codes and Markdown quoting removed, code fences
-    blanked, each cut to MAX_LINE characters."""
+    """The text's lines: CR/LF unified, colour codes, Markdown quoting and log prefixes (journald,
+    timestamps) removed, code fences blanked, each cut to MAX_LINE characters."""
     out = []
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = raw[:MAX_LINE]
         if "\x1b" in line:
             line = _ANSI.sub("", line)
-        line = _QUOTE.sub("", line).rstrip()
+        line = _LOG_PREFIX.sub("", _QUOTE.sub("", line)).rstrip()
         stripped = line.lstrip()
         if stripped.startswith(("```", "~~~")):
             rest = stripped[3:].strip()
@@ -487,7 +492,7 @@ def _error(s: Scan, n: int, line: str) -> bool:
         if p.kind == "nvcc-mismatch" and groups.get("torch"):
             s.state("nvcc.release", ".".join(detail.split(".")[:2]), ERROR, n)
             s.state("torch.cuda_build", ".".join(groups["torch"].split(".")[:2]), ERROR, n)
-        s.errors.append(ReportedError(p.kind, n, line.strip()[:300], detail))
+        s.errors.append(ReportedError(p.kind, n, re.sub(_BULLET, "", line).strip()[:300], detail))
         if p.kind == "arch-not-compatible" and groups.get("name"):
             name = re.sub(r"^.*?(?:UserWarning|Warning):\s*", "", groups["name"])
             name = re.sub(r"^[^A-Za-z0-9]+", "", name).strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from envcheck.rules.findings import Finding, ev, finding
@@ -82,6 +83,8 @@ def _arch_lists(v: View) -> Tuple[Optional[Tuple[str, ...]], Optional[Tuple[str,
             ]
     if v.release is None:
         return None, None, "torch {} is not in the data".format(v.torch_base or v.torch_version), []
+    if v.variant is None:
+        return None, None, "the build of {} is not known".format(v.torch_text()), []
     from envcheck.matrix.archs import wheel_archs
 
     wa = wheel_archs(v.matrix, v.release, v.variant, v.os)
@@ -92,73 +95,103 @@ def _arch_lists(v: View) -> Tuple[Optional[Tuple[str, ...]], Optional[Tuple[str,
     return wa.sass, wa.ptx, where, [ev("matrix.wheel_archs[{} {}]".format(v.release.torch, v.variant.label), listing)]
 
 
+_REFUSED = re.compile(r"capability (sm_\d+)[a-z]? is not compatible with the current PyTorch", re.IGNORECASE)
+
+
+def _refused(rt: object) -> Dict[str, str]:
+    """``{"sm_120": warning}``: the GPUs torch's own warning says it has no code for."""
+    out: Dict[str, str] = {}
+    for w in getattr(rt, "available_warnings", ()) or ():
+        for line in w.splitlines():
+            m = _REFUSED.search(line)
+            if m:
+                out.setdefault(m.group(1).lower(), line.strip()[:200])
+    return out
+
+
 def gpu_code(v: View) -> Iterator[Finding]:
     """EC203 (no code for a GPU), EC204 (PTX JIT only), EC205 (cannot tell)."""
-    if not v.is_cuda_build:
+    rt = v.runtime
+    refused = _refused(rt)
+    # torch's arch list is not empty, and its "sm_XY is not compatible" warning is given, only by
+    # a CUDA build, even when its CUDA version is not known (a pasted warning states neither).
+    if not v.is_cuda_build and not refused and not (rt is not None and any(a.startswith("sm_") for a in rt.arch_list)):
         return
     from envcheck.matrix.archs import generation, runs_on
 
     groups: Dict[object, List] = {}
-    for g in v.facts.driver.gpus:
+    for g in v.gpus:
         cc = cc_of(g)
         if cc is not None:
             groups.setdefault(cc, []).append(g)
     if not groups:
         return
     sass, ptx, where, arch_ev = _arch_lists(v)
-    if sass is None:
-        ccs = ", ".join("sm_{}{}".format(c.major, c.minor) for c in sorted(groups))
-        yield finding(
-            "EC205",
-            "cannot confirm {} carries code for {}".format(v.torch_text(), ccs),
-            [ev("torch.version", v.torch_version), ev("torch.variant", v.variant_label),
-             ev("facts.quick", v.facts.quick)],
-            cause="The architectures of this torch are unknown: {}{}.".format(
-                where, "; the torch child was skipped (--quick)" if v.facts.quick else ""
-            ),
-            fix="Run `envcheck diagnose` without --quick, or refresh the data with `envcheck "
-            "matrix update --write`.",
-        )
-        return
-    rt = v.runtime
-    warn_ev = []
-    if rt is not None:
-        warn_ev = [ev("torch_runtime.available_warnings", w.strip().splitlines()[0][:200])
-                   for w in rt.available_warnings if "not compatible" in w or "sm_" in w][:1]
+    build_ev = [ev("torch.version", v.torch_version), ev("torch.variant", v.variant_label)] \
+        if v.is_cuda_build else [ev("torch.version", v.torch_version)] if v.torch_version else []
+    generic = [w for w in refused.values()][:1] or [
+        w.strip().splitlines()[0][:200] for w in (rt.available_warnings if rt is not None else ()) if "sm_" in w][:1]
     fix = None
+    unknown = []
     for cc in sorted(groups):
         gpus = groups[cc]
-        verdict = runs_on(cc, sass, ptx)
-        evidence = [ev("driver.gpus[{}].compute_capability".format(g.index), g.compute_capability)
-                    for g in gpus[:2]]
-        evidence += [ev("torch.version", v.torch_version), ev("torch.variant", v.variant_label)] + arch_ev
-        if not verdict.runs:
+        told = refused.get("sm_{}{}".format(cc.major, cc.minor))
+        if sass is not None:
+            verdict = runs_on(cc, sass, ptx)
+            runs, jit, reason = verdict.runs, verdict.jit, "{} (from {})".format(verdict.reason, where)
+        elif told:
+            runs, jit, reason = False, False, "torch's own warning says it has no code for sm_{}{}".format(
+                cc.major, cc.minor)
+        else:
+            unknown.append(cc)
+            continue
+        evidence = [_cc_ev(g) for g in gpus[:2]] + build_ev + (arch_ev if sass is not None else [])
+        if not runs:
             fix = fix or v.install()
             yield finding(
                 "EC203",
                 "{} has no code for {} (sm_{}{}, {})".format(
                     v.torch_text(), v.gpu_text(gpus), cc.major, cc.minor, generation(cc)
                 ),
-                evidence + warn_ev,
-                cause="{} (from {}). The GPU will fail with `no kernel image is available for "
-                "execution on the device`.".format(verdict.reason, where),
-                fix=("Install {}, whose architecture list covers every GPU here (the command "
+                evidence + [ev("torch_runtime.available_warnings", w) for w in ([told] if told else generic)],
+                cause="{}. The GPU will fail with `no kernel image is available for execution on the "
+                "device`.".format(reason),
+                fix=("Install a build whose architecture list covers every GPU here: {} (the command "
                      "below).".format(fix.described) if fix and not fix.cpu_fallback else
                      "No official build of a recent torch carries code for this GPU: {}".format(
                          fix.warnings[0] if fix and fix.warnings else
                          "see `envcheck matrix --cc {}`".format(cc))),
                 **fix_fields(fix),
             )
-        elif verdict.jit:
+        elif jit:
             fix = fix or v.install()
             yield finding(
                 "EC204",
                 "{} runs on {} only through PTX JIT".format(v.torch_text(), v.gpu_text(gpus)),
                 evidence,
-                cause="{} (from {}).".format(verdict.reason, where),
+                cause="{}.".format(reason),
                 fix="Install a build with native code for sm_{}{} (the command below).".format(cc.major, cc.minor),
                 **fix_fields(fix),
             )
+    if unknown:
+        ccs = ", ".join("sm_{}{}".format(c.major, c.minor) for c in unknown)
+        yield finding(
+            "EC205",
+            "cannot confirm {} carries code for {}".format(v.torch_text(), ccs),
+            build_ev + [ev("facts.quick", v.facts.quick)],
+            cause="The architectures of this torch are unknown: {}{}.".format(
+                where, "; the torch child was skipped (--quick)" if v.facts.quick else ""
+            ),
+            fix="Run `envcheck diagnose` without --quick, or refresh the data with `envcheck "
+            "matrix update --write`.",
+        )
+
+
+def _cc_ev(gpu: object) -> str:
+    """A GPU's compute capability as evidence: NVML's, or torch's for a device only torch saw."""
+    if getattr(gpu, "source", None) == "torch":
+        return ev("torch_runtime.devices[{}].capability".format(gpu.index), gpu.compute_capability)
+    return ev("driver.gpus[{}].compute_capability".format(gpu.index), gpu.compute_capability)
 
 
 def _cudnn(v: View) -> Tuple[Optional[Tuple[int, int]], Optional[str]]:

@@ -77,3 +77,32 @@ def test_cpu_build_on_macos_is_consistent(matrix):
     facts = change(load("devbox-no-driver-nvcc13-torch-cpu"), {"host.system": "Darwin", "torch.sys_platform": "darwin"})
     f = one(facts, matrix, "EC202")
     assert "MPS" in f.cause
+
+
+def test_gpu_code_reads_the_devices_torch_saw_when_nvml_listed_none(matrix):
+    """NVML unreadable (no GPUs listed) while the torch child saw the RTX 5090: the GPU-code check
+    still judges it, citing torch's device, and the fix is a build with sm_120 code."""
+    facts = change(load("rtx5090-torch2.6-cu124"), {
+        "driver.status": "failed", "driver.error_code": "pynvml-missing", "driver.gpus": (),
+        "driver.version": None, "driver.cuda_max": None})
+    f = one(facts, matrix, "EC203")
+    assert f.evidence[0] == "torch_runtime.devices[0].capability = 12.0"
+    assert "sm_120" in f.title and "RTX 5090" in f.title
+    assert f.command and "2.6.0" not in f.command and "cpu" not in f.command
+
+
+def test_torchs_own_warning_settles_gpu_code_when_the_arch_list_is_unknown(matrix):
+    """A release the data does not know and no arch list: torch's "sm_120 is not compatible"
+    warning still says the wheel has no code for the GPU (EC203, not "cannot confirm")."""
+    facts = change(load("rtx5090-torch2.6-cu124"), {
+        "torch.version": "2.99.0+cu124", "torch.version_py_version": "2.99.0+cu124",
+        "torch_runtime.version": "2.99.0+cu124", "torch_runtime.arch_list": ()})
+    found, _ = codes(facts, matrix)
+    f = one(facts, matrix, "EC203")
+    assert "torch's own warning" in f.cause
+    assert any(e.startswith("torch_runtime.available_warnings = NVIDIA GeForce RTX 5090 with CUDA capability sm_120")
+               for e in f.evidence)
+    assert "EC205" not in found
+    # the same machine without the warning cannot be judged
+    quiet = change(facts, {"torch_runtime.available_warnings": ()})
+    assert "EC205" in codes(quiet, matrix)[1] and "EC203" not in codes(quiet, matrix)[0]
