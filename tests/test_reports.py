@@ -151,6 +151,18 @@ def test_log_prefixes_and_bullets_do_not_hide_facts():
     assert e.text.startswith("RuntimeError: CUDA error")
 
 
+def test_a_mismatch_names_the_loaded_module_and_the_libraries(matrix):
+    """/proc/driver/nvidia/version and nvidia-smi's "NVML library version" settle both sides."""
+    text = ("$ nvidia-smi\nFailed to initialize NVML: Driver/library version mismatch\nNVML library version: 550.107\n"
+            "$ cat /proc/driver/nvidia/version\n"
+            "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  550.90.07  Release Build  (dvs-builder@U16-I3-B03-4-3)\n")
+    facts = read_report(text, "-")
+    assert facts.driver.kernel_module.version == "550.90.07"
+    assert facts.report.stated["driver.kernel_module.version"] == "/proc/driver/nvidia/version, line 5"
+    [f] = _diagnose(facts, matrix).findings
+    assert f.code == "EC105" and f.title.endswith("kernel module 550.90.07 vs libraries 550.107")
+
+
 def test_the_sm_warning_alone_gives_the_gpu_code_finding_with_a_command(matrix):
     """No arch list, no build: the warning names the GPU and says torch has no code for it;
     the fix is a build whose architecture list has sm_120, never the CPU wheel."""

@@ -14,7 +14,7 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from envcheck.facts.model import (
-    CudaPackage, Dist, DriverFacts, Facts, GpuFacts, HostFacts, NvccFacts, OsRelease, ReportConflict,
+    CudaPackage, Dist, DriverFacts, Facts, GpuFacts, HostFacts, KernelModuleFacts, NvccFacts, OsRelease, ReportConflict,
     ReportFacts, SmiFacts, Toolkit, TorchDevice, TorchRuntimeFacts, TorchStaticFacts, TorchvisionCheck,
     WslFacts,
 )
@@ -280,12 +280,19 @@ def _driver(r: _Resolved, scan: "P.Scan", table: Any) -> DriverFacts:
         cuda_max = "{}.{}".format(raw // 1000, (raw % 1000) // 10)
         r.derive("driver.cuda_max", cuda_max, "{}, line {}".format(P.ERROR, too_old.line))
     where_error = {e.kind: "{}, line {}".format(P.ERROR, e.line) for e in scan.errors}
+    module = KernelModuleFacts()
+    if r.has("driver.kernel_module.version"):
+        r.mark(("driver.kernel_module.status",), r.where("driver.kernel_module.version"))
+        module = KernelModuleFacts(status="ok", detail="read from the report",
+                                   version=r.get("driver.kernel_module.version"))
     if "nvml-mismatch" in kinds:
         library = next((e.text for e in scan.errors if e.kind == "nvml-mismatch"), "")
+        if r.has("driver.nvml_library_version"):
+            library += "; NVML library version: {}".format(r.get("driver.nvml_library_version"))
         r.mark(_DRIVER_FAILED, where_error["nvml-mismatch"])
         return DriverFacts(status="failed", error_code="driver-library-mismatch", detail=library,
                            version=r.get("driver.version"), cuda_max=cuda_max, gpus=gpus,
-                           smi=SmiFacts(status="failed", detail=library))
+                           kernel_module=module, smi=SmiFacts(status="failed", detail=library))
     if "smi-no-driver" in kinds and not gpus:
         r.mark(_DRIVER_FAILED, where_error["smi-no-driver"])
         return DriverFacts(status="failed", error_code="driver-not-loaded",
@@ -296,7 +303,8 @@ def _driver(r: _Resolved, scan: "P.Scan", table: Any) -> DriverFacts:
         source = r.stated.get("driver.version", "")
         return DriverFacts(status="ok", version=r.get("driver.version"),
                            version_source="nvidia-smi" if "nvidia-smi" in source or "collect_env" in source else None,
-                           cuda_max=cuda_max, gpu_count=len(gpus), gpus=gpus, detail="read from the report")
+                           cuda_max=cuda_max, gpu_count=len(gpus), gpus=gpus, kernel_module=module,
+                           detail="read from the report")
     if "no-driver" in kinds or any(e.kind == "library-missing" and (e.detail or "").startswith("libcuda.so")
                                    for e in scan.errors):
         where = next(w for k, w in where_error.items() if k in ("no-driver", "library-missing"))

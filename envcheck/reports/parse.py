@@ -44,6 +44,7 @@ CONDA_LIST = "conda list"
 TORCH_PRINT = "torch print"
 PYTHON = "python --version"
 ERROR = "error line"
+PROC = "/proc/driver/nvidia/version"
 
 
 @dataclass(frozen=True)
@@ -477,6 +478,9 @@ def _torch_print(s: Scan, lines: List[str], i: int) -> bool:
 # ------------------------------------------------------------------------------ errors
 
 _ARCHS = re.compile(r"current PyTorch install supports CUDA capabilities\s+((?:(?:sm|compute)_\d+[af]?\s*)+)")
+# the loaded kernel module (/proc/driver/nvidia/version), and nvidia-smi's line after a mismatch
+_NVRM = re.compile(r"NVRM version: NVIDIA [^\n]{0,60}?Kernel Module(?: for [\w]+)?\s+(\d+\.\d+(?:\.\d+)?)\b")
+_NVML_LIB = re.compile(r"NVML library version:\s*(\d+\.\d+(?:\.\d+)?)\b")
 
 
 def _error(s: Scan, n: int, line: str) -> bool:
@@ -505,6 +509,12 @@ def _error(s: Scan, n: int, line: str) -> bool:
     if archs:
         s.state("torch_runtime.arch_list", tuple(archs.group(1).split()), ERROR, n)
         hit = True
+    for regex, path, kind in ((_NVRM, "driver.kernel_module.version", PROC),
+                              (_NVML_LIB, "driver.nvml_library_version", SMI)):
+        m = regex.search(line)
+        if m:
+            s.state(path, m.group(1), kind, n)
+            hit = True
     return hit
 
 

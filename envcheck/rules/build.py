@@ -27,11 +27,12 @@ def build_vs_gpus(v: View) -> Iterator[Finding]:
     kind = {"cpu": "CPU-only", "xpu": "Intel XPU"}.get(v.variant_label, v.variant_label)
     if v.variant is not None and v.variant.kind == "rocm":
         kind = "ROCm ({})".format(v.variant_label)
-    evidence = [ev("torch.version", v.torch_version), ev("torch.variant", v.variant_label),
-                ev("torch.cuda_build", v.cuda_build)]
-    if d.gpus:
+    evidence = ([ev("torch.version", v.torch_version)] if v.torch_version else []) + [
+        ev("torch.variant", v.variant_label), ev("torch.cuda_build", v.cuda_build)]
+    if d.gpus or d.version:  # GPUs listed, or a driver whose GPU rows a report left out
         fix = v.install()
-        evidence += [ev("driver.version", d.version), ev("driver.gpu_count", len(d.gpus))]
+        evidence += [ev("driver.version", d.version)] if d.version else []
+        evidence += [ev("driver.gpu_count", len(d.gpus))] if d.gpus else []
         evidence += [ev("driver.gpus[{}].name".format(g.index), g.name) for g in d.gpus[:4]]
         rt = v.runtime
         if rt is not None and rt.is_available is not None:
@@ -44,7 +45,8 @@ def build_vs_gpus(v: View) -> Iterator[Finding]:
             )
         yield finding(
             "EC201",
-            "{} is a {} build, but this machine has {}".format(v.torch_text(), kind, v.gpu_text(list(d.gpus))),
+            "{} is a {} build, but this machine has {}".format(
+                v.torch_text(), kind, v.gpu_text(list(d.gpus)) if d.gpus else "NVIDIA driver {}".format(d.version)),
             evidence,
             cause="A {} build of torch cannot use NVIDIA GPUs: torch.cuda.is_available() is "
             "False. This is what a plain `pip install torch` gives on Windows and macOS, or an "

@@ -258,7 +258,9 @@ def driver_library_mismatch(v: View) -> Iterator[Finding]:
         mismatch = km.version != d.version
     if not mismatch:
         return
-    evidence = [ev("driver.error_code", d.error_code), ev("driver.kernel_module.version", km.version)]
+    evidence = [ev("driver.error_code", d.error_code)]
+    if km.version:
+        evidence.append(ev("driver.kernel_module.version", km.version))
     if d.version_source == "nvml":
         evidence.append(ev("driver.version", d.version))
     if d.smi is not None and d.smi.detail:
@@ -267,9 +269,9 @@ def driver_library_mismatch(v: View) -> Iterator[Finding]:
     yield finding(
         "EC105",
         "driver/library version mismatch: kernel module {} {}".format(
-            km.version or "?",
+            km.version or "(version unknown)",
             "vs libraries {}".format(lib or d.version) if (lib or d.version_source == "nvml")
-            else "and newer user-space libraries",
+            else "and other user-space libraries",
         ),
         evidence,
         cause="The driver's user-space libraries were upgraded (often by unattended upgrades) "

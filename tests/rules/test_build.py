@@ -106,3 +106,13 @@ def test_torchs_own_warning_settles_gpu_code_when_the_arch_list_is_unknown(matri
     # the same machine without the warning cannot be judged
     quiet = change(facts, {"torch_runtime.available_warnings": ()})
     assert "EC205" in codes(quiet, matrix)[1] and "EC203" not in codes(quiet, matrix)[0]
+
+
+def test_a_cpu_build_beside_a_driver_without_listed_gpus_is_still_ec201(matrix):
+    """A driver version but no GPU rows (a report's nvidia-smi header alone): the CPU build still
+    cannot use the NVIDIA GPU, and the fix is a CUDA build for that driver."""
+    facts = change(load(LAPTOP), {"driver.gpus": ()})
+    f = one(facts, matrix, "EC201")
+    assert f.title.endswith("this machine has NVIDIA driver {}".format(facts.driver.version))
+    assert "driver.gpu_count" not in " ".join(f.evidence)
+    assert f.command and "/cpu" not in f.command
