@@ -163,6 +163,20 @@ def test_a_mismatch_names_the_loaded_module_and_the_libraries(matrix):
     assert f.code == "EC105" and f.title.endswith("kernel module 550.90.07 vs libraries 550.107")
 
 
+def test_no_matching_distribution_for_a_pinned_release_names_its_pythons(matrix):
+    """pip found no torch==X+label: the data's Pythons for release X, and the era's command for
+    the labelled build; an unpinned torch keeps the general cause."""
+    rel = matrix.get("2.5.1")
+    [f] = _diagnose(read_report("ERROR: No matching distribution found for torch==2.5.1+cu124\n", "-"), matrix).findings
+    assert f.code == "EC007"
+    assert "Python {} to {} only".format(rel.python[0], rel.python[-1]) in f.cause
+    assert "matrix.releases[2.5.1].python = {}".format(list(rel.python)).replace("'", "") in \
+        [e.replace('"', "").replace("'", "") for e in f.evidence]
+    assert "--index-url https://download.pytorch.org/whl/cu124" in f.fix
+    [g] = _diagnose(read_report("ERROR: No matching distribution found for torch\n", "-"), matrix).findings
+    assert "no torch wheel for this Python version" in g.cause
+
+
 def test_the_sm_warning_alone_gives_the_gpu_code_finding_with_a_command(matrix):
     """No arch list, no build: the warning names the GPU and says torch has no code for it;
     the fix is a build whose architecture list has sm_120, never the CPU wheel."""

@@ -103,8 +103,8 @@ def reply(facts: "Facts", diag: "Diagnosis") -> Reply:
             kind = next((line.split(" = ", 1)[1] for line in top.evidence
                          if line.startswith("report.errors[") and ".kind = " in line), None)
             pattern = by_kind(kind) if kind else None
-            if pattern is not None:
-                fix = _sentence(pattern.fix)
+            if pattern is not None:  # the finding's own fix (it may name the data's facts), less its "paste" tail
+                fix = _sentence((top.fix or pattern.fix).split(" If that does not settle it,")[0])
                 paste.append(pattern.paste_next)
     if not torch_known and _COLLECT_ENV not in " ".join(paste):
         paste.append(_COLLECT_ENV)

@@ -62,16 +62,43 @@ def reported_errors(v: "View", others: List[Finding]) -> Iterator[Finding]:
             continue
         seen.add(p.family)
         title = "the report shows {}: {}".format(p.summary, _quote(e.text))
+        cause, fix, data = p.cause, p.fix, []
+        if e.kind == "no-matching-distribution":
+            cause, fix, data = _pinned_release(v, e.detail, cause, fix)
         yield finding(
             "EC007",
             title,
             [ev("report.errors[{}]".format(i), "line {}: {}".format(e.line, e.text)),
              ev("report.errors[{}].kind".format(i), e.kind)]
-            + ([ev("report.errors[{}].detail".format(i), e.detail)] if e.detail else []),
-            cause=p.cause,
-            fix=p.fix + " If that does not settle it, paste {}.".format(p.paste_next),
+            + ([ev("report.errors[{}].detail".format(i), e.detail)] if e.detail else []) + data,
+            cause=cause,
+            fix=fix + " If that does not settle it, paste {}.".format(p.paste_next),
             command=p.command,
         )
+
+
+_PIN = re.compile(r"^torch==(\d+\.\d+(?:\.\d+)?)(?:\+(\w+))?$")
+
+
+def _pinned_release(v: "View", detail, cause: str, fix: str):
+    """pip found no ``torch==X[+label]``: the Pythons the data says release X has wheels for."""
+    m = _PIN.match((detail or "").strip())
+    rel = v.matrix.get(m.group(1)) if m else None
+    if rel is None or not rel.python:
+        return cause, fix, []
+    pythons = list(rel.python)
+    cause = ("torch {} published wheels for 64-bit Python {} to {} only; for any other Python, or "
+             "a 32-bit one, pip finds none.".format(rel.torch, pythons[0], pythons[-1]))
+    fix = "Run pip from a 64-bit Python {} to {} (Python {} is the newest one torch {} supports), " \
+          "or pin a newer torch that has wheels for your Python.".format(pythons[0], pythons[-1], pythons[-1], rel.torch)
+    command = None
+    variant = rel.variant(m.group(2)) if m.group(2) else None
+    if variant is not None:
+        from envcheck.install.commands import pip_command, pip_plan
+
+        command = pip_command(pip_plan(rel, variant, "linux", pythons[-1]))
+        fix += " A `+{}` build comes from PyTorch's own index, as in this command: `{}`.".format(variant.label, command)
+    return cause, fix, [ev("matrix.releases[{}].python".format(rel.torch), pythons)]
 
 
 def _quote(text: str) -> str:
