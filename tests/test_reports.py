@@ -177,6 +177,22 @@ def test_no_matching_distribution_for_a_pinned_release_names_its_pythons(matrix)
     assert "no torch wheel for this Python version" in g.cause
 
 
+def test_a_driver_known_only_by_its_cuda_ceiling_is_never_sent_to_the_cpu_wheel(matrix):
+    """torch's "found version 10000" (CUDA 10.0) and nothing else: the fix is the driver, and the way
+    around it is the newest CUDA build whose CUDA is at most 10.0, never the CPU build."""
+    import re
+
+    text = "AssertionError:\nThe NVIDIA driver on your system is too old (found version 10000).\n"
+    [f] = _diagnose(read_report(text, "-"), matrix).findings
+    assert f.code == "EC007" and f.fix.startswith("Update the NVIDIA driver")
+    m = re.search(r"the newest build it runs is torch (\S+) \(cu(\d+)(\d)\): `([^`]+)`", f.fix)
+    assert m, f.fix
+    assert (int(m.group(2)), int(m.group(3))) <= (10, 0) and "/cpu" not in m.group(4)
+    newer = [r.torch for r in matrix.releases for v in r.cuda_variants()
+             if tuple(v.version[:2]) <= (10, 0) and r.key > matrix.get(m.group(1)).key]
+    assert newer == []  # none newer runs on CUDA 10.0
+
+
 def test_the_sm_warning_alone_gives_the_gpu_code_finding_with_a_command(matrix):
     """No arch list, no build: the warning names the GPU and says torch has no code for it;
     the fix is a build whose architecture list has sm_120, never the CPU wheel."""

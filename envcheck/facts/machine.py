@@ -101,7 +101,8 @@ class Machine:
         if cuda_build is None and variant is not None and variant.kind == "cuda":
             cuda_build = variant.dotted
         gpus = tuple(d.gpus) or _torch_devices(runtime)
-        present = bool(d.version or gpus or d.kernel_module.status == "ok")
+        # a driver's CUDA ceiling is only ever read from a driver (NVML, or torch's "found version")
+        present = bool(d.version or gpus or d.cuda_max or d.kernel_module.status == "ok")
         nvidia = present or d.error_code in NVIDIA_ERRORS
         unread = d.status in ("failed", "timed-out") or d.error_code == "pynvml-missing"
         is_cuda = variant is not None and variant.kind == "cuda"

@@ -65,6 +65,11 @@ def reported_errors(v: "View", others: List[Finding]) -> Iterator[Finding]:
         cause, fix, data = p.cause, p.fix, []
         if e.kind == "no-matching-distribution":
             cause, fix, data = _pinned_release(v, e.detail, cause, fix)
+        if p.family == "driver":  # upgrading the driver is the fix; a build it still runs is the way around
+            repair = v.install()
+            if repair is not None and not repair.cpu_fallback and repair.command:
+                fix += " To keep this driver, the newest build it runs is torch {} ({}): `{}`.".format(
+                    repair.torch, repair.variant, repair.command)
         yield finding(
             "EC007",
             title,
