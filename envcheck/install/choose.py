@@ -218,19 +218,12 @@ def _candidates(matrix: Matrix, target: Target) -> list[Release]:
 def _variant_ok(matrix: Matrix, target: Target, release: Release, v: Variant) -> tuple[bool, str, str | None]:
     """Whether a build runs on the target: (ok, reason if not, driver status)."""
     status = None
-    if v.kind == "cuda" and target.driver:
+    if v.kind == "cuda" and (target.driver or target.driver_cuda):
         verdict = _drivers.judge_driver(matrix, v, target.driver, target.driver_cuda, target.os)
         if not verdict.usable or (target.strict_driver and verdict.status != "full"):
             why = verdict.reason if not verdict.usable else f"{verdict.reason}; --strict-driver allows only full support"
             return False, why, None
         status = verdict.status
-    elif v.kind == "cuda" and target.driver_cuda:
-        # only the driver's CUDA ceiling is known (torch's "found version 10000"): a build of a
-        # CUDA above it cannot run; minor-version compatibility cannot be confirmed without a version
-        if tuple(v.version[:2]) > tuple(target.driver_cuda):
-            return False, "the driver runs CUDA up to {}.{}; this build needs CUDA {}".format(
-                target.driver_cuda[0], target.driver_cuda[1], v.dotted), None
-        status = "full"
     if v.kind == "cuda" and target.gpus:
         wa = _archs.wheel_archs(matrix, release, v, target.os)
         for cc in target.gpus:
@@ -487,11 +480,8 @@ def _fallback_warning(matrix: Matrix, target: Target, rejected: list[Rejected]) 
 def _finish(matrix: Matrix, choice: Choice, rejected: list[Rejected]) -> Choice:
     rel, v, target = choice.release, choice.variant, choice.target
     choice.rejected = rejected
-    if choice.driver_status == "full" and target.driver:
+    if choice.driver_status == "full":
         choice.reasons.append(_drivers.judge_driver(matrix, v, target.driver, target.driver_cuda, target.os).reason)
-    elif choice.driver_status == "full" and target.driver_cuda:
-        choice.reasons.append("the driver runs CUDA up to {}.{}, enough for CUDA {}".format(
-            target.driver_cuda[0], target.driver_cuda[1], v.dotted))
     if choice.driver_status == "compat":
         choice.warnings.append(compat_warning(matrix, v, target.driver, target.os))
         alt = choice.alternative

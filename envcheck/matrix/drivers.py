@@ -94,15 +94,24 @@ def cuda_of_driver(matrix: Matrix, driver: str, os_name: str = "linux") -> tuple
 def judge_driver(
     matrix: Matrix,
     variant: Variant,
-    driver: str,
+    driver: str | None,
     driver_cuda: tuple[int, int] | None = None,
     os_name: str = "linux",
 ) -> DriverVerdict:
-    """Can ``driver`` (its highest CUDA ``driver_cuda`` if known, as NVML reports) run ``variant``?"""
+    """Can ``driver`` (its highest CUDA ``driver_cuda`` if known, as NVML reports) run ``variant``?
+    With no version, only the ceiling (torch's "found version 10000"): a CUDA above it cannot run,
+    and minor-version compatibility cannot be confirmed."""
     cuda = (variant.version[0], variant.version[1])
     need = driver_need(matrix, cuda, os_name)
-    ceiling = driver_cuda or cuda_of_driver(matrix, driver, os_name)
     label = f"CUDA {cuda[0]}.{cuda[1]}"
+    if driver is None:
+        if driver_cuda is None:
+            return DriverVerdict("unknown", need, "the driver is not known")
+        top = f"the driver runs CUDA up to {driver_cuda[0]}.{driver_cuda[1]}"
+        if driver_cuda >= cuda:
+            return DriverVerdict("full", need, f"{top}, enough for {label}")
+        return DriverVerdict("too-old", need, f"{top}; this build needs {label}")
+    ceiling = driver_cuda or cuda_of_driver(matrix, driver, os_name)
     if need.full and at_least(driver, need.full) and (ceiling is None or ceiling >= cuda):
         return DriverVerdict("full", need, f"driver {driver} fully supports {label} (needs >= {need.full})")
     if need.full is None and ceiling is not None and ceiling >= cuda:

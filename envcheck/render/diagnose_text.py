@@ -85,12 +85,7 @@ def machine(facts: "Facts", derived: Optional["Machine"] = None) -> Dict[str, An
     cudas = {
         "driver": {
             "version": d.cuda_max,
-            "detail": "driver {}".format(d.version) if d.version else (
-                "not in the report" if d.status == "unknown" else
-                "a driver listing {} GPU(s); its version {}".format(
-                    len(d.gpus), "is not in the report" if facts.report is not None else "was not read")
-                if d.status == "ok" and d.gpus else
-                "no NVIDIA driver ({})".format(d.error_code or d.status)),
+            "detail": _driver_detail(facts),
         },
         "nvcc": {
             "version": sel.release if sel is not None and sel.status == "ok" else None,
@@ -450,3 +445,16 @@ def facts_lines(facts: "Facts") -> List[str]:
     if timing:
         out.append("probes: " + timing)
     return out
+
+
+def _driver_detail(facts: "Facts") -> str:
+    """The driver row of the three CUDA versions: its version, or why there is none."""
+    d = facts.driver
+    if d.version:
+        return "driver {}".format(d.version)
+    if d.status == "unknown":
+        return "not in the report"
+    if d.status == "ok" and d.gpus:
+        return "a driver listing {} GPU(s); its version {}".format(
+            len(d.gpus), "is not in the report" if facts.report is not None else "was not read")
+    return "no NVIDIA driver ({})".format(d.error_code or d.status)

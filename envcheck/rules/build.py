@@ -131,7 +131,7 @@ def gpu_code(v: View) -> Iterator[Finding]:
     sass, ptx, where, arch_ev = _arch_lists(v)
     build_ev = [ev("torch.version", v.torch_version), ev("torch.variant", v.variant_label)] \
         if v.is_cuda_build else [ev("torch.version", v.torch_version)] if v.torch_version else []
-    generic = [w for w in refused.values()][:1] or [
+    generic = list(refused.values())[:1] or [
         w.strip().splitlines()[0][:200] for w in (rt.available_warnings if rt is not None else ()) if "sm_" in w][:1]
     fix = None
     unknown = []
