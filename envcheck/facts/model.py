@@ -19,13 +19,13 @@ __all__ = [
     "SCHEMA", "STATUSES", "Facts",
     # host
     "OsRelease", "PythonFacts", "WslFacts", "ContainerFacts", "DiskFacts", "LibPathEntry", "EnvFacts",
-    "RocmFacts", "HostFacts",
+    "RocmFacts", "CpuFacts", "HostFacts", "BuildTool",
     # NVIDIA driver and GPUs
     "FieldError", "GpuFacts", "KernelModuleFacts", "SmiGpu", "SmiFacts", "DriverFacts",
     # CUDA toolkits
     "Toolkit", "NvccFacts",
     # torch as installed (read without importing it)
-    "Dist", "CudaPackage", "CudaPin", "TorchStaticFacts",
+    "Dist", "Package", "CudaPackage", "CudaPin", "TorchStaticFacts",
     # torch as imported (the runtime child)
     "TorchDevice", "LoadedLibrary", "TorchvisionCheck", "TorchRuntimeFacts",
     # a pasted report read instead of a machine
@@ -47,6 +47,7 @@ STATUSES: Dict[str, Tuple[str, ...]] = {
     "TorchStaticFacts": ("ok", "missing", "failed", "timed-out", "unknown"),
     "TorchRuntimeFacts": ("ok", "import-failed", "crashed", "timed-out", "bad-output", "failed"),
     "TorchvisionCheck": ("ok", "missing", "import-failed", "nms-failed", "wrong-result"),
+    "BuildTool": ("ok", "missing", "failed", "timed-out"),
 }
 
 
@@ -130,6 +131,36 @@ class RocmFacts:
 
 
 @dataclass(frozen=True)
+class CpuFacts:
+    """The CPU as ``/proc/cpuinfo`` (or the platform) names it."""
+
+    model: Optional[str] = None  # "AMD EPYC 7763 64-Core Processor"
+    vendor: Optional[str] = None  # GenuineIntel | AuthenticAMD | an ARM implementer
+    flags: tuple[str, ...] = ()  # the instruction-set flags torch's kernels care about (CPU_FLAGS)
+    flags_read: bool = False  # False: the flags could not be read (not "none of them")
+
+
+# The /proc/cpuinfo flags kept in CpuFacts.flags: the instruction sets torch dispatches on (x86:
+# AVX2 / AVX-512 / AMX kernels; ARM: SVE, BF16, I8MM). Everything else is left out.
+CPU_FLAGS = (
+    "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+    "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8", "amx_fp16",
+    "asimd", "asimdhp", "sve", "sve2", "bf16", "i8mm",
+)
+
+
+@dataclass(frozen=True)
+class BuildTool:
+    """A compiler or build tool a source build of an extension (or torch.compile) would use."""
+
+    name: str  # gcc | g++ | clang | cmake | ninja
+    status: str = "missing"  # ok | missing | failed | timed-out
+    path: Optional[str] = None
+    version: Optional[str] = None  # "12.2.0"
+    detail: str = ""  # the first line of --version, or why there is none
+
+
+@dataclass(frozen=True)
 class HostFacts:
     status: str = "ok"  # ok | failed | timed-out (parts that failed are in errors)
     detail: str = ""
@@ -154,6 +185,7 @@ class HostFacts:
     env: EnvFacts = EnvFacts()
     rocm: RocmFacts = RocmFacts()
     apple_mps: bool = False  # macOS on arm64: torch's MPS backend can exist
+    cpu: CpuFacts = CpuFacts()
     errors: tuple[str, ...] = ()
 
 
@@ -325,6 +357,21 @@ class Dist:
 
 
 @dataclass(frozen=True)
+class Package:
+    """An installed library of the torch ecosystem (numpy, xformers, flash-attn, vllm ...), read
+    from its metadata: never imported."""
+
+    name: str
+    version: str
+    location: Optional[str] = None
+    installer: Optional[str] = None
+    # Its Requires-Dist on torch, its partners, triton, xformers and numpy that apply to this
+    # interpreter (markers evaluated, extras left out): "torch==2.6.0".
+    requires: tuple[str, ...] = ()
+    wheel: Optional[str] = None  # the wheel file it was installed from, when pip recorded a URL
+
+
+@dataclass(frozen=True)
 class CudaPackage:
     """An installed CUDA wheel (``nvidia-*`` or ``cuda-*``)."""
 
@@ -373,6 +420,8 @@ class TorchStaticFacts:
     triton: Optional[Dist] = None
     cuda_packages: tuple[CudaPackage, ...] = ()
     cuda_pins: tuple[CudaPin, ...] = ()
+    triton_pin: Optional[CudaPin] = None  # torch's Requires-Dist on triton where it applies
+    packages: tuple[Package, ...] = ()  # the ecosystem around torch, by name
     shadowed: tuple[Dist, ...] = ()  # same name again later on sys.path (import ignores it)
 
 
@@ -421,6 +470,7 @@ class TorchRuntimeFacts:
     import_warnings: tuple[str, ...] = ()
     device_count: Optional[int] = None
     arch_list: tuple[str, ...] = ()
+    cxx11_abi: Optional[bool] = None  # torch._C._GLIBCXX_USE_CXX11_ABI
     cudnn_version: Optional[int] = None  # 91002
     nccl_version: Optional[str] = None  # "2.27.3"
     devices: tuple[TorchDevice, ...] = ()
@@ -493,6 +543,7 @@ class Facts:
     host: HostFacts = HostFacts()
     driver: DriverFacts = DriverFacts()
     nvcc: NvccFacts = NvccFacts()
+    build_tools: tuple[BuildTool, ...] = ()  # gcc, g++, clang, cmake, ninja (a report: those it states)
     torch: TorchStaticFacts = TorchStaticFacts()
     torch_runtime: Optional[TorchRuntimeFacts] = None  # None when quick
     timings: Dict[str, float] = field(default_factory=dict)  # seconds per probe

@@ -8,6 +8,7 @@ module             source
 ``nvml``           driver and GPUs through NVML; /proc/driver/nvidia/version; nvidia-smi CSV
 ``torch_static``   torch's install read without importing it (importlib.metadata, version.py)
 ``torch_child``    torch imported in a child process (is_available, arch list, libraries)
+``tools``          gcc, clang, cmake and ninja (``--version``)
 =================  ==========================================================================
 
 Importing this package imports none of them (nor pynvml, psutil or torch); :func:`collect`
@@ -24,6 +25,7 @@ driver                NVML in-process, given up after ``NVML_TIMEOUT`` (6 s); th
                       NVML failed, nvidia-smi with ``SMI_TIMEOUT`` (4 s)
 torch (static)        in-process metadata reads; for ``--python`` a child, ``CHILD_TIMEOUT`` (10 s)
 torch (runtime)       the child importing torch: ``timeout`` (default 60 s); skipped if quick
+build tools           ``TOOL_TIMEOUT`` (5 s) per ``--version``, all tools in parallel
 ====================  =====================================================================
 
 A killed child gets up to 2 s more to be reaped (``envcheck.proc``), so with every external call
@@ -68,6 +70,7 @@ def collect(
     """
     from envcheck import __version__
     from envcheck.facts.model import (  # noqa: F811 - the run-time import
+        BuildTool,
         DriverFacts,
         Facts,
         HostFacts,
@@ -80,6 +83,7 @@ def collect(
     from envcheck.probes.nvcc import NVCC_TIMEOUT, probe_nvcc
     from envcheck.probes.nvml import probe_nvml, read_kernel_module
     from envcheck.probes.torch_child import TORCH_TIMEOUT, probe_torch_child
+    from envcheck.probes.tools import TOOL_TIMEOUT, TOOLS, probe_tools
     from envcheck.probes.torch_static import CHILD_TIMEOUT, probe_torch_static
 
     torch_timeout = TORCH_TIMEOUT if timeout is None else float(timeout)
@@ -89,6 +93,7 @@ def collect(
         Job("nvcc", probe_nvcc, NVCC_TIMEOUT + _GRACE),
         Job("driver", lambda: probe_nvml(nvml_timeout=NVML_TIMEOUT), QUICK_BOUND),
         Job("torch", lambda: probe_torch_static(python), CHILD_TIMEOUT + _GRACE),
+        Job("tools", probe_tools, TOOL_TIMEOUT + _GRACE),
     ]
     if not quick:
         jobs.append(
@@ -126,6 +131,7 @@ def collect(
         ),
     )
     timings: Dict[str, float] = {j.name: j.seconds for j in jobs if j.seconds is not None}
+    tools = outcome("tools", lambda s, d: tuple(BuildTool(name=n, status=s, detail=d) for n in TOOLS))
     return Facts(
         envcheck_version=__version__,
         collected_at=collected_at,
@@ -134,6 +140,7 @@ def collect(
         host=outcome("host", lambda s, d: HostFacts(status=s, detail=d)),
         driver=driver,
         nvcc=outcome("nvcc", lambda s, d: NvccFacts(status=s, detail=d)),
+        build_tools=tools,
         torch=outcome(
             "torch", lambda s, d: TorchStaticFacts(status=s, detail=d, interpreter=python)
         ),

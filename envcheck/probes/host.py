@@ -15,7 +15,7 @@ import re
 import sys
 from typing import Dict, List, Mapping, Optional, Tuple
 
-from envcheck.facts.model import ContainerFacts, DiskFacts, EnvFacts, HostFacts, LibPathEntry, OsRelease, PythonFacts, RocmFacts, WslFacts
+from envcheck.facts.model import CPU_FLAGS, ContainerFacts, CpuFacts, DiskFacts, EnvFacts, HostFacts, LibPathEntry, OsRelease, PythonFacts, RocmFacts, WslFacts
 
 __all__ = [
     "CUDA_LIB_PREFIXES",
@@ -23,6 +23,7 @@ __all__ = [
     "parse_glibc_version",
     "parse_meminfo",
     "parse_cuda_env",
+    "parse_cpuinfo",
     "probe_host",
 ]
 
@@ -308,6 +309,41 @@ def _rocm(root: str) -> RocmFacts:
     )
 
 
+_CPU_KEYS = {"model name": "model", "vendor_id": "vendor", "CPU implementer": "vendor",
+             "flags": "flags", "Features": "flags", "cpu model": "model", "Model": "model"}
+
+
+def parse_cpuinfo(text: str) -> CpuFacts:
+    """The first processor of ``/proc/cpuinfo`` (x86: model name, vendor_id, flags; ARM:
+    CPU implementer, Features), keeping only the flags in :data:`CPU_FLAGS`."""
+    found: Dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if "flags" in found:
+                break  # the first processor's block is enough
+            continue
+        key, sep, value = line.partition(":")
+        field = _CPU_KEYS.get(key.strip())
+        if sep and field and field not in found:
+            found[field] = value.strip()
+    flags = set((found.get("flags") or "").split())
+    return CpuFacts(
+        model=found.get("model") or None,
+        vendor=found.get("vendor") or None,
+        flags=tuple(f for f in CPU_FLAGS if f in flags),
+        flags_read="flags" in found,
+    )
+
+
+def _cpu(root: str, system: str) -> CpuFacts:
+    if system == "Linux":
+        text = _read(_path(root, "proc", "cpuinfo"), 16384)  # the first processor's block
+        if text:
+            return parse_cpuinfo(text)
+    model = platform.processor() or None
+    return CpuFacts(model=model)
+
+
 def _cwd() -> str:
     try:
         return os.getcwd()
@@ -361,6 +397,7 @@ def probe_host(
         env=parse_cuda_env(env),
         rocm=_rocm(root),
         apple_mps=system == "Darwin" and machine == "arm64",
+        cpu=_cpu(root, system),
         errors=tuple(errors),
     )
     from dataclasses import replace

@@ -101,6 +101,12 @@ try:
     res["arch_list"] = archs
 except Exception as exc:
     res["errors"]["arch_list"] = err(exc)
+try:
+    abi = getattr(torch._C, "_GLIBCXX_USE_CXX11_ABI", None)
+    if isinstance(abi, bool):
+        res["cxx11_abi"] = abi
+except Exception as exc:
+    res["errors"]["cxx11_abi"] = err(exc)
 emit({"stage": "cudnn"})
 try:
     res["cudnn_version"] = torch.backends.cudnn.version()
@@ -222,6 +228,7 @@ def _from_payload(data: Mapping[str, Any], **extra: Any) -> Dict[str, Any]:
         cudnn_version=data.get("cudnn_version")
         if isinstance(data.get("cudnn_version"), int)
         else None,
+        cxx11_abi=data.get("cxx11_abi") if isinstance(data.get("cxx11_abi"), bool) else None,
         nccl_version=s("nccl_version"),
         errors={str(k): str(v) for k, v in (data.get("errors") or {}).items()}
         if isinstance(data.get("errors"), dict)

@@ -24,7 +24,7 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 if __name__ != "__main__":  # the parent side; run as a child reader, this source has only the standard library
-    from envcheck.facts.model import CudaPackage, CudaPin, Dist, TorchStaticFacts
+    from envcheck.facts.model import CudaPackage, CudaPin, Dist, Package, TorchStaticFacts
 
 __all__ = [
     "parse_version_py",
@@ -38,6 +38,19 @@ CHILD_TIMEOUT = 10.0  # seconds for the child reader of another interpreter (met
 
 READER_VERSION = 1
 _FAMILY = ("torch", "torchvision", "torchaudio", "triton", "pytorch-triton", "pytorch-triton-rocm")
+# The libraries around torch whose versions the peers' reports list (collect_env, accelerate env,
+# ds_report) and whose builds break against another torch; any name starting with "torch" too.
+ECOSYSTEM = (
+    "numpy", "triton", "pytorch-triton", "pytorch-triton-rocm", "xformers", "flash-attn",
+    "flash-attn-3", "flashinfer-python", "vllm", "sglang", "transformers", "accelerate", "deepspeed",
+    "apex", "bitsandbytes", "peft", "trl", "diffusers", "lightning", "pytorch-lightning", "timm",
+    "mamba-ssm", "causal-conv1d", "liger-kernel", "unsloth", "fbgemm-gpu", "fbgemm-gpu-genai",
+    "onnxruntime-gpu", "tensorrt", "sentence-transformers", "safetensors", "pyg-lib", "mmcv",
+    "nvidia-dali-cuda120", "cupy-cuda12x", "cupy-cuda11x", "jax", "jaxlib", "tensorflow",
+)
+# The Requires-Dist names kept for each ecosystem package: what can pin it to another torch.
+_REQUIRED = ("torch", "torchvision", "torchaudio", "triton", "pytorch-triton", "xformers", "numpy",
+             "flash-attn")
 _CUDA_NAMES = ("cuda-toolkit", "cuda-bindings", "cuda-python", "cuda-pathfinder")
 _NOT_CUDA_WHEELS = ("nvidia-ml-py", "nvidia-ml-py3", "nvidia-pyindex")  # bindings, not libraries
 _CONDA_RECORD = re.compile(
@@ -51,6 +64,10 @@ _MAX_CONDA_META = 20000  # directory entries looked at, at most
 
 def _canon(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _is_ecosystem(canon: str) -> bool:
+    return canon in ECOSYSTEM or (canon.startswith("torch") and canon != "torch")
 
 
 def _is_cuda_dist(canon: str) -> bool:
@@ -174,7 +191,7 @@ def _scan_dists(search: Sequence[str]) -> List[Dict[str, Any]]:
             else:
                 continue
             guess = _canon(name.rsplit(".", 1)[0].split("-", 1)[0])
-            if guess not in _FAMILY and not _is_cuda_dist(guess):
+            if guess not in _FAMILY and not _is_cuda_dist(guess) and not _is_ecosystem(guess):
                 continue
             folder = os.path.join(entry or ".", name)
             meta_path = os.path.join(folder, meta_name) if os.path.isdir(folder) else folder
@@ -186,20 +203,53 @@ def _scan_dists(search: Sequence[str]) -> List[Dict[str, Any]]:
             if not real:
                 continue
             canon = _canon(real)
-            if canon not in _FAMILY and not _is_cuda_dist(canon):
+            family = canon in _FAMILY or _is_cuda_dist(canon)
+            if not family and not _is_ecosystem(canon):
                 continue
-            installer = _read_text_bounded(os.path.join(folder, "INSTALLER"), 256) if os.path.isdir(folder) else None
-            out.append(
-                {
-                    "name": real,
-                    "canon": canon,
-                    "version": fields.get("Version") or "",
-                    "location": os.path.abspath(entry or "."),
-                    "installer": (installer or "").strip() or None,
-                    "requires": requires if (canon == "torch" or _is_cuda_dist(canon)) else [],
-                }
-            )
+            is_dir = os.path.isdir(folder)
+            installer = _read_text_bounded(os.path.join(folder, "INSTALLER"), 256) if is_dir else None
+            record = {
+                "name": real,
+                "canon": canon,
+                "version": fields.get("Version") or "",
+                "location": os.path.abspath(entry or "."),
+                "installer": (installer or "").strip() or None,
+                "requires": requires if (canon == "torch" or _is_cuda_dist(canon)) else [],
+            }
+            if _is_ecosystem(canon):
+                record["ecosystem"] = True
+                record["requires"] = [r for r in requires if _req_name(r) in _REQUIRED]
+                wheel = _direct_url_wheel(os.path.join(folder, "direct_url.json")) if is_dir else None
+                if wheel:
+                    record["wheel"] = wheel
+            out.append(record)
     return out
+
+
+def _req_name(line: str) -> str:
+    return _canon(re.split(r"[\s;\[<>=!~(@]", line.strip(), 1)[0])
+
+
+def _direct_url_wheel(path: str) -> Optional[str]:
+    """The wheel file name of a URL or file install (PEP 610 ``direct_url.json``), e.g.
+    ``flash_attn-2.7.4.post1+cu12torch2.6cxx11abiFALSE-cp312-cp312-linux_x86_64.whl``."""
+    text = _read_text_bounded(path, 16384)
+    if not text:
+        return None
+    try:
+        url = json.loads(text).get("url")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(url, str):
+        return None
+    name = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    try:
+        from urllib.parse import unquote
+
+        name = unquote(name)
+    except Exception:  # noqa: BLE001 - a name that does not decode stays as written
+        pass
+    return name if name.endswith(".whl") else None
 
 
 def read_static(path: Optional[Sequence[str]] = None) -> Dict[str, Any]:
@@ -386,6 +436,165 @@ def _pins(
     return tuple(out)
 
 
+# PEP 508 requirements and markers, read without packaging.requirements (about 25 ms to import,
+# more than the whole scan): "name [extras] (specifier) ; marker". Markers are evaluated by the
+# small evaluator below; what it cannot read goes to packaging.markers.
+_REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*\(?\s*([^;()@]*?)\s*\)?\s*(?:;\s*(.*))?$")
+_TOKEN = re.compile(r"\s*(\(|\)|===|==|!=|<=|>=|~=|<|>|not\s+in\b|in\b|and\b|or\b|\"[^\"]*\"|'[^']*'|[A-Za-z_.]+)")
+_VERSION_VARS = ("python_version", "python_full_version", "implementation_version")
+
+
+class _MarkerError(ValueError):
+    pass
+
+
+def _marker_tokens(text: str) -> List[str]:
+    out, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise _MarkerError(text)
+        out.append(re.sub(r"\s+", " ", m.group(1)))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return out
+
+
+def _compare(left: str, op: str, right: str, version: bool) -> bool:
+    if op in ("in", "not in"):
+        return (left in right) == (op == "in")
+    if version:
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            a, b = Version(left), Version(right)
+        except InvalidVersion:
+            raise _MarkerError(left + op + right) from None
+        if op == "~=":
+            raise _MarkerError(op)
+        return {"==": a == b, "===": left == right, "!=": a != b, "<": a < b, "<=": a <= b,
+                ">": a > b, ">=": a >= b}[op]
+    if op in ("==", "==="):
+        return left == right
+    if op == "!=":
+        return left != right
+    raise _MarkerError(op)
+
+
+def _evaluate(tokens: List[str], env: Dict[str, str]) -> bool:
+    pos = 0
+
+    def value(tok: str) -> Tuple[str, bool]:
+        if tok[:1] in ("'", '"'):
+            return tok[1:-1], False
+        if tok not in env:
+            raise _MarkerError(tok)
+        return env[tok], tok in _VERSION_VARS
+
+    def atom() -> bool:
+        nonlocal pos
+        if pos >= len(tokens):
+            raise _MarkerError("end")
+        if tokens[pos] == "(":
+            pos += 1
+            got = expr()
+            if pos >= len(tokens) or tokens[pos] != ")":
+                raise _MarkerError(")")
+            pos += 1
+            return got
+        if pos + 2 >= len(tokens):
+            raise _MarkerError("short")
+        (left, lv), op, (right, rv) = value(tokens[pos]), tokens[pos + 1], value(tokens[pos + 2])
+        pos += 3
+        return _compare(left, op, right, lv or rv)
+
+    def conj() -> bool:
+        nonlocal pos
+        got = atom()
+        while pos < len(tokens) and tokens[pos] == "and":
+            pos += 1
+            got = atom() and got
+        return got
+
+    def expr() -> bool:
+        nonlocal pos
+        got = conj()
+        while pos < len(tokens) and tokens[pos] == "or":
+            pos += 1
+            got = conj() or got
+        return got
+
+    result = expr()
+    if pos != len(tokens):
+        raise _MarkerError("trailing")
+    return result
+
+
+def marker_applies(marker: Optional[str], env: Dict[str, str]) -> bool:
+    """Whether a PEP 508 marker holds here, with no extra requested (``extra == "x"`` is false)."""
+    if not marker:
+        return True
+    full = dict(env, extra="")
+    try:
+        return _evaluate(_marker_tokens(marker), full)
+    except (_MarkerError, IndexError, KeyError):
+        pass
+    try:
+        from packaging.markers import Marker
+
+        return bool(Marker(marker).evaluate(full))
+    except Exception:  # noqa: BLE001 - an unreadable marker: count it as not applying
+        return False
+
+
+def split_requirement(line: str) -> Optional[Tuple[str, str, Optional[str]]]:
+    """``(canonical name, specifier, marker)`` of a Requires-Dist line; None for a URL or an
+    unreadable one. ``triton (==3.2.0) ; platform_system == "Linux"`` ->
+    ``("triton", "==3.2.0", 'platform_system == "Linux"')``."""
+    m = _REQ.match(line)
+    if not m:
+        return None
+    return _canon(m.group(1)), re.sub(r"\s+", "", m.group(2) or ""), (m.group(3) or "").strip() or None
+
+
+def _package(d: Dict[str, Any], env: Dict[str, str]) -> Package:
+    requires = []
+    for line in d.get("requires") or ():
+        parts = split_requirement(line)
+        if parts is None or not marker_applies(parts[2], env):
+            continue
+        requires.append(parts[0] + parts[1])
+    wheel = d.get("wheel") if isinstance(d.get("wheel"), str) else None
+    return Package(d["name"], d["version"], d.get("location"), d.get("installer"), tuple(requires), wheel)
+
+
+def _triton_pin(torch_requires: Sequence[str], first: Dict[str, Dict[str, Any]],
+                env: Dict[str, str]) -> Optional[CudaPin]:
+    for line in torch_requires:
+        parts = split_requirement(line)
+        if parts is None or parts[0] not in ("triton", "pytorch-triton", "pytorch-triton-rocm"):
+            continue
+        if not marker_applies(parts[2], env):
+            continue
+        name, spec, marker = parts
+        have = first.get(name)
+        satisfied: Optional[bool] = False
+        if have is not None and spec:
+            from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+            try:
+                satisfied = SpecifierSet(spec).contains(have["version"], prereleases=True)
+            except (InvalidSpecifier, ValueError):
+                satisfied = None
+        elif have is not None:
+            satisfied = True
+        return CudaPin(name=name, specifier=spec, marker=marker,
+                       installed=have["version"] if have else None, satisfied=satisfied)
+    return None
+
+
 def facts_from_raw(raw: Dict[str, Any]) -> TorchStaticFacts:
     """Pure: the reader's data -> facts. Raises ValueError on data that is not the reader's."""
     if not isinstance(raw, dict) or raw.get("reader") != READER_VERSION:
@@ -425,6 +634,7 @@ def facts_from_raw(raw: Dict[str, Any]) -> TorchStaticFacts:
         torchaudio=dist("torchaudio"),
         triton=dist("triton") or dist("pytorch-triton") or dist("pytorch-triton-rocm"),
         cuda_packages=cuda_packages,
+        packages=tuple(_package(d, env) for c, d in sorted(first.items()) if d.get("ecosystem")),
         shadowed=tuple(shadowed),
     )
     torch = first.get("torch")
@@ -470,6 +680,7 @@ def facts_from_raw(raw: Dict[str, Any]) -> TorchStaticFacts:
         installer=installer,
         location=torch.get("location"),
         cuda_pins=_pins(torch.get("requires") or (), first, env),
+        triton_pin=_triton_pin(torch.get("requires") or (), first, env),
         **common,  # type: ignore[arg-type]
     )
 

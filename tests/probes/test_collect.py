@@ -34,7 +34,8 @@ def test_quick_collect_on_this_machine():
     assert isinstance(facts, Facts) and facts.quick and facts.torch_runtime is None
     assert facts.host.status == "ok"
     assert facts.driver.status in ("ok", "missing", "failed")
-    assert set(facts.timings) == {"host", "nvcc", "driver", "torch"}
+    assert set(facts.timings) == {"host", "nvcc", "driver", "torch", "tools"}
+    assert [t.name for t in facts.build_tools] == ["gcc", "clang", "cmake", "ninja"]
     assert from_json(to_json(facts, redact=False)) == facts
 
 
@@ -50,6 +51,7 @@ def hang(monkeypatch):
     import envcheck.probes.host as host
     import envcheck.probes.nvcc as nvcc
     import envcheck.probes.nvml as nvml
+    import envcheck.probes.tools as tools
     import envcheck.probes.torch_child as torch_child
     import envcheck.probes.torch_static as torch_static
 
@@ -59,12 +61,14 @@ def hang(monkeypatch):
         (nvml, "probe_nvml"),
         (torch_static, "probe_torch_static"),
         (torch_child, "probe_torch_child"),
+        (tools, "probe_tools"),
     ]:
         monkeypatch.setattr(module, name, stuck)
     monkeypatch.setattr(probes, "HOST_TIMEOUT", 0.3)
     monkeypatch.setattr(probes, "QUICK_BOUND", 0.5)
     monkeypatch.setattr(nvcc, "NVCC_TIMEOUT", 0.0)
     monkeypatch.setattr(torch_static, "CHILD_TIMEOUT", 0.0)
+    monkeypatch.setattr(tools, "TOOL_TIMEOUT", 0.0)
     monkeypatch.setattr(probes, "_GRACE", 0.3)
     yield
     release.set()
@@ -82,6 +86,8 @@ def test_collect_is_bounded_when_everything_hangs(hang, tmp_path):
     assert (facts.driver.status, facts.driver.error_code) == ("timed-out", "timeout")
     assert facts.torch_runtime.status == "timed-out"
     assert facts.host.detail == "no answer within 0.3 s"
+    assert [(t.name, t.status) for t in facts.build_tools] == [
+        ("gcc", "timed-out"), ("clang", "timed-out"), ("cmake", "timed-out"), ("ninja", "timed-out")]
     assert facts.timings == {}
 
 
