@@ -52,6 +52,26 @@ def _cuda_packages(f: Any) -> Optional[str]:
     return ", ".join(pkgs) if pkgs else None
 
 
+def _packages(f: Any) -> Optional[str]:
+    pkgs = sorted("{}=={}".format(p.name, p.version) for p in f.torch.packages)
+    return ", ".join(pkgs) if pkgs else None
+
+
+def _cuda_lib(prefix: str) -> Callable[[Any], Any]:
+    """The cuDNN / NCCL wheel's version (the runtime's own value is compared separately)."""
+    def get(f: Any) -> Any:
+        for p in f.torch.cuda_packages:
+            if p.name.lower().replace("_", "-").startswith(prefix):
+                return p.version
+        return None
+    return get
+
+
+def _tools(f: Any) -> Optional[str]:
+    got = ["{} {}".format(t.name, t.version) for t in f.build_tools if t.status == "ok"]
+    return ", ".join(got) if got else None
+
+
 _MIB, _GIB = 2**20, 2**30
 
 
@@ -82,6 +102,9 @@ FIELDS: Tuple[Field, ...] = (
     Field("torch.torchvision", True, lambda f: _dist(f.torch.torchvision)),
     Field("torch.torchaudio", True, lambda f: _dist(f.torch.torchaudio)),
     Field("torch.triton", True, lambda f: _dist(f.torch.triton)),
+    Field("torch.packages", True, _packages),
+    Field("torch.cudnn_wheel", True, _cuda_lib("nvidia-cudnn")),
+    Field("torch.nccl_wheel", True, _cuda_lib("nvidia-nccl")),
     Field("torch_runtime.nccl_version", True, _rt("nccl_version")),
     Field("torch_runtime.cudnn_version", True, _rt("cudnn_version")),
     Field("torch_runtime.is_available", True, _rt("is_available")),
@@ -96,6 +119,9 @@ FIELDS: Tuple[Field, ...] = (
     Field("host.arch", False, lambda f: f.host.arch),
     Field("host.container", False, lambda f: f.host.container.kind),
     Field("host.cpu_count", False, lambda f: f.host.cpu_count),
+    Field("host.cpu.model", False, lambda f: f.host.cpu.model),
+    Field("host.cpu.flags", False, lambda f: " ".join(f.host.cpu.flags) if f.host.cpu.flags_read else None),
+    Field("build_tools", False, _tools),
     Field("host.memory_total_bytes", False, lambda f: _size(f.host.memory_total_bytes), _show_size),
     Field("host.shm_total_bytes", False, lambda f: _size(f.host.shm.total_bytes) if f.host.shm else None, _show_size),
     Field("host.open_files_soft", False, lambda f: f.host.open_files_soft),

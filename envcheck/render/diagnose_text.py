@@ -124,11 +124,94 @@ def machine(facts: "Facts", derived: Optional["Machine"] = None) -> Dict[str, An
     return {
         "host": _report_host(facts) if facts.report is not None else host.detail,
         "installed": installed,
+        "around": _around(facts),
         "cuda": cudas,
         "gpus": gpus,
         "quick": facts.quick,
         "report": facts.report is not None,
     }
+
+
+def _cuda_library(facts: "Facts", family: str, runtime: Any) -> Optional[Dict[str, Any]]:
+    """cuDNN or NCCL: the version the torch child loaded, else the nvidia-* wheel's."""
+    if runtime is not None:
+        text = _cudnn_text(runtime) if isinstance(runtime, int) else str(runtime)
+        return {"version": text, "source": "torch"}
+    for p in facts.torch.cuda_packages:
+        if p.name.lower().replace("_", "-").startswith("nvidia-" + family):
+            return {"version": p.version, "source": p.name}
+    return None
+
+
+_X86_LEVELS = (("AVX2", ("avx2",)), ("AVX-512", ("avx512f",)), ("AMX", ("amx_tile",)))
+_ARM_LEVELS = (("SVE", ("sve",)), ("BF16", ("bf16",)), ("I8MM", ("i8mm",)))
+
+
+def cpu_text(cpu: Any, arch: Optional[str]) -> Optional[str]:
+    """"AMD EPYC 7763: AVX2 yes, AVX-512 yes (bf16, vnni), AMX no"; None when nothing is known."""
+    if cpu.model is None and not cpu.flags_read:
+        return None
+    head = cpu.model or cpu.vendor or "CPU"
+    if not cpu.flags_read:
+        return head
+    flags = set(cpu.flags)
+    arm = bool(flags & {"asimd", "sve"}) or (arch or "").lower() in ("aarch64", "arm64")
+    parts = []
+    for label, need in (_ARM_LEVELS if arm else _X86_LEVELS):
+        have = all(f in flags for f in need)
+        extra = ""
+        if label == "AVX-512" and have:
+            subs = [f.split("_", 1)[1] for f in ("avx512_bf16", "avx512_vnni", "avx512_fp16") if f in flags]
+            extra = " ({})".format(", ".join(subs)) if subs else ""
+        if label == "AMX" and have:
+            subs = [f.split("_", 1)[1] for f in ("amx_bf16", "amx_int8", "amx_fp16") if f in flags]
+            extra = " ({})".format(", ".join(subs)) if subs else ""
+        parts.append("{} {}{}".format(label, "yes" if have else "no", extra))
+    return "{}: {}".format(head, ", ".join(parts))
+
+
+def _around(facts: "Facts") -> Dict[str, Any]:
+    """What surrounds torch: the ecosystem's versions, cuDNN/NCCL, the CPU and the build tools."""
+    rt = facts.torch_runtime if facts.torch_runtime is not None and facts.torch_runtime.status == "ok" else None
+    return {
+        "packages": [
+            {"name": p.name, "version": p.version, "wheel": p.wheel, "requires": list(p.requires)}
+            for p in facts.torch.packages
+        ],
+        "cudnn": _cuda_library(facts, "cudnn", rt.cudnn_version if rt else None),
+        "nccl": _cuda_library(facts, "nccl", rt.nccl_version if rt else None),
+        "cxx11_abi": rt.cxx11_abi if rt else None,
+        "cpu": cpu_text(facts.host.cpu, facts.host.arch),
+        "tools": {t.name: t.version if t.status == "ok" else t.status for t in facts.build_tools},
+    }
+
+
+def _around_lines(m: Dict[str, Any]) -> List[str]:
+    a = m.get("around") or {}
+    out = []
+    pkgs = a.get("packages") or []
+    if pkgs:
+        out.append("libraries: " + ", ".join(
+            "{} {}{}".format(p["name"], p["version"], " (wheel {})".format(p["wheel"]) if p["wheel"] else "")
+            for p in pkgs))
+    libs = ["{} {} ({})".format(label, a[key]["version"], "loaded by torch" if a[key]["source"] == "torch"
+                                else a[key]["source"])
+            for key, label in (("cudnn", "cuDNN"), ("nccl", "NCCL")) if a.get(key)]
+    if a.get("cxx11_abi") is not None:
+        libs.append("C++ ABI: {}".format("cxx11" if a["cxx11_abi"] else "pre-cxx11"))
+    if libs:
+        out.append(", ".join(libs))
+    if a.get("cpu"):
+        out.append("CPU: " + a["cpu"])
+    tools = a.get("tools") or {}
+    if tools:
+        have = ["{} {}".format(n, v) for n, v in tools.items() if v not in ("missing", "failed", "timed-out")]
+        lacking = [n if v == "missing" else "{} {}".format(n, v) for n, v in tools.items()
+                   if v in ("missing", "failed", "timed-out")]
+        out.append("build tools: " + ", ".join(have or ["none"]) + (
+            "; no " + ", ".join(n for n in lacking if " " not in n) if any(" " not in n for n in lacking) else "")
+            + "".join("; " + n for n in lacking if " " in n))
+    return out
 
 
 def _report_host(facts: "Facts") -> str:
@@ -331,6 +414,7 @@ def text_lines(facts: "Facts", diag: "Diagnosis", *, color: bool = False,
     if m["host"]:
         out.append("host: " + m["host"])
     out += ["", paint("Installed", "bold")] + ["  " + x for x in _installed_lines(m)]
+    out += ["  " + x for x in _around_lines(m)]
     out += ["", paint("Three CUDA versions (they are different things)", "bold")]
     out += ["  " + x for x in _cuda_lines(m)]
     rows = _gpu_rows(m)
@@ -379,7 +463,7 @@ def markdown(facts: "Facts", diag: "Diagnosis", facts_json: str, reply: Optional
         out.append("- " + _md(line))
     if m["host"]:
         out += ["- **Host**: " + _md(m["host"])]
-    for line in _installed_lines(m):
+    for line in _installed_lines(m) + _around_lines(m):
         out.append("- " + _md(line))
     out += ["", "| CUDA | version | what it is | where |", "|---|---|---|---|"]
     for key in ("driver", "nvcc", "torch"):
@@ -435,7 +519,7 @@ def facts_lines(facts: "Facts") -> List[str]:
     """The short text summary of ``envcheck facts``."""
     m = machine(facts)
     out = ["host: {}".format(m["host"] or facts.host.status)]
-    out += _installed_lines(m)
+    out += _installed_lines(m) + _around_lines(m)
     for key in ("driver", "nvcc", "torch"):
         c = m["cuda"][key]
         out.append("CUDA {:<6} {:<6} {}".format(key, c["version"] or "-", c["detail"]))
