@@ -14,7 +14,7 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from envcheck.facts.model import (
-    CudaPackage, Dist, DriverFacts, Facts, GpuFacts, HostFacts, KernelModuleFacts, NvccFacts, OsRelease, ReportConflict,
+    CPU_FLAGS, BuildTool, CpuFacts, CudaPackage, Dist, Package, DriverFacts, Facts, GpuFacts, HostFacts, KernelModuleFacts, NvccFacts, OsRelease, ReportConflict,
     ReportFacts, SmiFacts, Toolkit, TorchDevice, TorchRuntimeFacts, TorchStaticFacts, TorchvisionCheck,
     WslFacts,
 )
@@ -226,7 +226,35 @@ def _torch(r: _Resolved, scan: "P.Scan", missing: bool) -> TorchStaticFacts:
         torchaudio=dist("torchaudio"),
         triton=dist("triton"),
         cuda_packages=tuple(cuda_packages),
+        packages=_ecosystem_packages(r, scan),
     )
+
+
+def _ecosystem_packages(r: "_Resolved", scan: "P.Scan") -> Tuple[Package, ...]:
+    """The libraries around torch that the report lists (their requirements are not in a report:
+    the rules take them from the index's recorded metadata)."""
+    seen: Dict[str, Package] = {}
+    for p in scan.packages:
+        if P.ecosystem(p.name) and p.name not in seen:
+            seen[p.name] = Package(p.name, p.version, None, p.installer, (), p.wheel)
+            r.stated.setdefault("torch.packages", "{}, line {}".format(p.kind, p.line))
+    return tuple(seen[n] for n in sorted(seen))
+
+
+def _build_tools(r: "_Resolved") -> Tuple[BuildTool, ...]:
+    out = []
+    for name in ("gcc", "clang", "cmake"):
+        version = r.get("build_tools." + name)
+        if version:
+            out.append(BuildTool(name=name, status="ok", version=version, detail="from the report"))
+    return tuple(out)
+
+
+def _cpu(r: "_Resolved") -> CpuFacts:
+    flags = r.get("host.cpu.flags")
+    have = set(str(flags).split()) if flags else set()
+    return CpuFacts(model=r.get("host.cpu.model"), vendor=r.get("host.cpu.vendor"),
+                    flags=tuple(f for f in CPU_FLAGS if f in have), flags_read=bool(flags))
 
 
 def _gpus(r: _Resolved, table: Any) -> Tuple[GpuFacts, ...]:
@@ -337,6 +365,7 @@ def _host(r: _Resolved) -> HostFacts:
         arch=r.get("host.arch"),
         glibc=r.get("host.glibc"),
         wsl=WslFacts(detected=True, version=2) if wsl else WslFacts(),
+        cpu=_cpu(r),
     )
 
 
@@ -429,6 +458,7 @@ def to_facts(scan: "P.Scan", source: str, *, gpu_table: Any = None, collected_at
         host=host,
         driver=driver,
         nvcc=nvcc,
+        build_tools=_build_tools(r),
         torch=torch,
         torch_runtime=runtime,
         report=report,

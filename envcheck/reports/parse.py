@@ -68,6 +68,7 @@ class Package:
     installer: Optional[str] = None  # pip | conda (conda list: by channel)
     build: Optional[str] = None  # conda's build string
     channel: Optional[str] = None
+    wheel: Optional[str] = None  # the wheel file of a `name @ URL` line
 
 
 @dataclass
@@ -140,6 +141,7 @@ _COLLECT_KEYS = {
     "gpu models and configuration", "nvidia driver version", "cudnn version", "hip runtime version",
     "miopen runtime version", "is xnnpack available", "versions of relevant libraries",
     "is xpu available", "xpu used to build pytorch", "caching allocator config",
+    "model name", "flags", "vendor id",  # the lscpu block of collect_env's "CPU:" section
 }
 _GPU_LINE = re.compile(r"^\s*GPU (\d{1,3}): (.+?)\s*(?:\(UUID: (GPU-[0-9a-fA-F-]+)\))?\s*$")
 _LIB_ROW = re.compile(r"^\s*\[(pip\d?|conda)\]\s+(.+)$")
@@ -175,6 +177,22 @@ def _collect_env(s: Scan, n: int, key: str, value: str) -> None:
     elif k == "os":
         if low not in _UNSTATED:
             s.state("host.os", v, COLLECT_ENV, n)
+    elif k in ("gcc version", "clang version", "cmake version"):
+        if low not in _UNSTATED and low != "could not collect":
+            from envcheck.probes.tools import parse_tool_version
+
+            version = parse_tool_version(v)[0]
+            if version:
+                s.state("build_tools.{}".format(k.split()[0]), version, COLLECT_ENV, n)
+    elif k == "model name":
+        if v:
+            s.state("host.cpu.model", v, COLLECT_ENV, n)
+    elif k == "vendor id":
+        if v:
+            s.state("host.cpu.vendor", v, COLLECT_ENV, n)
+    elif k == "flags":
+        if v:
+            s.state("host.cpu.flags", v, COLLECT_ENV, n)
     elif k == "libc version":
         m = re.match(r"^glibc-(\d+\.\d+)", v)
         if m:
@@ -336,6 +354,12 @@ _KEEP = re.compile(
     r"libtorch|cpuonly|cudatoolkit|cuda-version|cuda-runtime|cuda-toolkit|cudnn|nccl|numpy|"
     r"nvidia-[a-z0-9-]+)$"
 )
+
+
+def ecosystem(name: str) -> bool:
+    from envcheck.probes.torch_static import ECOSYSTEM
+
+    return name in ECOSYSTEM or (name.startswith("torch") and name != "torch")
 _NOT_CUDA = ("nvidia-ml-py", "nvidia-ml-py3", "nvidia-pyindex")
 
 
@@ -351,9 +375,14 @@ def _package(s: Scan, n: int, line: str, kind: Optional[str]) -> bool:
         return _keep(s, Package(canon(m.group(1)), m.group(2), src or PIP_FREEZE, n, "pip"))
     m = _FREEZE_URL.match(line)
     if m:
-        w = _WHEEL_VERSION.search(m.group(2).replace("%2B", "+").replace("%2b", "+"))
+        url = m.group(2).replace("%2B", "+").replace("%2b", "+")
+        w = _WHEEL_VERSION.search(url)
         if w:
             return _keep(s, Package(canon(m.group(1)), w.group(1), src or PIP_FREEZE, n, "pip"))
+        wheel = url.split("?", 1)[0].rsplit("/", 1)[-1]
+        parts = wheel.split("-")
+        if wheel.endswith(".whl") and len(parts) >= 5 and _VERSION.match(parts[1]):
+            return _keep(s, Package(canon(m.group(1)), parts[1], src or PIP_FREEZE, n, "pip", wheel=wheel))
         return False
     m = _OLD_PIP.match(line)
     if m:
@@ -373,7 +402,7 @@ def _package(s: Scan, n: int, line: str, kind: Optional[str]) -> bool:
 
 
 def _keep(s: Scan, p: Package) -> bool:
-    if not _KEEP.match(p.name) or p.name in _NOT_CUDA:
+    if (not _KEEP.match(p.name) and not ecosystem(p.name)) or p.name in _NOT_CUDA:
         return False
     s.packages.append(p)
     s.spans.setdefault(p.kind, []).append(p.line)

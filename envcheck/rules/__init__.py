@@ -55,10 +55,10 @@ class Diagnosis:
 
 
 def all_rules() -> Tuple[Callable, ...]:
-    from envcheck.rules import build, driver, environment, health, inspection, packages, toolkit
+    from envcheck.rules import build, driver, ecosystem, environment, health, inspection, packages, toolkit
 
     return (
-        inspection.RULES + driver.RULES + build.RULES + packages.RULES + environment.RULES
+        inspection.RULES + driver.RULES + build.RULES + packages.RULES + ecosystem.RULES + environment.RULES
         + toolkit.RULES + health.RULES
     )
 

@@ -381,6 +381,51 @@ CATALOG: Tuple[Doc, ...] = (
     ),
     # -- 4: environment and host ---------------------------------------------------------------
     _d(
+        "EC310", "package-requires-other-torch", "error", "A library requires another torch", ("F5",),
+        "A library around torch (xformers, vllm, ...) pins a torch (or torchvision, xformers) other "
+        "than the installed one: its compiled operators were built against that torch's C++ API, "
+        "and the next `pip install` may replace torch to satisfy it.",
+        "Each package's Requires-Dist (its installed metadata; for a pasted report, the index's "
+        "metadata recorded in matrices/ecosystem.json) against the installed versions.",
+        "Install the package's release built for the installed torch (named from the index's "
+        "metadata), or the torch it requires.",
+    ),
+    _d(
+        "EC311", "package-cuda-tag-mismatch", "error", "A library is built for another CUDA than torch", ("F5",),
+        "A package's local version tag (`+cu118`, `+cpu`) names another CUDA major, or a CPU/ROCm "
+        "build, than torch's: its kernels need another CUDA runtime than the one torch loads.",
+        "The package's installed version against torch's build label.",
+        "Reinstall the same release from torch's index (the command shown).",
+    ),
+    _d(
+        "EC312", "extension-built-for-other-torch", "error", "An extension wheel was built for another torch",
+        ("F5",),
+        "A wheel whose build tag (flash-attn's `+cu12torch2.6cxx11abiFALSE`, PyG's `+pt25cu124`) "
+        "names another torch minor, CUDA major or C++ ABI than the installed torch: `undefined "
+        "symbol` on import.",
+        "The tag in the installed version or in the wheel a URL install came from (PEP 610 "
+        "direct_url.json), against torch's version, build and C++ ABI (the torch child's "
+        "`_GLIBCXX_USE_CXX11_ABI`, else the release's recorded ABI).",
+        "Install the wheel whose tag matches this torch, or build the extension here with "
+        "`--no-build-isolation`.",
+    ),
+    _d(
+        "EC313", "triton-mismatch", "warning", "triton is not the version torch pins", ("F5",),
+        "torch pins one triton release; another one (or none) breaks torch.compile and Inductor "
+        "while eager mode keeps working.",
+        "torch's Requires-Dist on triton (markers evaluated for this interpreter) against the "
+        "installed triton.",
+        "Install the triton torch pins (the command shown).",
+    ),
+    _d(
+        "EC314", "numpy2-with-numpy1-build", "error", "NumPy 2 beside code built against NumPy 1", ("F5",),
+        "torch releases before 2.3 (2.4.1 on Windows), and packages that require numpy<2, were "
+        "built against NumPy 1: `A module that was compiled using NumPy 1.x cannot be run in NumPy 2`.",
+        "The installed numpy against torch's release (matrices/ecosystem.json) and each package's "
+        "numpy requirement.",
+        "`pip install 'numpy<2'`, or upgrade torch.",
+    ),
+    _d(
         "EC401", "cuda-visible-devices-hides-all", "error", "CUDA_VISIBLE_DEVICES hides every GPU",
         ("F7",),
         "With CUDA_VISIBLE_DEVICES empty, repeating an id, starting with an invalid or "
