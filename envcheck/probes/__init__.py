@@ -25,7 +25,7 @@ driver                NVML in-process, given up after ``NVML_TIMEOUT`` (6 s); th
                       NVML failed, nvidia-smi with ``SMI_TIMEOUT`` (4 s)
 torch (static)        in-process metadata reads; for ``--python`` a child, ``CHILD_TIMEOUT`` (10 s)
 torch (runtime)       the child importing torch: ``timeout`` (default 60 s); skipped if quick
-build tools           ``TOOL_TIMEOUT`` (5 s) per ``--version``, all tools in parallel
+build tools           ``TOOL_TIMEOUT`` (5 s) per ``--version``, all in parallel; skipped if quick
 ====================  =====================================================================
 
 A killed child gets up to 2 s more to be reaped (``envcheck.proc``), so with every external call
@@ -93,9 +93,9 @@ def collect(
         Job("nvcc", probe_nvcc, NVCC_TIMEOUT + _GRACE),
         Job("driver", lambda: probe_nvml(nvml_timeout=NVML_TIMEOUT), QUICK_BOUND),
         Job("torch", lambda: probe_torch_static(python), CHILD_TIMEOUT + _GRACE),
-        Job("tools", probe_tools, TOOL_TIMEOUT + _GRACE),
     ]
-    if not quick:
+    if not quick:  # --quick: no torch child and no compilers (they matter for building, not running)
+        jobs.append(Job("tools", probe_tools, TOOL_TIMEOUT + _GRACE))
         jobs.append(
             Job(
                 "torch_runtime",
@@ -131,7 +131,7 @@ def collect(
         ),
     )
     timings: Dict[str, float] = {j.name: j.seconds for j in jobs if j.seconds is not None}
-    tools = outcome("tools", lambda s, d: tuple(BuildTool(name=n, status=s, detail=d) for n in TOOLS))
+    tools = outcome("tools", lambda s, d: tuple(BuildTool(name=n, status=s, detail=d) for n in TOOLS)) or ()
     return Facts(
         envcheck_version=__version__,
         collected_at=collected_at,
