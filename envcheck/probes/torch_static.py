@@ -242,13 +242,9 @@ def _direct_url_wheel(path: str) -> Optional[str]:
         return None
     if not isinstance(url, str):
         return None
-    name = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    try:
-        from urllib.parse import unquote
+    from urllib.parse import unquote
 
-        name = unquote(name)
-    except Exception:  # noqa: BLE001 - a name that does not decode stays as written
-        pass
+    name = unquote(url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1])
     return name if name.endswith(".whl") else None
 
 

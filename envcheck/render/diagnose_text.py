@@ -192,7 +192,7 @@ def _around_lines(m: Dict[str, Any]) -> List[str]:
     pkgs = a.get("packages") or []
     if pkgs:
         out.append("libraries: " + ", ".join(
-            "{} {}{}".format(p["name"], p["version"], " (wheel {})".format(p["wheel"]) if p["wheel"] else "")
+            "{} {}{}".format(p["name"], p["version"] or "(no version in its metadata)", " (wheel {})".format(p["wheel"]) if p["wheel"] else "")
             for p in pkgs))
     libs = ["{} {} ({})".format(label, a[key]["version"], "loaded by torch" if a[key]["source"] == "torch"
                                 else a[key]["source"])
@@ -205,12 +205,14 @@ def _around_lines(m: Dict[str, Any]) -> List[str]:
         out.append("CPU: " + a["cpu"])
     tools = a.get("tools") or {}
     if tools:
-        have = ["{} {}".format(n, v) for n, v in tools.items() if v not in ("missing", "failed", "timed-out")]
-        lacking = [n if v == "missing" else "{} {}".format(n, v) for n, v in tools.items()
-                   if v in ("missing", "failed", "timed-out")]
-        out.append("build tools: " + ", ".join(have or ["none"]) + (
-            "; no " + ", ".join(n for n in lacking if " " not in n) if any(" " not in n for n in lacking) else "")
-            + "".join("; " + n for n in lacking if " " in n))
+        broken = ("missing", "failed", "timed-out")
+        line = "build tools: " + (", ".join("{} {}".format(n, v) for n, v in tools.items() if v not in broken)
+                                  or "none")
+        missing = [n for n, v in tools.items() if v == "missing"]
+        if missing:
+            line += "; no " + ", ".join(missing)
+        line += "".join("; {} {}".format(n, v) for n, v in tools.items() if v in ("failed", "timed-out"))
+        out.append(line)
     return out
 
 

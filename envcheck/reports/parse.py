@@ -143,6 +143,7 @@ _COLLECT_KEYS = {
     "is xpu available", "xpu used to build pytorch", "caching allocator config",
     "model name", "flags", "vendor id",  # the lscpu block of collect_env's "CPU:" section
 }
+_CPU_PATHS = {"model name": "host.cpu.model", "vendor id": "host.cpu.vendor", "flags": "host.cpu.flags"}
 _GPU_LINE = re.compile(r"^\s*GPU (\d{1,3}): (.+?)\s*(?:\(UUID: (GPU-[0-9a-fA-F-]+)\))?\s*$")
 _LIB_ROW = re.compile(r"^\s*\[(pip\d?|conda)\]\s+(.+)$")
 _VERSION = re.compile(r"^\d+(?:\.\d+)+(?:[a-z]+\d*)?(?:\.post\d+|\.dev\d+)?(?:\+[\w.]+)?$")
@@ -184,15 +185,8 @@ def _collect_env(s: Scan, n: int, key: str, value: str) -> None:
             version = parse_tool_version(v)[0]
             if version:
                 s.state("build_tools.{}".format(k.split()[0]), version, COLLECT_ENV, n)
-    elif k == "model name":
-        if v:
-            s.state("host.cpu.model", v, COLLECT_ENV, n)
-    elif k == "vendor id":
-        if v:
-            s.state("host.cpu.vendor", v, COLLECT_ENV, n)
-    elif k == "flags":
-        if v:
-            s.state("host.cpu.flags", v, COLLECT_ENV, n)
+    elif k in _CPU_PATHS:
+        s.state(_CPU_PATHS[k], v, COLLECT_ENV, n)  # an empty value states nothing
     elif k == "libc version":
         m = re.match(r"^glibc-(\d+\.\d+)", v)
         if m:

@@ -256,8 +256,8 @@ def built_for_other_torch(v: View) -> Iterator[Finding]:
         better = None
         m = _TORCH_TAG.search(tag)
         if m:
-            cuda, mm, want_abi = int(m.group(1)), "{}.{}".format(m.group(2), m.group(3)), m.group(4).upper() == "TRUE"
-            cuda_major = cuda if cuda < 20 else _cuda_major("cu" + m.group(1))
+            mm, want_abi = "{}.{}".format(m.group(2), m.group(3)), m.group(4).upper() == "TRUE"
+            cuda_major = _cuda_major("cu" + m.group(1))  # cu12 -> 12, cu122 -> 12, cu118 -> 11
             if mm != torch_mm:
                 words.append("built for torch {}, torch {} is installed".format(mm, torch_mm))
             if v.variant_label == "cpu" or (torch_major is not None and cuda_major != torch_major):
