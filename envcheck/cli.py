@@ -466,6 +466,7 @@ def _register_commands() -> None:
     for module, names in (
         ("envcheck.cli_diagnose", ("diagnose", "facts", "explain")),
         ("envcheck.cli_verify", ("verify",)),
+        ("envcheck.cli_fix", ("fix",)),
         ("envcheck.cli_preflight", ("preflight", "compare")),
     ):
         try:

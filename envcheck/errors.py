@@ -9,6 +9,8 @@ Exit codes (documented in the README, tested in tests/test_cli.py):
 3     could not inspect or run (torch missing or broken, no usable interpreter)
 4     the compatibility data is corrupt or unreadable
 5     network failure while refreshing data
+6     ``fix``: what remains needs you, not an install (a driver, a reboot, permissions)
+130   interrupted (Ctrl-C)
 ====  =============================================================================
 """
 
@@ -21,6 +23,7 @@ __all__ = [
     "EXIT_CANNOT_RUN",
     "EXIT_DATA",
     "EXIT_NETWORK",
+    "EXIT_MANUAL",
     "EnvcheckError",
     "InputError",
     "CannotRunError",
@@ -35,6 +38,7 @@ EXIT_USAGE = 2
 EXIT_CANNOT_RUN = 3
 EXIT_DATA = 4
 EXIT_NETWORK = 5
+EXIT_MANUAL = 6
 
 
 class EnvcheckError(Exception):

@@ -13,11 +13,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
-__all__ = ["ProcResult", "run"]
+__all__ = ["ProcResult", "run", "stream"]
 
 _POSIX = os.name == "posix"
 
@@ -32,6 +33,7 @@ class ProcResult:
     timed_out: bool = False
     not_found: bool = False
     error: str | None = None  # OSError text when it could not start
+    interrupted: bool = False  # stream(): the user pressed Ctrl-C; the child was asked to stop
 
     @property
     def ok(self) -> bool:
@@ -61,6 +63,8 @@ class ProcResult:
             return f"{name}: not found"
         if self.error:
             return f"{name}: could not start ({self.error})"
+        if self.interrupted:
+            return f"{name}: interrupted"
         if self.timed_out:
             return f"{name}: no answer within {self.seconds:.1f} s (killed)"
         if self.signal is not None:
@@ -133,3 +137,85 @@ def run(
         if proc.poll() is None:  # pragma: no cover - interrupted
             _kill_tree(proc)
     return ProcResult(args, proc.returncode, out or "", err or "", time.monotonic() - start)
+
+
+def stream(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    on_line: Callable[[str], None],
+    env: Mapping[str, str] | None = None,
+    grace: float = 30.0,
+) -> ProcResult:
+    """Run ``argv`` with its output (stdout and stderr merged) handed to ``on_line`` as it comes,
+    for a long job the user watches (an install). Never raises for the child's sake.
+
+    Ctrl-C does not kill the child outright: it gets SIGINT (pip then rolls back the package it
+    was replacing), up to ``grace`` seconds to finish, then SIGKILL; the result says
+    ``interrupted`` and the caller decides what to report. ``stdout`` holds the whole output.
+    """
+    args = tuple(str(a) for a in argv)
+    start = time.monotonic()
+    kwargs: dict = {}
+    if _POSIX:
+        kwargs["start_new_session"] = True
+    elif sys.platform == "win32":  # pragma: no cover
+        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+    try:
+        proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None, text=True, encoding="utf-8", errors="replace",
+            bufsize=1, **kwargs,
+        )
+    except FileNotFoundError:
+        return ProcResult(args, None, "", "", time.monotonic() - start, not_found=True)
+    except OSError as exc:
+        return ProcResult(args, None, "", "", time.monotonic() - start, error=str(exc))
+    lines: list[str] = []
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            try:
+                on_line(line.rstrip("\n"))
+            except Exception:  # noqa: BLE001 - a display problem must not stop the install
+                pass
+
+    reader = threading.Thread(target=pump, name="envcheck-stream", daemon=True)
+    reader.start()
+    timed_out = interrupted = False
+    try:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_tree(proc)
+            proc.wait(timeout=5)
+    except KeyboardInterrupt:
+        interrupted = True
+        _interrupt(proc)
+        try:
+            proc.wait(timeout=grace)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            _kill_tree(proc)
+            proc.wait(timeout=5)
+    finally:
+        if proc.poll() is None:  # pragma: no cover - a second interrupt while waiting
+            _kill_tree(proc)
+    reader.join(timeout=5)
+    code = None if timed_out else proc.returncode
+    return ProcResult(args, code, "".join(lines), "", time.monotonic() - start, timed_out=timed_out,
+                      interrupted=interrupted)
+
+
+def _interrupt(proc: subprocess.Popen) -> None:
+    """SIGINT to the child's process group (it has its own session, so the terminal's Ctrl-C
+    reached only us)."""
+    try:
+        if _POSIX:
+            os.killpg(proc.pid, signal.SIGINT)
+        else:  # pragma: no cover - Windows
+            proc.send_signal(signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
+    except (ProcessLookupError, PermissionError, OSError):
+        pass

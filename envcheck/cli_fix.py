@@ -1,0 +1,97 @@
+"""``envcheck fix``: diagnose, show the plan, ask, install, prove. A thin click command; the work
+is :func:`envcheck.install.apply.fix`, the text :mod:`envcheck.render.fix_text`."""
+
+from __future__ import annotations
+
+import click
+
+from envcheck.cli import Outcome, finish, json_option
+
+__all__ = ["fix"]
+
+
+@click.command("fix")
+@click.option("--python", "python", metavar="PATH",
+              help="Repair this interpreter's torch (a venv's python) instead of envcheck's own.")
+@click.option("-y", "--yes", is_flag=True, help="Install without asking.")
+@click.option("--dry-run", is_flag=True, help="Show the plan and stop; nothing is changed.")
+@click.option("--manager", type=click.Choice(["auto", "pip", "uv"]), default="auto", show_default=True,
+              help="The installer: the interpreter's pip, or uv (auto: uv for a uv-made venv without pip).")
+@click.option("--torch-index", metavar="URL", envvar="ENVCHECK_TORCH_INDEX", default="https://download.pytorch.org/whl",
+              show_default=True, help="PyTorch's wheel index, or your mirror of it (env ENVCHECK_TORCH_INDEX).")
+@click.option("--break-system-packages", "break_system", is_flag=True,
+              help="Allow installing into a system Python (outside any virtual environment); passed on to pip.")
+@click.option("--allow-conda-base", is_flag=True, help="Allow installing into conda's base environment.")
+@click.option("--quick", is_flag=True, help="Diagnose without importing torch (verify still proves the result).")
+@click.option("--no-verify", is_flag=True, help="Do not run verify's quick checks after the install.")
+@click.option("--timeout", type=click.FloatRange(min=1.0), default=10.0, show_default=True,
+              help="Seconds allowed for diagnose's torch child.")
+@click.option("--install-timeout", type=click.FloatRange(min=1.0), default=1800.0, show_default=True,
+              help="Seconds allowed for each install.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no installer output on stderr.")
+@json_option
+def fix(python, yes, dry_run, manager, torch_index, break_system, allow_conda_base, quick, no_verify, timeout,
+        install_timeout, quiet, as_json):
+    """Repair this machine's torch: diagnose, show the plan, ask, install, prove.
+
+    \b
+      envcheck fix                     diagnose, show the plan, ask before installing
+      envcheck fix --dry-run           the plan only
+      envcheck fix --yes --json        no question; plan, steps and before/after as JSON
+      envcheck fix --python .venv/bin/python
+
+    It installs with the interpreter's own pip (or uv) and only installs: it never removes a
+    package it does not replace, prints the command that puts back what it replaced, refuses a
+    system Python without --break-system-packages and conda's base without --allow-conda-base.
+    Afterwards it diagnoses again and runs verify's quick checks in fresh processes.
+
+    Exit codes: 0 healthy; 1 problems an install should repair remain (declined, --dry-run, a
+    failed install, a finding still there, verify failed); 2 bad input; 3 refused or could not
+    run; 6 what remains needs you (a driver, a reboot), not an install; 130 interrupted.
+    """
+    import sys
+
+    from envcheck.install.apply import fix as run_fix
+    from envcheck.render import err
+    from envcheck.render import fix_text
+
+    if python:
+        from envcheck.cli_diagnose import _check_python
+
+        _check_python(python)
+    if yes and dry_run:
+        from envcheck.errors import InputError
+
+        raise InputError("give only one of --yes and --dry-run")
+    shown = []
+
+    def on_plan(report) -> None:
+        lines = fix_text.plan_lines(report)
+        shown.extend(lines)
+        if as_json:
+            if not quiet and report.decision == "installed" and not yes:
+                for line in lines:  # the question needs the plan in sight; stdout is for the JSON
+                    err(line)
+            return
+        for line in lines:
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    def confirm(plan) -> bool:
+        if yes:
+            return True
+        try:
+            return click.confirm("Install ({} step{})?".format(len(plan.steps), "" if len(plan.steps) == 1 else "s"),
+                                 default=False, err=True)
+        except click.Abort:  # end of input: no answer is no
+            err("")
+            return False
+
+    progress = None if quiet else err
+    report = run_fix(python, quick=quick, timeout=timeout, manager=manager, torch_index=torch_index,
+                     break_system=break_system, allow_conda_base=allow_conda_base, dry_run=dry_run,
+                     confirm=confirm, on_plan=on_plan, progress=progress,
+                     on_output=None if quiet else (lambda line: err("  | " + line)),
+                     prove=not no_verify, install_timeout=install_timeout)
+    lines = [] if as_json else fix_text.result_lines(report)
+    finish(Outcome("fix", report.to_dict(), lines, report.exit_code), as_json)
