@@ -131,7 +131,11 @@ class FixReport:
                 failed[0].detail, "nothing was changed" if not self.changes else
                 "{} package(s) changed; the command above puts them back".format(len(self.changes)))
         if code == EXIT_OK:
-            return "healthy" + (" now: the repair is proven" if self.decision == "installed" else ": nothing to fix")
+            if self.decision != "installed":
+                return "healthy: nothing to fix"
+            if self.verify is not None:
+                return "healthy now: diagnosed again, and verify's checks passed"
+            return "healthy now by the diagnosis (verify was not run)"
         if code == EXIT_MANUAL:
             return "what remains needs you: no install can repair it (see above)"
         if self.verify_failed:

@@ -195,6 +195,10 @@ class Repairs:
         # Partners the user had stay in the command (torchaudio left out of the era's official one).
         audio = t.status == "ok" and t.torchaudio is not None
         plan = commands.choice_plan(choice, audio_always=audio)
+        if _same_version_other_build(plan, t):
+            # `pip install torch==2.6.0 --index-url .../cpu` leaves 2.6.0+cu124 in place ("already
+            # satisfied": a local label is ignored by ==): a repair that keeps the release names the build.
+            plan = dataclasses.replace(plan, labelled=True)
         if alternative is None and choice.alternative is not None:
             alternative = self._fix(choice.alternative)
             alternative_why = "the newest release that driver {} fully supports, {}".format(
@@ -222,3 +226,23 @@ class Repairs:
             alternative_why=alternative_why,
             on_selector=choice.release.on_selector(choice.variant),
         )
+
+
+def _same_version_other_build(plan: Any, torch: Any) -> bool:
+    """Whether a pin of ``plan`` has the public version of an installed torch/torchvision/torchaudio
+    but another local label: only a labelled pin then makes pip replace it."""
+    if plan.labelled or plan.option != "--index-url" or torch.status != "ok":
+        return False
+    have = {"torch": torch.version}
+    for name in ("torchvision", "torchaudio"):
+        dist = getattr(torch, name)
+        if dist is not None:
+            have[name] = dist.version
+    for pin in plan.pins:
+        installed = have.get(pin.name)
+        if not installed or not pin.label:
+            continue
+        public, _, label = installed.partition("+")
+        if public == pin.version and label != pin.label:
+            return True
+    return False

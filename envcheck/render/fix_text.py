@@ -98,7 +98,7 @@ def _findings_table(before: "Diagnosis", after: Optional["Diagnosis"]) -> List[s
             if f.severity != "info" and f.code not in seen:
                 seen.add(f.code)
                 rows.append((f.code, f.name, "-", "new {}".format(f.severity)))
-    return ["  {:<6} {:<34} {:<16} {}".format(*r) for r in rows]
+    return ["  {:<6} {:<34} {:<26} {}".format(*r) for r in rows]
 
 
 def result_lines(report: "FixReport") -> List[str]:
@@ -127,18 +127,21 @@ def result_lines(report: "FixReport") -> List[str]:
     if report.after is not None:
         b, a = report.before, report.after
         out.append("")
-        out.append("  {:<41} {:<16} {}".format("", "before", "after"))
-        out.append("  {:<41} {:<16} {}".format("torch", _short(b), _short(a)))
-        out.append("  {:<41} {:<16} {}".format("CUDA usable", _usable(b), _usable(a)))
-        out.append("  {:<41} {:<16} {}".format("findings", _count(b), _count(a)))
+        row = "  {:<41} {:<26} {}".format
+        out.append(row("", "before", "after"))
+        out.append(row("torch", _short(b), _short(a)))
+        if "not checked" not in (_usable(b), _usable(a)):
+            out.append(row("CUDA usable", _usable(b), _usable(a)))
+        out.append(row("findings", _count(b), _count(a)))
         out += _findings_table(b, a)
         if report.verify is not None:
             s = report.verify.summary()
-            out.append("  {:<41} {:<16} {} ({} checks on {})".format(
-                "verify", "-", s["verdict"], s["checks"], ", ".join(s["devices"])))
+            out.append(row("verify", "-", "{} ({} checks on {})".format(s["verdict"], s["checks"], ", ".join(s["devices"]))))
         elif report.verify_error:
-            out.append("  {:<41} {:<16} {}".format("verify", "-", "failed"))
+            out.append(row("verify", "-", "failed"))
             out += _wrap(report.verify_error, 4)
+        else:
+            out.append(row("verify", "-", "not run"))
         out.append("  after: " + headline(a))
     out.append("")
     out.append("envcheck fix: " + report.outcome)
