@@ -58,10 +58,38 @@ def torch_wheel(out: Path, version: str, cuda: Optional[str] = None) -> Path:
     })
 
 
-def partner_wheel(out: Path, name: str, version: str, torch_pin: str) -> Path:
+_NMS = """import torch
+
+
+def nms(boxes, scores, iou_threshold):
+    \"\"\"Greedy non-maximum suppression in plain torch (what torchvision's compiled op computes).\"\"\"
+    order = scores.argsort(descending=True).tolist()
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    keep = []
+    for i in order:
+        ok = True
+        for j in keep:
+            lt = torch.maximum(boxes[i, :2], boxes[j, :2])
+            rb = torch.minimum(boxes[i, 2:], boxes[j, 2:])
+            inter = (rb - lt).clamp(min=0).prod()
+            if float(inter / (area[i] + area[j] - inter)) > iou_threshold:
+                ok = False
+                break
+        if ok:
+            keep.append(i)
+    return torch.tensor(keep, dtype=torch.int64)
+"""
+
+
+def partner_wheel(out: Path, name: str, version: str, torch_pin: str, *, nms: bool = False) -> Path:
+    """A stand-in torchvision/torchaudio pinned to ``torch==torch_pin``; ``nms``: with a working
+    ``torchvision.ops.nms`` in plain torch, for tests whose torch child imports the real torch."""
     module = name.replace("-", "_")
-    return build_wheel(out, name, version, requires=["torch==" + torch_pin],
-                       files={module + "/__init__.py": "__version__ = {!r}\n".format(version)})
+    files = {module + "/__init__.py": "__version__ = {!r}\n".format(version)
+             + ("from . import ops  # noqa: F401\n" if nms else "")}
+    if nms:
+        files[module + "/ops.py"] = _NMS
+    return build_wheel(out, name, version, requires=["torch==" + torch_pin], files=files)
 
 
 def make_index(root: Path, wheels: Mapping[str, Iterable[Path]]) -> Path:

@@ -248,3 +248,45 @@ def test_a_read_only_site_packages_is_refused_before_anything_runs(world, tmp_pa
     assert "is not writable: nothing was changed" in proc.stdout
     assert "Steps:" not in proc.stdout and "Plan:" in proc.stdout
     assert s.installed(python, s.pip_env()) == before
+
+
+def _torch_wheel_file():
+    """The torch 2.13.0 CPU wheel this machine holds (a PIP_FIND_LINKS folder, or
+    ENVCHECK_TEST_TORCH_WHEEL): the real thing, never downloaded by the suite."""
+    named = os.environ.get("ENVCHECK_TEST_TORCH_WHEEL")
+    if named and Path(named).is_file():
+        return Path(named)
+    for folder in os.environ.get("PIP_FIND_LINKS", "").split():
+        for wheel in sorted(Path(folder).glob("torch-2.13.0+cpu-cp{}{}-*.whl".format(*sys.version_info[:2]))):
+            return wheel
+    return None
+
+
+def test_real_torch_cpu_wheel_partner_repaired_and_proven_by_verify(world, tmp_path):
+    wheel = _torch_wheel_file()
+    if wheel is None:
+        pytest.skip("no torch 2.13.0 CPU wheel for this Python in PIP_FIND_LINKS or ENVCHECK_TEST_TORCH_WHEEL")
+    python = _venv(world, tmp_path / "v")
+    # the real torch, its dependencies from this machine's own package configuration
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, timeout=900)
+    old = s.partner_wheel(tmp_path / "w", "torchvision", "0.27.0", "2.12.0", nms=True)
+    s.pip_install(python, ["--no-deps", str(old)], s.pip_env())
+    index = s.make_index(tmp_path / "idx", {"cpu": [wheel, s.partner_wheel(tmp_path / "w", "torchvision",
+                                                                            "0.28.0+cpu", "2.13.0", nms=True)]})
+    before = s.installed(python, s.pip_env())
+
+    proc = _fix(python, "--yes", "--json", torch_index=index.as_uri(), timeout=600)
+    _no_traceback(proc)
+    data = json.loads(proc.stdout)["data"]
+    assert proc.returncode == 0, (data["outcome"], proc.stderr[-3000:])
+    codes = [f["code"] for f in data["before"]["findings"] if f["severity"] in ("error", "warning")]
+    assert codes and set(codes) <= set(data["plan"]["steps"][0]["fixes"])
+    assert data["after"]["healthy"] is True
+    # the torch child imported the real torch again after the install, and verify ran on the CPU
+    assert data["verify"]["summary"]["verdict"] == "passed"
+    assert data["verify"]["summary"]["devices"] == ["cpu"]
+    assert data["verify"]["summary"]["passed"] >= 3
+    now = s.installed(python, s.pip_env())
+    assert now["torch"] == before["torch"] == "2.13.0+cpu"  # never replaced: it was right
+    assert now["torchvision"] == "0.28.0+cpu"
+    assert [c["name"] for c in data["changes"]] == ["torchvision"]
