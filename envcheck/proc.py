@@ -76,6 +76,15 @@ class ProcResult:
         return f"{name}: ok"
 
 
+def _own_group() -> dict:
+    """Popen arguments that give the child its own process group (killed as one at a timeout)."""
+    if _POSIX:
+        return {"start_new_session": True}
+    if sys.platform == "win32":  # pragma: no cover
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+    return {}  # pragma: no cover
+
+
 def _kill_tree(proc: subprocess.Popen) -> None:
     try:
         if _POSIX:
@@ -100,11 +109,7 @@ def run(
     """Run ``argv`` and wait at most ``timeout`` seconds. Never raises for the child's sake."""
     args = tuple(str(a) for a in argv)
     start = time.monotonic()
-    kwargs: dict = {}
-    if _POSIX:
-        kwargs["start_new_session"] = True
-    elif sys.platform == "win32":  # pragma: no cover
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+    kwargs = _own_group()
     try:
         proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
             args,
@@ -156,11 +161,7 @@ def stream(
     """
     args = tuple(str(a) for a in argv)
     start = time.monotonic()
-    kwargs: dict = {}
-    if _POSIX:
-        kwargs["start_new_session"] = True
-    elif sys.platform == "win32":  # pragma: no cover
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+    kwargs = _own_group()
     try:
         proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
             args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

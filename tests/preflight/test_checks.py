@@ -238,7 +238,8 @@ def test_a_finding_fix_and_its_alternative_reach_the_check(matrix):
     diag = diagnose(load_facts(snapshot_path("laptop-rtx3060-cpu-torch")), matrix)
     [check] = [c for c in finding_checks([f.to_dict() for f in diag.findings]) if c.value == "EC201"]
     command, alternative = check.detail.splitlines()[-2:]
-    assert command.startswith("pip install torch==2.13.0 ")
+    # the installed 2.13.0+cpu is replaced only by a pin that names the build (2.13.0 alone is "satisfied")
+    assert command.startswith("pip install torch==2.13.0+cu126 ")
     assert alternative.startswith("or, the newest release for this machine") and "pip install torch==2.15.0 " in alternative
 
 

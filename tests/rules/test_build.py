@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from ._facts import change, load
@@ -54,8 +56,10 @@ def test_cpu_build_fix_is_the_generated_cuda_command(matrix):
     f = one(facts, matrix, "EC201")
     t = target_from_options(driver="550.120", ccs=("8.6",), python="3.12", os_name="linux", torch="2.13.0")
     c = choose(matrix, t)
-    assert f.command == commands.pip_command(commands.pip_plan(c.release, c.variant, "linux", "3.12"))
-    assert "torch==2.13.0" in f.command and "/whl/cu" in f.command
+    # the installed 2.13.0+cpu is replaced only by pins naming the build (torch==2.13.0 is "satisfied")
+    plan = dataclasses.replace(commands.pip_plan(c.release, c.variant, "linux", "3.12"), labelled=True)
+    assert f.command == commands.pip_command(plan)
+    assert "torch==2.13.0+cu" in f.command and "/whl/cu" in f.command
     assert "keeps your release" in f.fix
     best = choose(matrix, target_from_options(driver="550.120", ccs=("8.6",), python="3.12", os_name="linux"))
     assert best.release.torch != "2.13.0"

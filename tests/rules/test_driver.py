@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from envcheck.facts.model import KernelModuleFacts
@@ -19,7 +21,7 @@ OLD_DRIVER = {"driver.version": "535.104.05", "driver.cuda_max": "12.2", "driver
               "torch_runtime.loaded_libraries": (), "torch_runtime.available_warnings": (TOO_OLD,)}
 
 
-def _generated(matrix, driver, ccs, python, cuda=None, torch=None, audio=False):
+def _generated(matrix, driver, ccs, python, cuda=None, torch=None, audio=False, labelled=False):
     """What `envcheck install-command` would print for the same target (``audio``: with the
     torchaudio the user has)."""
     from envcheck.install import commands
@@ -27,7 +29,8 @@ def _generated(matrix, driver, ccs, python, cuda=None, torch=None, audio=False):
 
     t = target_from_options(driver=driver, ccs=ccs, python=python, os_name="linux", cuda=cuda, torch=torch)
     c = choose(matrix, t)
-    return commands.pip_command(commands.pip_plan(c.release, c.variant, t.os, t.python, audio_always=audio))
+    plan = commands.pip_plan(c.release, c.variant, t.os, t.python, audio_always=audio)
+    return commands.pip_command(dataclasses.replace(plan, labelled=True) if labelled else plan)
 
 
 @pytest.mark.parametrize("name, changes, problems, notes", [
@@ -66,8 +69,9 @@ def test_driver_too_old_fix_comes_from_the_install_command_generator(matrix):
     f = one(change(load(H100), OLD_DRIVER), matrix, "EC101")
     # The installed release (2.11.0, with its torchaudio) in the build closest to the driver's
     # CUDA 12.2, which it runs in compatibility mode; the newest release as the alternative.
-    assert f.command == _generated(matrix, "535.104.05", ("9.0",), "3.12", torch="2.11.0", audio=True)
-    assert "torch==2.11.0" in f.command and "torchaudio==2.11.0" in f.command and "/whl/cu126" in f.command
+    # it keeps 2.11.0 in another build: the pins name the build (torch==2.11.0 is "satisfied" by +cu130)
+    assert f.command == _generated(matrix, "535.104.05", ("9.0",), "3.12", torch="2.11.0", audio=True, labelled=True)
+    assert "torch==2.11.0+cu126" in f.command and "torchaudio==2.11.0" in f.command and "/whl/cu126" in f.command
     assert f.alternative == _generated(matrix, "535.104.05", ("9.0",), "3.12")
     assert "cu130" not in f.command and ">= 580" in f.fix
     assert "compatibility mode" in f.fix and "torch 2.7.1 (cu118)" in f.fix

@@ -54,7 +54,8 @@ def test_package_rules(matrix, changes, problems):
 def test_partner_fix_keeps_the_installed_release_and_build(matrix):
     facts = change(load(Q4090), dict(NVCC_OK, **{"torch.torchvision": tv("0.22.1+cu126")}))
     f = one(facts, matrix, "EC301")
-    assert f.command == ("pip install torch==2.7.1 torchvision==0.22.1 torchaudio==2.7.1 "
+    # torchvision 0.22.1+cu126 is replaced only by a pin naming the build: ==0.22.1 is "satisfied"
+    assert f.command == ("pip install torch==2.7.1+cu128 torchvision==0.22.1+cu128 torchaudio==2.7.1+cu128 "
                          "--index-url https://download.pytorch.org/whl/cu128")
 
 

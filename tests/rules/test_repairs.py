@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import re
+
 import pytest
 
 from ._facts import change, load
@@ -64,6 +66,11 @@ ROWS = [
 ]
 
 
+def _pins(command, torch):
+    """The command pins torch ``torch``, with or without a build label."""
+    return re.search(r"torch=={}(\+\w+)? ".format(re.escape(torch)), command) is not None
+
+
 @pytest.mark.parametrize("name, changes, dists, code, expected, kept, alternative, why",
                          [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
 def test_repair_keeps_the_release(matrix, name, changes, dists, code, expected, kept, alternative, why):
@@ -71,12 +78,15 @@ def test_repair_keeps_the_release(matrix, name, changes, dists, code, expected, 
     f = one(facts, matrix, code)
     assert f.command is not None, why
     torch, build = expected
-    assert "torch=={} ".format(torch) in f.command and f.command.endswith("/whl/" + build), (f.command, why)
+    assert _pins(f.command, torch) and f.command.endswith("/whl/" + build), (f.command, why)
+    public, _, label = facts.torch.version.partition("+")
+    if public == torch and label != build:  # pip takes torch==X as satisfied by X+<another build>
+        assert "torch=={}+{} ".format(torch, build) in f.command, (f.command, why)
     assert ("keeps your release" in f.fix) == kept, (f.fix, why)
     if alternative is None:
-        assert f.alternative is None or "torch=={} ".format(torch) not in f.alternative, why
+        assert f.alternative is None or not _pins(f.alternative, torch), why
     else:
-        assert f.alternative is not None and "torch=={} ".format(alternative) in f.alternative, (f.alternative, why)
+        assert f.alternative is not None and _pins(f.alternative, alternative), (f.alternative, why)
         assert f.to_dict()["alternative"]["command"] == f.alternative
     if facts.torch.torchaudio is not None and code in ("EC301", "EC302"):
         assert "torchaudio==" in f.command  # the user's partner is kept
@@ -95,7 +105,7 @@ def test_ec102_offers_a_fully_supported_build_of_the_same_release(matrix):
                                 "quick": True, "torch.torchvision": None, "torch.torchaudio": None})
     f = one(facts, matrix, "EC102")
     assert "the provided PTX was compiled with an unsupported toolchain" in f.cause
-    assert f.command is not None and "torch==2.13.0 " in f.command and f.command.endswith("/whl/cu130")
+    assert f.command is not None and "torch==2.13.0+cu130 " in f.command and f.command.endswith("/whl/cu130")
     assert "reinstall torch 2.13.0 in its cu130 build" in f.fix and ">= 595.45.04" in f.fix
 
 
@@ -103,6 +113,6 @@ def test_a_fix_with_an_off_selector_build_says_so(matrix):
     """RTX 5090 on driver 570.133.20 with torch 2.6.0+cu124: the newest release with sm_120 code
     that this driver runs is 2.13.0, in its cu129 build, which pytorch.org does not offer."""
     f = one(load("rtx5090-torch2.6-cu124"), matrix, "EC203")
-    assert f.command.endswith("/whl/cu129") and "torch==2.13.0 " in f.command
+    assert f.command.endswith("/whl/cu129") and _pins(f.command, "2.13.0")
     assert "torch 2.13.0 (cu129, not on the install selector)" in f.fix
-    assert "torch==2.11.0 " in f.alternative and "not on the install selector" not in f.alternative_why
+    assert _pins(f.alternative, "2.11.0") and "not on the install selector" not in f.alternative_why
