@@ -200,7 +200,7 @@ def _refusal(inv: "Inventory", manager: Manager, *, break_system: bool,
                 "create an environment for it (conda create -n torch python={}; conda activate torch) and run "
                 "envcheck fix there, or pass --allow-conda-base".format(".".join(inv.version.split(".")[:2])))
     if is_system_python(inv) and not break_system:
-        why = "marked EXTERNALLY-MANAGED (PEP 668)" if inv.externally_managed else "not in a virtual environment"
+        why = "marked EXTERNALLY-MANAGED, PEP 668" if inv.externally_managed else "not in a virtual environment"
         return ("{} is the system's Python ({}): envcheck fix does not install into it".format(inv.executable, why),
                 "make a virtual environment (python3 -m venv .venv; .venv/bin/python -m pip install envcheck; "
                 ".venv/bin/envcheck fix), or pass --break-system-packages if you mean to")

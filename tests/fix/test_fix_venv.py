@@ -203,6 +203,8 @@ def test_ctrl_c_during_the_install_stops_it_and_reports_what_changed(world, tmp_
         if proc.poll() is None:
             proc.kill()
         sock.close()
+        for conn in held:
+            conn.close()
     assert proc.returncode == 130, out + err
     assert took < 30
     assert "Traceback" not in err and "Traceback" not in out
