@@ -59,15 +59,16 @@ def fix(python, yes, dry_run, manager, torch_index, break_system, allow_conda_ba
         from envcheck.cli_diagnose import _check_python
 
         _check_python(python)
-    if yes and dry_run:
-        from envcheck.errors import InputError
+    from envcheck.errors import InputError
 
+    if yes and dry_run:
         raise InputError("give only one of --yes and --dry-run")
-    shown = []
+    if not torch_index.startswith(("https://", "http://", "file://")):
+        raise InputError("--torch-index {!r}: not an index URL".format(torch_index),
+                         hint="give PyTorch's https://download.pytorch.org/whl or your mirror of it")
 
     def on_plan(report) -> None:
         lines = fix_text.plan_lines(report)
-        shown.extend(lines)
         if as_json:
             if not quiet and report.decision == "installed" and not yes:
                 for line in lines:  # the question needs the plan in sight; stdout is for the JSON

@@ -26,7 +26,8 @@ READER_VERSION = 1
 INVENTORY_TIMEOUT = 30.0  # seconds: importlib.metadata over a large site-packages is slow on cold disks
 
 
-def _canon(name: str) -> str:
+def canon(name: str) -> str:
+    """PEP 503's normalized name: ``Flash_Attn`` -> ``flash-attn``."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -79,10 +80,10 @@ def read_inventory() -> Dict[str, Any]:
             name = None
         if not name:
             continue
-        canon = _canon(name)
-        if canon in seen:  # shadowed by an earlier sys.path entry: not what `import` or pip sees
+        key = canon(name)
+        if key in seen:  # shadowed by an earlier sys.path entry: not what `import` or pip sees
             continue
-        seen.add(canon)
+        seen.add(key)
         path = getattr(dist, "_path", None)
         try:
             installer = (dist.read_text("INSTALLER") or "").strip() or None
@@ -92,7 +93,7 @@ def read_inventory() -> Dict[str, Any]:
                   "location": os.path.dirname(str(path)) if path else None}
         record.update(_direct(dist))
         dists.append(record)
-    dists.sort(key=lambda d: _canon(d["name"]))
+    dists.sort(key=lambda d: canon(d["name"]))
 
     prefix, base = sys.prefix, getattr(sys, "base_prefix", sys.prefix)
     venv = prefix != base
@@ -153,7 +154,7 @@ class Installed:
 
     @property
     def canon(self) -> str:
-        return _canon(self.name)
+        return canon(self.name)
 
     @property
     def source(self) -> str:
@@ -194,8 +195,8 @@ class Inventory:
     dists: Tuple[Installed, ...] = field(default=())
 
     def get(self, name: str) -> Optional[Installed]:
-        canon = _canon(name)
-        return next((d for d in self.dists if d.canon == canon), None)
+        key = canon(name)
+        return next((d for d in self.dists if d.canon == key), None)
 
     @property
     def by_name(self) -> Dict[str, Installed]:
@@ -253,7 +254,11 @@ def probe_inventory(python: str, *, timeout: float = INVENTORY_TIMEOUT,
         raise CannotRunError("could not list what {} has installed: {}".format(python, result.describe()),
                              hint="envcheck fix needs a working Python 3.8 or later")
     lines = [ln for ln in result.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        raise CannotRunError("could not list what {} has installed: it printed nothing".format(python),
+                             hint="--python must name a Python interpreter (3.8 or later)")
     try:
         return inventory_from_raw(json.loads(lines[-1]))
-    except (IndexError, ValueError, KeyError, TypeError) as exc:
-        raise CannotRunError("could not list what {} has installed: unreadable output ({})".format(python, exc))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CannotRunError("could not list what {} has installed: unreadable output ({})".format(python, exc),
+                             hint="--python must name a Python interpreter (3.8 or later)")

@@ -10,11 +10,12 @@ environment variable is the user's to do, and the plan says so.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+
+from envcheck.install.inventory import canon
 
 if TYPE_CHECKING:  # pragma: no cover
     from envcheck.install.inventory import Installed, Inventory
@@ -166,12 +167,8 @@ def requirement_names(args: Sequence[str]) -> List[Tuple[str, str]]:
         else:
             name = re.split(r"[\s;\[<>=!~(@]", a.strip(), 1)[0]
         if name:
-            out.append((_canon(name), a))
+            out.append((canon(name), a))
     return out
-
-
-def _canon(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def mirror(args: Sequence[str], torch_index: str) -> Tuple[str, ...]:
@@ -234,17 +231,14 @@ def plan_fix(diag: "Diagnosis", inv: "Inventory", manager: Manager, *, torch_ind
         if f.code not in entry[0]:
             entry[0].append(f.code)
             entry[1].append(f.title)
-    built = []
-    for args, (codes, titles) in steps.items():
-        if not codes:
-            continue
-        touches = tuple(Touch(name, spec, inv.get(name)) for name, spec in requirement_names(args))
-        built.append(Step(args, tuple(codes), tuple(titles), touches))
+    built = tuple(Step(args, tuple(codes), tuple(titles),
+                       tuple(Touch(name, spec, inv.get(name)) for name, spec in requirement_names(args)))
+                  for args, (codes, titles) in steps.items() if codes)
+    replaced = {t.name: t.installed for s in built for t in s.touches if t.installed is not None}
     extra = ("--break-system-packages",) if break_system and inv.externally_managed else ()
     refusal, hint = _refusal(inv, manager, break_system=break_system, allow_conda_base=allow_conda_base)
-    plan = Plan(manager, tuple(built), tuple(manual), (), refusal, hint, extra, torch_index.rstrip("/"))
-    installed = [t.installed for t in plan.touches if t.installed is not None]
-    return dataclasses.replace(plan, restore=tuple(restore_commands(installed, (), manager, torch_index)))
+    return Plan(manager, built, tuple(manual), tuple(restore_commands(list(replaced.values()), (), manager, torch_index)),
+                refusal, hint, extra, torch_index.rstrip("/"))
 
 
 def restore_commands(put_back: Sequence["Installed"], remove: Sequence[str], manager: Manager,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import os
 import shlex
 import sys
 
@@ -223,3 +224,21 @@ def test_an_interpreter_that_does_not_run_is_one_clear_error(tmp_path):
     bad.chmod(0o755)
     with pytest.raises(CannotRunError, match="could not list what"):
         inventory.probe_inventory(str(bad))
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["--torch-index", ""], 2, "not an index URL"),
+    (["--yes", "--dry-run"], 2, "only one of --yes and --dry-run"),
+    (["--python", "/nonexistent/python"], 3, "not an executable file"),
+    (["--python", "/bin/true", "--quick"], 3, "it printed nothing"),
+])
+def test_bad_input_is_one_line_and_a_documented_exit_code(args, code, words):
+    import subprocess
+
+    if not os.path.exists("/bin/true") and "/bin/true" in args:
+        pytest.skip("no /bin/true")
+    proc = subprocess.run([sys.executable, "-m", "envcheck", "fix", *args], capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == code
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("envcheck: error:")]
+    assert len(errors) == 1 and words in errors[0] and "Traceback" not in proc.stderr
