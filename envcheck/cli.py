@@ -8,6 +8,7 @@ or one JSON envelope on stdout with ``--json``; a traceback only with ``--debug`
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -500,6 +501,14 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     as_json = _wants_json(args)
+    if os.environ.get("ENVCHECK_FAULT"):  # a rehearsal: refuse a malformed one, say it is on
+        from envcheck import faults
+
+        try:
+            faults.check()
+        except faults.FaultSpecError as exc:
+            _fail(args, as_json, "input", str(exc), EXIT_USAGE, hint="README: Rehearsing failures")
+        sys.stderr.write("envcheck: warning: {}\n".format(faults.describe()))
     try:
         cli.main(args=args, prog_name="envcheck", standalone_mode=False)
     except click.exceptions.Exit as exc:

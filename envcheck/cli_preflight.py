@@ -167,9 +167,11 @@ def preflight(profile, config_path, min_gpus, gpu_model, min_gpu_memory, min_dri
             overrides["min_free_ram_fraction"] = 0.0
         th = config.resolve(profile, config_path, overrides)
         if distributed:
-            from envcheck.preflight.test_hooks import rank_overrides
+            from envcheck import faults
 
-            th = rank_overrides(th)
+            rehearsal = faults.thresholds()  # one rank's thresholds, injected to rehearse a failing rank
+            if rehearsal:
+                th = config.with_layer(th, rehearsal, faults.VAR, "injected fault " + faults.VAR)
         if show_config:
             lines = ["thresholds in force (profile {}):".format(th.profile)]
             for key in config.FIELDS:

@@ -105,8 +105,16 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
     stdin_text: str | None = None,
+    name: str = "*",
 ) -> ProcResult:
-    """Run ``argv`` and wait at most ``timeout`` seconds. Never raises for the child's sake."""
+    """Run ``argv`` and wait at most ``timeout`` seconds. Never raises for the child's sake.
+
+    ``name``: which of envcheck's bounds this is; ``ENVCHECK_FAULT=timeout.NAME=S`` caps it
+    (:mod:`envcheck.faults`).
+    """
+    from envcheck import faults
+
+    timeout = faults.bound(name, timeout)
     args = tuple(str(a) for a in argv)
     start = time.monotonic()
     kwargs = _own_group()

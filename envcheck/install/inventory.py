@@ -249,7 +249,7 @@ def probe_inventory(python: str, *, timeout: float = INVENTORY_TIMEOUT,
     from envcheck.errors import CannotRunError
     from envcheck.proc import run
 
-    result = run([python, "-c", _source()], timeout=timeout, env=env)
+    result = run([python, "-c", _source()], timeout=timeout, env=env, name="inventory")
     if not result.ok:
         raise CannotRunError("could not list what {} has installed: {}".format(python, result.describe()),
                              hint="envcheck fix needs a working Python 3.8 or later")

@@ -15,7 +15,6 @@ module              what
 ``dist``            the rank process: torch.distributed, collectives, the gather, the watchdog
 ``cluster``         merging every rank's report into one cluster report (pure)
 ``compare``         facts snapshots of many nodes: majority against outliers (pure)
-``test_hooks``      test-only environment hooks (documented in envcheck/preflight/README.md)
 ==================  =========================================================================
 
 Importing this package imports nothing else.

@@ -503,6 +503,16 @@ def _parse_layer(raw: Mapping[str, Any], source: str) -> Dict[str, Any]:
     return {k: _parse_value(k, v, source) for k, v in raw.items()}
 
 
+def with_layer(th: Thresholds, raw: Mapping[str, Any], source: str, label: str) -> Thresholds:
+    """``th`` with one more layer of values on top (checked as a config file's are), each from ``label``."""
+    from dataclasses import replace
+
+    parsed = _parse_layer(raw, source)
+    sources = dict(th.sources)
+    sources.update({k: label for k in parsed})
+    return replace(th, sources=tuple(sorted(sources.items())), **parsed)
+
+
 def resolve(
     profile: Optional[str] = None,
     config_path: Optional[str] = None,

@@ -39,6 +39,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from envcheck import faults
 from envcheck.errors import CannotRunError
 from envcheck.preflight.checks import Check, apply_severity, not_run
 from envcheck.preflight.units import format_size
@@ -47,7 +48,6 @@ __all__ = ["RankResult", "run_rank", "busbw_gbs", "hard_exit", "GRACE"]
 
 GRACE = 15.0  # seconds a phase may overrun its own timeout before the supervisor steps in
 _POLL = 0.1
-FAKE_NODES_VAR = "ENVCHECK_PREFLIGHT_TEST_FAKE_NODES"  # test hook: rank % N picks a fake node
 
 
 @dataclass
@@ -131,9 +131,9 @@ def _prefix(launch: Any) -> str:
 
 def _node_name(launch: Any) -> str:
     host = socket.gethostname()
-    fake = os.environ.get(FAKE_NODES_VAR)
-    if fake and fake.isdigit() and int(fake) > 0:
-        return "{}-fake{}".format(host, launch.rank % int(fake))
+    fake = faults.fake_nodes()  # a rehearsal of several nodes on one machine (ENVCHECK_FAULT)
+    if fake:
+        return "{}-fake{}".format(host, launch.rank % fake)
     return host
 
 
@@ -307,8 +307,6 @@ def _collectives(ctx: _Ctx, torch: Any, dist: Any, device: Any, report: Any, nod
 
 
 def _work(ctx: _Ctx) -> None:
-    from envcheck.preflight.test_hooks import maybe_exit
-
     launch, th = ctx.launch, ctx.th
     import torch
     import torch.distributed as dist
@@ -333,7 +331,7 @@ def _work(ctx: _Ctx) -> None:
         "host": ctx.node, "hostname": socket.gethostname(), "pid": os.getpid(), "local_rank": launch.local_rank}))
     ctx.store.add(ctx.key("joins"), 1)
     ctx.set_phase("node checks", max(10.0, min(55.0, th.timeout_s)) + 10)
-    maybe_exit("checks")
+    faults.trigger("preflight.checks")
     try:
         report = _rank_checks(ctx, torch, device if backend == "nccl" else None)
     except Exception as exc:  # noqa: BLE001 - a failure here must not leave the other ranks waiting
@@ -377,7 +375,7 @@ def _work(ctx: _Ctx) -> None:
             report.checks.append(Check("perf", "fail", "matmul on {} raised {}: {}".format(
                 device, type(exc).__name__, _first_line(exc)), "per GPU class"))
     if joined:
-        maybe_exit("collectives")
+        faults.trigger("preflight.collectives")
         nodes = {}
         for r in range(launch.world_size):
             info = json.loads(ctx.store.get(ctx.key("join", r)).decode("utf-8"))
@@ -556,10 +554,8 @@ def run_rank(th: Any, *, backend: str = "auto", progress: Callable[[str], None],
              budget: float = 55.0, env: Optional[Dict[str, str]] = None) -> RankResult:
     """Run this rank; rank 0's result carries the cluster report. Never hangs past its deadlines."""
     from envcheck.preflight import launcher
-    from envcheck.preflight.test_hooks import maybe_exit
-
     launch = launcher.detect(os.environ if env is None else env)
-    maybe_exit("start")
+    faults.trigger("preflight.start")
     try:
         import torch
         import torch.distributed as dist

@@ -204,7 +204,7 @@ def _run_one(tk: Toolkit, timeout: float) -> Toolkit:
 
     if tk.nvcc is None:
         return tk
-    res = run([tk.nvcc, "--version"], timeout=timeout)  # this process's environment
+    res = run([tk.nvcc, "--version"], timeout=timeout, name="nvcc")  # this process's environment
     if res.timed_out:
         return replace(tk, status="timed-out", detail=res.describe())
     if not res.ok:

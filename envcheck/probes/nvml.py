@@ -181,7 +181,7 @@ def read_kernel_module(root: str = "/") -> KernelModuleFacts:
 def probe_smi(smi: str = "nvidia-smi", timeout: float = SMI_TIMEOUT) -> SmiFacts:
     from envcheck.proc import run
 
-    res = run([smi, "--query-gpu=" + SMI_QUERY, "--format=csv,noheader,nounits"], timeout=timeout)
+    res = run([smi, "--query-gpu=" + SMI_QUERY, "--format=csv,noheader,nounits"], timeout=timeout, name="smi")
     if res.not_found:
         return SmiFacts(status="missing", detail=res.describe())
     if res.timed_out:

@@ -45,7 +45,7 @@ def _one(name: str, path_env: Optional[str]) -> BuildTool:
     path = shutil.which(name, path=path_env)
     if path is None:
         return BuildTool(name=name, status="missing", detail="not on PATH")
-    result = run([path, "--version"], timeout=TOOL_TIMEOUT)
+    result = run([path, "--version"], timeout=TOOL_TIMEOUT, name="tool")
     if result.timed_out:
         return BuildTool(name=name, status="timed-out", path=path, detail=result.describe())
     if not result.ok:

@@ -348,5 +348,5 @@ def probe_torch_child(
     from envcheck.proc import run
 
     interpreter = python or sys.executable
-    result = run([interpreter, "-c", CHILD_SCRIPT], timeout=timeout, env=env, cwd=cwd)
+    result = run([interpreter, "-c", CHILD_SCRIPT], timeout=timeout, env=env, cwd=cwd, name="torch")
     return parse_child_output(result, interpreter=interpreter)

@@ -707,7 +707,7 @@ def probe_torch_static(
 
     from envcheck.proc import run
 
-    result = run([python, "-c", _reader_source()], timeout=timeout, env=env)
+    result = run([python, "-c", _reader_source()], timeout=timeout, env=env, name="python")
     if result.timed_out:
         return TorchStaticFacts(status="timed-out", detail=result.describe(), interpreter=python)
     if result.not_found or result.error:

@@ -14,11 +14,8 @@ Modes: ``checks`` (the suite on one device, then the performance measurements wi
 ``p2p`` (copies between each pair of GPUs that claims peer access) and ``allreduce`` (one rank of
 a torch.distributed all-reduce; NCCL on GPUs, gloo on the CPU).
 
-TEST-ONLY hook: ``ENVCHECK_VERIFY_FAULT=KIND:CHECK[:MESSAGE]`` makes the check named CHECK
-misbehave when it begins: ``hang`` (sleeps forever), ``abort`` (SIGABRT), ``segv`` (SIGSEGV),
-``exit`` (exits with status 3 at once), ``raise`` (RuntimeError with MESSAGE) or ``wrong`` (a
-wrong answer). It exists for envcheck's own tests of hangs and crashes in real children; it
-has no use outside them.
+Faults for rehearsals and envcheck's own tests come from ``ENVCHECK_FAULT`` (``verify.CHECK=ACTION``;
+see :mod:`envcheck.faults`, loaded by path only while that variable is set).
 """
 
 from __future__ import annotations
@@ -27,16 +24,14 @@ import argparse
 import json
 import math
 import os
-import signal
 import sys
 import time
 import traceback
 import warnings
 from contextlib import contextmanager
 
-__all__ = ["CHECKS", "PERF_CHECKS", "FAULT_ENV", "STICKY", "main"]
+__all__ = ["CHECKS", "PERF_CHECKS", "STICKY", "main"]
 
-FAULT_ENV = "ENVCHECK_VERIFY_FAULT"
 CHECKS = (
     "tensor",
     "copy",
@@ -129,30 +124,21 @@ class Events(object):
 
 
 def fault(check):
-    """The test-only hook (see the module docstring)."""
-    spec = os.environ.get(FAULT_ENV, "")
-    if not spec:
+    """Misbehave here if ``ENVCHECK_FAULT`` names ``verify.CHECK`` (see :mod:`envcheck.faults`)."""
+    if not os.environ.get("ENVCHECK_FAULT"):
         return
-    kind, _, rest = spec.partition(":")
-    target, _, message = rest.partition(":")
-    if target != check:
-        return
-    sys.stderr.write("envcheck verify: test fault %s in %s\n" % (kind, check))
-    sys.stderr.flush()
-    if kind == "hang":
-        while True:
-            time.sleep(1)
-    elif kind == "abort":
-        os.abort()
-    elif kind == "segv":
-        os.kill(os.getpid(), signal.SIGSEGV)
-        time.sleep(5)
-    elif kind == "exit":
-        os._exit(3)
-    elif kind == "raise":
-        raise RuntimeError(message or "test fault in %s" % check)
-    elif kind == "wrong":
-        raise Wrong(message or "test fault: wrong answer in %s" % check)
+    global _FAULTS
+    if _FAULTS is None:
+        import importlib.util
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        spec = importlib.util.spec_from_file_location("_envcheck_faults", os.path.join(os.path.dirname(here), "faults.py"))
+        _FAULTS = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_FAULTS)
+    _FAULTS.trigger("verify." + check, wrong=Wrong)
+
+
+_FAULTS = None
 
 
 def sticky(text):

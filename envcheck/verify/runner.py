@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from envcheck import proc
+from envcheck import faults, proc
 from envcheck.errors import CannotRunError, InputError
 from envcheck.verify import _child
 from envcheck.verify import classify as _classify
@@ -373,7 +373,7 @@ class _Job:
                  env: Optional[Mapping[str, str]], python: str, planned: Sequence[str] = ()) -> None:
         self.label = label
         self.path = events
-        self.timeout = timeout
+        self.timeout = faults.bound("verify", timeout, env)
         self.env = env
         self.planned = list(planned)
         self.argv = [python, "-c", BOOT, str(CHILD), "--events", str(events), *args]
@@ -388,7 +388,7 @@ class _Job:
         self._thread.start()
 
     def _run(self) -> None:
-        self.result = proc.run(self.argv, timeout=self.timeout, env=self.env)
+        self.result = proc.run(self.argv, timeout=self.timeout, env=self.env, name="verify")
 
     @property
     def done(self) -> bool:
@@ -610,7 +610,7 @@ def verify(
     start = time.monotonic()
     env_map = dict(os.environ if env is None else env)
     python = python or sys.executable
-    timeout = float(timeout or (PERF_TIMEOUT if perf else DEFAULT_TIMEOUT))
+    timeout = faults.bound("verify", float(timeout or (PERF_TIMEOUT if perf else DEFAULT_TIMEOUT)), env_map)
     specs = parse_devices(devices)
     wants_gpu = not specs or any(s.startswith("cuda") for s in specs)
     before = (nvml_probe or _nvml_default)() if wants_gpu else None

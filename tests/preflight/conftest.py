@@ -51,7 +51,7 @@ def child_env(extra: dict | None = None) -> dict:
     env.setdefault("ENVCHECK_DATA_DIR", str(ROOT / "tests" / "data" / "no-user-data"))
     env.pop("NO_COLOR", None)
     for k in list(env):
-        if k.startswith(("ENVCHECK_PREFLIGHT_TEST_", "SLURM_")) or k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        if k.startswith(("ENVCHECK_FAULT", "SLURM_")) or k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
             env.pop(k)
     if extra:
         env.update(extra)

@@ -60,7 +60,7 @@ def test_json_cluster_report_with_bus_bandwidth():
 
 
 def test_one_rank_with_a_failing_threshold_is_named():
-    env = {"ENVCHECK_PREFLIGHT_TEST_RANK_OVERRIDES": json.dumps({"1": {"min_shm": "1PB"}})}
+    env = {"ENVCHECK_FAULT": "preflight.thresholds@1=" + json.dumps({"min_shm": "1PB"})}
     proc, seconds = torchrun(3, *BASE, "--timeout", "30", env=env)
     assert proc.returncode != 0
     assert "rank 1 FAIL host.shm /dev/shm" in proc.stdout, proc.stdout
@@ -70,7 +70,7 @@ def test_one_rank_with_a_failing_threshold_is_named():
 
 
 def test_a_rank_that_never_joins_is_named_within_the_timeout():
-    env = {"ENVCHECK_PREFLIGHT_TEST_EXIT": "2:start:0"}  # exits 0 at once: torchrun keeps the others running
+    env = {"ENVCHECK_FAULT": "preflight.start@2=exit:0"}  # exits 0 at once: torchrun keeps the others running
     proc, seconds = torchrun(3, *BASE, "--timeout", "8", env=env)
     assert proc.returncode != 0
     assert "rank 2 never joined" in proc.stdout, proc.stdout + proc.stderr
@@ -79,7 +79,7 @@ def test_a_rank_that_never_joins_is_named_within_the_timeout():
 
 
 def test_a_rank_that_dies_is_reported_when_the_launcher_stops_the_job():
-    env = {"ENVCHECK_PREFLIGHT_TEST_EXIT": "1:collectives:7"}  # dies: torchrun sends SIGTERM to the rest
+    env = {"ENVCHECK_FAULT": "preflight.collectives@1=exit:7"}  # dies: torchrun sends SIGTERM to the rest
     proc, seconds = torchrun(3, *BASE, "--timeout", "20", env=env)
     assert proc.returncode != 0
     assert "rank 1 did its node checks, then stopped answering" in proc.stdout, proc.stdout + proc.stderr
@@ -88,7 +88,7 @@ def test_a_rank_that_dies_is_reported_when_the_launcher_stops_the_job():
 
 
 def test_a_stuck_rank_is_named_and_the_job_ends():
-    env = {"ENVCHECK_PREFLIGHT_TEST_HANG": "2:collectives:300"}
+    env = {"ENVCHECK_FAULT": "preflight.collectives@2=hang:300"}
     proc, seconds = torchrun(3, *BASE, "--timeout", "6", env=env, timeout=120)
     assert proc.returncode != 0
     assert "rank 2 " in proc.stdout and "stopped answering" in proc.stdout, proc.stdout + proc.stderr
@@ -99,7 +99,7 @@ def test_two_fake_nodes_measure_within_and_across_nodes(tmp_path):
     # 4 processes on 2 shared cores: bandwidths are noise, so no node is judged an outlier here
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps({"profile": "cpu", "distributed": {"outlier_fraction": 0.01}}))
-    env = {"ENVCHECK_PREFLIGHT_TEST_FAKE_NODES": "2"}
+    env = {"ENVCHECK_FAULT": "preflight.nodes=2"}
     proc, _ = torchrun(4, *BASE, "--config", str(cfg), "--timeout", "30", "--json", "--allreduce-sizes", "64KiB,1MiB",
                        env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,5 +1,5 @@
 """Real child processes: the CPU suite with torch, hangs and crashes inside named checks (the
-test-only ENVCHECK_VERIFY_FAULT hook), a missing or broken torch (fake torch packages first on
+ENVCHECK_FAULT seam, envcheck.faults), a missing or broken torch (fake torch packages first on
 PYTHONPATH), the gloo all-reduce on CPU processes, and the CLI as a user runs it."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 
 from envcheck.errors import CannotRunError
 from envcheck.facts.model import DriverFacts
+from envcheck import faults
 from envcheck.verify import _child, runner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,12 +33,12 @@ WRAPPER = (
 
 def _env(fake: str | None = None, fault: str | None = None) -> dict:
     env = dict(os.environ)
-    env.pop(_child.FAULT_ENV, None)
+    env.pop(faults.VAR, None)
     env.setdefault("ENVCHECK_DATA_DIR", str(ROOT / "tests" / "data" / "no-user-data"))
     if fake:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(FAKE / fake), env.get("PYTHONPATH", "")) if p)
     if fault:
-        env[_child.FAULT_ENV] = fault
+        env[faults.VAR] = fault
     return env
 
 
@@ -123,7 +124,7 @@ def test_bad_device_is_a_usage_error():
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 def test_cli_cpu_suite_with_perf_json_and_a_wrong_answer():
-    r = cli("--device", "cpu", "--perf", "--json", env=_env(fault="wrong:autograd:gradients off by 3.5"))
+    r = cli("--device", "cpu", "--perf", "--json", env=_env(fault="verify.autograd=wrong:gradients off by 3.5"))
     assert r.returncode == 1, r.stdout + r.stderr
     doc = json.loads(r.stdout)
     assert (doc["command"], doc["status"], doc["exit_code"]) == ("verify", "problems", 1)
@@ -165,7 +166,7 @@ def test_default_is_every_gpu_or_the_cpu():
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 def test_a_check_that_hangs_is_killed_at_the_timeout():
     start = time.monotonic()
-    r = cli("--device", "cpu", "--timeout", "8", env=_env(fault="hang:matmul-fp32"))
+    r = cli("--device", "cpu", "--timeout", "8", env=_env(fault="verify.matmul-fp32=hang"))
     assert time.monotonic() - start < 8 + 6
     assert r.returncode == 1, r.stdout + r.stderr
     lines = r.stdout.splitlines()
@@ -189,20 +190,20 @@ def test_a_check_that_hangs_is_killed_at_the_timeout():
 @posix_only
 @pytest.mark.parametrize("kind, signal", [("abort", "SIGABRT"), ("segv", "SIGSEGV")])
 def test_a_check_killed_by_a_signal(kind, signal):
-    report = run(checks=["tensor", "conv", "memory"], env=_env(fault=f"{kind}:conv"))
+    report = run(checks=["tensor", "conv", "memory"], env=_env(fault=f"verify.conv={kind}"))
     checks = report.devices[0].checks
     assert [c.status for c in checks] == ["passed", "failed", "not-run"]
     f = checks[1].failure
     assert f.kind == "crash"
     assert f.summary == f"the process was killed by {signal} during conv: torch or a CUDA library crashed"
-    assert f.evidence == f"envcheck verify: test fault {kind} in conv"
+    assert f.evidence == f"envcheck: injected fault (ENVCHECK_FAULT): {kind} at verify.conv"
 
 
 @pytest.mark.torch
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 def test_an_error_inside_a_check_is_classified():
-    fault = "raise:memory:CUDA out of memory. Tried to allocate 40.00 GiB. GPU 0 has a total capacity of 79.10 GiB"
+    fault = "verify.memory=raise:CUDA out of memory. Tried to allocate 40.00 GiB. GPU 0 has a total capacity of 79.10 GiB"
     report = run(checks=["tensor", "memory", "conv"], env=_env(fault=fault))
     checks = report.devices[0].checks
     assert [c.status for c in checks] == ["passed", "failed", "passed"]  # out of memory is not sticky
@@ -227,7 +228,7 @@ def test_gloo_all_reduce_across_cpu_processes():
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 @posix_only
 def test_all_reduce_rank_crash():
-    c = runner.allreduce_check(["cpu", "cpu"], timeout=60, env=_env(fault="abort:allreduce"))
+    c = runner.allreduce_check(["cpu", "cpu"], timeout=60, env=_env(fault="verify.allreduce=abort"))
     assert c.status == "failed"
     assert c.failure.kind == "crash"
     assert c.detail.startswith("rank 0 (cpu): the process was killed by SIGABRT during allreduce")
