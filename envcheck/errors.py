@@ -1,6 +1,6 @@
 """Errors that carry their exit code; only ``cli.main`` turns them into ``sys.exit``.
 
-Exit codes (documented in the README, tested in tests/test_cli.py):
+Exit codes (documented in the README, tested in tests/unit/cli/ and tests/integration/cli/):
 
 ====  =============================================================================
 0     success; for checks: nothing wrong

@@ -1,15 +1,42 @@
+"""Three layers, marked by folder: ``tests/unit`` (no processes; the CLI in-process), ``tests/integration``
+(real processes: torch children, hangs with short injected bounds, venvs, the wheel, torchrun) and
+``tests/gpu`` (opt-in: ``pytest -m gpu`` on a machine with an NVIDIA GPU).
+
+``pytest -m unit`` is the quick loop while working; plain ``pytest`` runs everything this machine can.
+"""
+
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parent / "data"
+from helpers.cli import run_cli
+from helpers.paths import DATA, ROOT, TESTS
+
+__all__ = ["DATA", "ROOT", "run_cli"]
+
+LAYERS = ("unit", "integration", "gpu")
+
+
+def _layer(item: pytest.Item) -> str | None:
+    try:
+        part = Path(str(item.fspath)).resolve().relative_to(TESTS).parts[0]
+    except ValueError:
+        return None
+    return part if part in LAYERS else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    gpu_asked = "gpu" in (config.getoption("markexpr") or "")
+    opt_in = pytest.mark.skip(reason="GPU tests are opt-in: pytest -m gpu (on a machine with an NVIDIA GPU)")
+    for item in items:
+        layer = _layer(item)
+        if layer is not None:
+            item.add_marker(getattr(pytest.mark, layer))
+        if layer == "gpu" and not gpu_asked:
+            item.add_marker(opt_in)
 
 
 @pytest.fixture(scope="session")
@@ -26,25 +53,7 @@ def upstream():
     return {r["torch"]: r for r in doc["releases"]}
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 60, cwd: str | None = None,
-            input: str | None = None):
-    """Run the real CLI in a child process, as a user would."""
-    full_env = dict(os.environ)
-    full_env.pop("NO_COLOR", None)
-    full_env.setdefault("ENVCHECK_DATA_DIR", str(ROOT / "tests" / "data" / "no-user-data"))
-    if env:
-        full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "envcheck", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-        cwd=cwd or str(ROOT),
-        input=input,
-    )
-
-
 @pytest.fixture
 def cli():
+    """The CLI in a child process (tests/unit overrides this with the in-process runner)."""
     return run_cli

@@ -494,23 +494,28 @@ def read_updated(directory: Path) -> str | None:
     return m.group(1) if m else None
 
 
-_CACHE: dict[str, Matrix] = {}
+_CACHE: dict[tuple, Matrix] = {}
 
 
 def load(*, use_user_data: bool = True) -> Matrix:
-    """The data set in use: refreshed user data when newer than the shipped data."""
-    key = "user" if use_user_data else "shipped"
-    if key in _CACHE:
-        return _CACHE[key]
+    """The data set in use: refreshed user data when newer than the shipped data.
+
+    Cached by place and date, so a refresh (or another ENVCHECK_DATA_DIR) in the same process is
+    seen at the next call.
+    """
     shipped = shipped_dir()
     shipped_updated = read_updated(shipped)
     if use_user_data:
         udir = user_dir()
         user_updated = read_updated(udir)
         if user_updated and (shipped_updated is None or user_updated > shipped_updated):
-            m = load_dir(udir, "user", shipped_updated)
-            _CACHE[key] = m
-            return m
+            key = ("user", str(udir), user_updated, shipped_updated)
+            if key not in _CACHE:
+                _CACHE[key] = load_dir(udir, "user", shipped_updated)
+            return _CACHE[key]
+    key = ("shipped", str(shipped), shipped_updated)
+    if key in _CACHE:
+        return _CACHE[key]
     m = load_dir(shipped, "shipped", shipped_updated)
     _CACHE[key] = m
     return m

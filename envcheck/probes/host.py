@@ -340,7 +340,9 @@ def _cpu(root: str, system: str) -> CpuFacts:
         text = _read(_path(root, "proc", "cpuinfo"), 16384)  # the first processor's block
         if text:
             return parse_cpuinfo(text)
-    model = platform.processor() or None
+    # platform.processor() runs `uname -p` (no timeout) everywhere but Windows, where it reads the
+    # environment: a Linux without /proc/cpuinfo (or a macOS) leaves the model unknown instead.
+    model = (platform.processor() or None) if system == "Windows" else None
     return CpuFacts(model=model)
 
 

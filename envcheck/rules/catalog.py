@@ -641,7 +641,7 @@ def render_markdown() -> str:
         "# Findings",
         "",
         "Every code `envcheck diagnose` can report. `envcheck explain CODE` prints one entry.",
-        "This file is generated from `envcheck/rules/catalog.py`; `tests/rules/test_catalog.py`",
+        "This file is generated from `envcheck/rules/catalog.py`; `tests/unit/rules/test_catalog.py`",
         "fails when they differ. Regenerate it with",
         "`python -c \"import envcheck.rules.catalog as c; print(c.render_markdown(), end='')\" > envcheck/rules/findings.md`.",
         "",

@@ -7,7 +7,7 @@ GPU model and count as NVML names them (``h100-80gb-hbm3-x1``; ``no-gpu`` for a 
 fixture is redacted the way ``envcheck facts`` redacts by default: the hostname, GPU UUIDs and
 serial numbers are replaced, consistently across every file (``facts.json`` goes through
 envcheck's own codec). An existing fixture is never overwritten without ``--force``.
-tests/test_gpu_proof.py then checks every fixture folder: the NVML recording replays to the
+tests/integration/test_gpu_proof.py then checks every fixture folder: the NVML recording replays to the
 recorded facts, the verify events parse to the recorded report, and the performance judge gives
 the recorded verdicts.
 

@@ -138,8 +138,7 @@ fi
 # 4. The GPU tests, with whatever time is left. Only the files that hold them are collected:
 #    the others may need test extras (pyyaml, vermin) that a lent machine lacks.
 GPU_TESTS=()
-while IFS= read -r f; do GPU_TESTS+=("$f"); done < <(grep -rl --include='test_*.py' 'pytest.mark.gpu' tests | sort)
-needs_gpu pytest-gpu && step pytest-gpu 240 pytest-gpu.txt "$PY" -m pytest -m gpu -q -p no:cacheprovider "${GPU_TESTS[@]}"
+needs_gpu pytest-gpu && step pytest-gpu 240 pytest-gpu.txt "$PY" -m pytest -m gpu -q -p no:cacheprovider tests/gpu
 
 # Summary and bundle: at most three files come back from a lent machine.
 FAILED=0

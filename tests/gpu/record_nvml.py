@@ -1,4 +1,4 @@
-"""Record this machine's NVML readings in the form tests/probes/_fakes.py replays.
+"""Record this machine's NVML readings in the form tests/helpers/fakes.py replays.
 
     PYTHONPATH=. python tests/gpu/record_nvml.py OUT.json
 
@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE.parent / "probes")]
+sys.path[:0] = [str(HERE.parents[1]), str(HERE.parent)]  # the repository, tests/ (helpers)
 
 FORMAT = (
-    "Recorded NVML readings replayed by tests/probes/_fakes.py (see tests/data/probes/README.md): "
+    "Recorded NVML readings replayed by tests/helpers/fakes.py (see tests/data/probes/README.md): "
     "'init_error', 'system' and per-device 'devices' map pynvml function names to return values; "
     "{'error': NAME} raises NVMLError NVML_ERROR_NAME; enum arguments are keyed by name."
 )
@@ -40,7 +40,7 @@ def _error_name(nvml: Any, exc: BaseException) -> str:
 
 def _plain(name: str, value: Any) -> Any:
     """A pynvml answer as JSON: structs as their fields, bytes as text, tuples as lists."""
-    from _fakes import _STRUCTS
+    from helpers.fakes import _STRUCTS
 
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
@@ -54,7 +54,7 @@ def _plain(name: str, value: Any) -> Any:
 
 def _arg_key(name: str, args: tuple) -> Optional[str]:
     """The recording's key for a call with an enum argument (None: the value is stored plain)."""
-    from _fakes import _ARG_NAMES, _ECC_COUNTERS, _ECC_TYPES
+    from helpers.fakes import _ARG_NAMES, _ECC_COUNTERS, _ECC_TYPES
 
     if name == "nvmlDeviceGetTotalEccErrors":
         return "{}/{}".format(_ECC_TYPES.get(args[0], args[0]), _ECC_COUNTERS.get(args[1], args[1]))
@@ -138,7 +138,7 @@ def record(path: Path, root: str = "/") -> int:
     except Exception as exc:  # noqa: BLE001 - ImportError or a broken install
         print("record_nvml: pynvml cannot be imported: {}: {}".format(type(exc).__name__, exc))
         return 3
-    from _fakes import FakeNvml
+    from helpers.fakes import FakeNvml
 
     from envcheck.probes.nvml import probe_nvml
 

@@ -24,11 +24,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-sys.path[:0] = [str(REPO), str(REPO / "tests" / "probes")]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # helpers.fakes
 OUT = str(HERE / "nvml")
 
 FORMAT = (
-    "Recorded NVML readings replayed by tests/probes/_fakes.py: 'init_error' (an NVML "
+    "Recorded NVML readings replayed by tests/helpers/fakes.py: 'init_error' (an NVML "
     "error name raised by nvmlInit), 'system' and per-device 'devices' map pynvml function "
     "names to return values; {'error': NAME} raises pynvml's NVMLError for NVML_ERROR_NAME; "
     "functions taking an enum argument map its name (SM, MEM, GPU, UNCORRECTED/VOLATILE, "
@@ -444,7 +444,7 @@ def _finish(facts, base: Path, name: str) -> None:
 
 
 def h100_node(base: Path) -> None:
-    from _fakes import FakeNvml, _install_text, add_dist, load_recording
+    from helpers.fakes import FakeNvml, _install_text, add_dist, load_recording
 
     from envcheck.facts import Facts
     from envcheck.probes.host import DiskFacts, PythonFacts, probe_host
@@ -626,7 +626,7 @@ def h100_node(base: Path) -> None:
 
 
 def laptop(base: Path) -> None:
-    from _fakes import FakeNvml, add_dist, add_torch, load_recording
+    from helpers.fakes import FakeNvml, add_dist, add_torch, load_recording
 
     from envcheck.facts import Facts
     from envcheck.probes.host import DiskFacts, PythonFacts, probe_host

@@ -4,13 +4,13 @@
     python tests/data/snapshots/make_snapshots.py NAME ... # only these
 
 Each snapshot is built the way tests/data/probes/make_fixtures.py builds its own: the real probes
-run against recorded inputs (NVML readings replayed by tests/probes/_fakes.FakeNvml, fake
+run against recorded inputs (NVML readings replayed by tests/helpers/fakes.FakeNvml, fake
 site-packages with torch's METADATA and version.py in the published format, fake nvcc and
 nvidia-smi scripts printing recorded output, a fake file tree used as "/"), the torch child's
 recorded output goes through the real parser, and then the host values such a machine has
 (Python, memory, /dev/shm) are set. No GPU was at hand: readings are written from known values
 of those GPUs, drivers and wheels. The expected finding codes of each snapshot are the table in
-tests/rules/test_snapshots.py.
+tests/unit/rules/test_snapshots.py.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional, Tuple
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 PROBES = REPO / "tests" / "data" / "probes"
-sys.path[:0] = [str(REPO), str(REPO / "tests" / "probes")]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # helpers.fakes
 
 LINUX = 'platform_system == "Linux" and platform_machine == "x86_64"'
 NS = {"error": "NOT_SUPPORTED"}
@@ -183,7 +183,7 @@ def install_torch(site: Path, version: str, *, torchvision="partner", torchaudio
                   pins_override: Optional[Dict[str, str]] = None, extra: List[Tuple[str, str]] = (),
                   installer: str = "pip", cuda: Optional[str] = "derive") -> None:
     """torch, its CUDA wheels (as pinned) and partners into a fake site-packages."""
-    from _fakes import _install_text, add_dist
+    from helpers.fakes import _install_text, add_dist
 
     base, _, label = version.partition("+")
     if cuda == "derive":
@@ -269,7 +269,7 @@ def _script(path: Path, text: str, rc: int = 0) -> None:
 
 def build(base: Path, spec: Dict[str, Any]):
     """Facts for one machine spec (see MACHINES)."""
-    from _fakes import FakeNvml, load_recording
+    from helpers.fakes import FakeNvml, load_recording
 
     from envcheck.facts import Facts
     from envcheck.probes.host import ContainerFacts, DiskFacts, PythonFacts, probe_host
@@ -683,7 +683,7 @@ def m_python312_source():
     rec = recording("535.183.01", 12020, [gpu("NVIDIA GeForce RTX 3090", (8, 6), 24576, seed="3090src")])
 
     def install(site):
-        from _fakes import add_dist
+        from helpers.fakes import add_dist
 
         add_dist(site, "torch", "2.1.2", metadata=metadata("2.1.2", [], ">=3.8.0"), installer="pip")
         (site / "torch").mkdir()

@@ -1,0 +1,102 @@
+"""install-command and requirements: official command text, policy scenarios, this machine, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from helpers.paths import DATA
+
+REFERENCE = json.loads((DATA / "upstream_reference.json").read_text(encoding="utf-8"))["releases"]
+
+# Official commands envcheck deliberately does not reproduce word for word, and why.
+EXEMPT = {
+    ("1.8.0", "rocm4.0.1"): "the page builds torchvision from git; envcheck pins torch and says so",
+    ("1.10.2", "rocm4.2"): "the selector's ROCm command is unpinned and omits torchaudio; envcheck pins the triple",
+}
+
+
+def _cases(kind):
+    for r in REFERENCE:
+        for key, text in (r[f"{kind}_commands"] or {}).items():
+            if key == "osx":
+                os_name, v = "macos", "cpu"
+            elif key.startswith("windows_"):
+                os_name, v = "windows", key.split("_", 1)[1]
+            elif key.endswith("_linux"):
+                os_name, v = "linux", key[: -len("_linux")]
+            elif key.endswith("_windows"):
+                os_name, v = "windows", key[: -len("_windows")]
+            else:
+                os_name, v = "linux", key
+            yield pytest.param(r["torch"], v, os_name, text, id=f"{r['torch']}-{key}")
+
+
+def norm(cmd: str, official: str) -> str:
+    """Whitespace-insensitive; pip3 is pip; pins dropped where the official text has none."""
+    cmd = re.sub(r"\s+", " ", cmd.strip())
+    cmd = re.sub(r"^pip3 ", "pip ", cmd)
+    if "==" not in official:
+        cmd = re.sub(r"==[0-9][0-9.]*(\+[a-z0-9.]+)?", "", cmd)
+    return cmd
+
+
+def _no_nvidia_driver() -> bool:
+    return not os.path.exists("/proc/driver/nvidia/version")
+
+
+@pytest.mark.skipif(not _no_nvidia_driver(), reason="this machine has an NVIDIA driver")
+def test_this_machine_without_driver_gets_cpu(cli):
+    """No NVIDIA driver here (nvcc may be installed): the CPU build, with the reason."""
+    r = cli("install-command")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines() == [r.stdout.strip()]  # only the command on stdout
+    assert r.stdout.strip().endswith("--index-url https://download.pytorch.org/whl/cpu")
+    assert "no NVIDIA driver" in r.stderr
+    if os.path.exists("/usr/local/cuda/bin/nvcc"):
+        assert "does not make a GPU usable" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--cuda", "12.x"], "Invalid CUDA version: '12.x'"),
+        (["--torch", "2.3.1", "--cuda", "10.2"], "its builds: cpu, cu118, cu121, rocm5.7, rocm6.0"),
+        (["--torch", "1.7.1", "--python", "3.11"], "no wheels for Python 3.11"),
+        (["--cpu", "--cuda", "12.1"], "only one of"),
+        (["--driver", "banana"], "Invalid driver version: 'banana'"),
+        (["--compute-capability", "x"], "Invalid compute capability"),
+        (["--python", "three"], "Invalid Python version"),
+        (["--torch", "9.9"], "no torch release 9.9"),
+        (["--os", "macos", "--cuda", "12.8"], "no CUDA 12.8 builds for macOS"),
+        (["--os", "windows", "--rocm", "6.2"], "Linux only"),
+    ],
+)
+@pytest.mark.parametrize("command", ["install-command", "requirements"])
+def test_bad_input(cli, command, args, needle):
+    r = cli(command, *args)
+    assert r.returncode == 2, r.stderr
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], r.stderr
+
+
+def test_described_os_is_not_this_machine(cli):
+    r = cli("install-command", "--os", "macos")
+    assert r.returncode == 0 and "target: given on the command line" in r.stderr
+    r = cli("install-command", "--python", "3.12")
+    assert "with --python 3.12" in r.stderr
+
+
+def test_diagnose_fix_installs_into_the_inspected_interpreter(cli, tmp_path):
+    import subprocess
+    import sys
+
+    venv = tmp_path / "v"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    py = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    r = cli("diagnose", "--quick", "--python", str(py))
+    assert f"{py} -m pip install torch==" in r.stdout

@@ -1,0 +1,276 @@
+"""Fault injection with real processes: a broken nvcc, torch and NVML, and malformed snapshots.
+
+Every case must end in a clear finding or a one-line error, with the documented exit code, no
+traceback, and within diagnose's time budget (about 13 s when everything hangs; the test only
+checks a generous 30 s: speed is measured by bench/bench.py, not by tests).
+
+Injection points: programs first on PATH (nvcc, nvidia-smi), packages first on PYTHONPATH
+(torch for the torch child; pynvml, which the NVML probe imports in envcheck's own process),
+and recorded NVML readings given to ``probe_nvml`` (the probe's ``nvml`` parameter).
+"""
+
+from __future__ import annotations
+
+from helpers import paths
+import json
+import os
+import stat
+import time
+
+import pytest
+
+from envcheck.facts import load_facts
+
+pytestmark: list = []
+
+HERE = str(paths.TESTS)
+THIS_MACHINE = os.path.join(HERE, "data", "probes", "snapshots", "this-machine.json")
+
+FAKE_PYNVML = '''
+import os, time
+
+class NVMLError(Exception):
+    def __init__(self, value):
+        self.value = value
+        super().__init__("NVML error {}".format(value))
+
+_MODE = os.environ.get("FAKE_NVML", "")
+
+def nvmlInit():
+    if _MODE == "hang":
+        time.sleep(600)
+    codes = {"mismatch": 18, "not-loaded": 9, "permission": 4, "unknown": 999}
+    if _MODE in codes:
+        raise NVMLError(codes[_MODE])
+
+def nvmlShutdown():
+    pass
+
+def nvmlSystemGetDriverVersion():
+    return "580.82.07"
+
+def nvmlSystemGetCudaDriverVersion_v2():
+    return 13000
+
+def nvmlDeviceGetCount():
+    return 1
+
+def nvmlDeviceGetHandleByIndex(index):
+    if _MODE == "lost":
+        raise NVMLError(15)
+    return ("handle", index)
+'''
+
+FAKE_TORCH = {
+    "raise": 'raise RuntimeError("injected failure: this torch is broken")\n',
+    "abort": "import os\nos.abort()\n",
+    "sleep": "import time\ntime.sleep(600)\n",
+}
+FAKE_NVCC = {
+    "hang": "#!/bin/sh\nsleep 600\n",
+    "garbage": "#!/bin/sh\necho 'zsh: segmentation fault (core dumped)'\necho '@@@@'\n",
+    "exit1": "#!/bin/sh\necho 'nvcc fatal   : injected failure' >&2\nexit 1\n",
+}
+
+
+SHORT = "timeout.*=0.5"
+WARNING = "envcheck: warning: ENVCHECK_FAULT is set: results include injected faults (timeout.*=0.5)"
+
+
+def _exe(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def _env(tmp_path, *, nvcc=None, smi=None, torch=None, nvml=None):
+    env = {"CUDA_HOME": "", "CUDA_PATH": ""}
+    if nvcc or smi:
+        bindir = tmp_path / "fakecuda" / "bin"
+        if nvcc:
+            _exe(bindir / "nvcc", FAKE_NVCC[nvcc])
+        if smi:
+            _exe(bindir / "nvidia-smi", "#!/bin/sh\nsleep 600\n")
+        env["PATH"] = str(bindir) + os.pathsep + os.environ.get("PATH", "")
+    pkgs = tmp_path / "pkgs"
+    if torch:
+        (pkgs / "torch").mkdir(parents=True)
+        (pkgs / "torch" / "__init__.py").write_text(FAKE_TORCH[torch])
+    if nvml:
+        pkgs.mkdir(exist_ok=True)
+        (pkgs / "pynvml.py").write_text(FAKE_PYNVML)
+        env["FAKE_NVML"] = nvml
+    if torch or nvml:
+        env["PYTHONPATH"] = str(pkgs)
+    if "hang" in (nvcc, nvml) or smi or torch == "sleep":
+        env["ENVCHECK_FAULT"] = SHORT  # every bound cut to half a second: no test waits out a real one
+    return env
+
+
+def _diagnose(cli, env, *args, timeout=90):
+    start = time.monotonic()
+    res = cli("diagnose", "--json", *args, env=env, timeout=timeout)
+    seconds = time.monotonic() - start
+    assert "Traceback" not in res.stderr + res.stdout
+    doc = json.loads(res.stdout)
+    findings = {f["code"]: f for f in doc["data"]["diagnosis"]["findings"]}
+    assert doc["exit_code"] == res.returncode
+    return res, findings, seconds
+
+
+# ------------------------------------------------------------------------------------ nvcc
+
+
+@pytest.mark.parametrize("mode, words", [
+    ("hang", "no answer within"),
+    ("garbage", "no release line"),
+    ("exit1", "exit status 1"),
+])
+def test_broken_nvcc_first_on_path(cli, tmp_path, mode, words):
+    res, found, seconds = _diagnose(cli, _env(tmp_path, nvcc=mode), "--quick")
+    f = found["EC503"]
+    assert f["severity"] == "warning" and words in "\n".join(f["evidence"])
+    assert str(tmp_path) in "\n".join(f["evidence"])
+    assert "cpp_extension would use it" in f["cause"]  # it is first on PATH
+    assert res.returncode == (1 if any(x["severity"] == "error" for x in found.values()) else 0)
+    assert seconds < 30
+
+
+# ----------------------------------------------------------------------------------- torch
+
+
+@pytest.mark.parametrize("mode, code, severity, words", [
+    ("raise", "EC003", "error", "RuntimeError: injected failure"),
+    ("abort", "EC004", "error", "SIGABRT"),
+])
+def test_broken_torch_first_on_pythonpath(cli, tmp_path, mode, code, severity, words):
+    res, found, seconds = _diagnose(cli, _env(tmp_path, torch=mode))
+    f = found[code]
+    assert f["severity"] == severity and words in f["title"] + "\n".join(f["evidence"])
+    assert "EC002" not in found  # something named torch exists: not "not installed"
+    assert res.returncode == 1 and seconds < 30
+
+
+def test_hanging_torch_is_cut_at_the_timeout(cli, tmp_path):
+    env = _env(tmp_path, torch="sleep")
+    res, found, seconds = _diagnose(cli, env, "--timeout", "2")
+    f = found["EC005"]
+    assert f["severity"] == "warning" and "import torch" in f["title"]
+    assert f["command"] == "envcheck diagnose --timeout 60"
+    assert res.returncode == 0 and seconds < 30
+    strict = _diagnose(cli, env, "--timeout", "2", "--fail-on", "warning")[0]
+    assert strict.returncode == 1
+
+
+# ------------------------------------------------------------------------------------ NVML
+
+
+@pytest.mark.parametrize("mode, code, exit_code", [
+    ("mismatch", "EC105", 1),
+    ("not-loaded", "EC104", 1),
+    ("permission", "EC106", None),
+    ("unknown", "EC106", None),
+    ("lost", "EC601", 1),
+])
+def test_nvml_errors(cli, tmp_path, mode, code, exit_code):
+    res, found, seconds = _diagnose(cli, _env(tmp_path, nvml=mode), "--quick")
+    assert code in found, sorted(found)
+    if exit_code is not None:
+        assert res.returncode == exit_code
+    assert seconds < 30
+
+
+def test_nvml_hang_is_bounded(cli, tmp_path):
+    res, found, seconds = _diagnose(cli, _env(tmp_path, nvml="hang"), "--quick")
+    f = found["EC106"]
+    assert "timeout" in f["title"] and seconds < 30
+
+
+@pytest.mark.parametrize("recording, code", [
+    ("driver-library-mismatch", "EC105"),
+    ("no-permission", "EC106"),
+    ("gpu-lost", "EC601"),
+    ("a100-ecc-remap-pending", "EC602"),
+])
+def test_recorded_nvml_readings_through_the_probe(matrix, recording, code):
+    """The probe's own injection point: a recorded NVML module, no process at all."""
+    import dataclasses
+
+    from helpers.fakes import FakeNvml, load_recording
+
+    from envcheck.probes.nvml import probe_nvml
+    from envcheck.rules import diagnose
+
+    driver = probe_nvml(FakeNvml(load_recording(recording)), root="/nonexistent", smi=None, nvml_timeout=None)
+    facts = dataclasses.replace(load_facts(THIS_MACHINE), driver=driver)
+    assert code in diagnose(facts, matrix, strict=True).codes
+
+
+# ------------------------------------------------------------------------------- all at once
+
+
+def test_everything_hangs_and_diagnose_still_finishes(cli, tmp_path):
+    env = _env(tmp_path, nvcc="hang", smi=True, torch="sleep", nvml="hang")
+    res, found, seconds = _diagnose(cli, env, timeout=120)
+    assert {"EC503", "EC106", "EC005"} <= set(found), sorted(found)
+    assert res.returncode == 0 and res.stderr.splitlines() == [WARNING]
+    assert seconds < 30, seconds  # ~13 s with the real bounds; bench/bench.py measures speed
+
+
+# ------------------------------------------------------------------------ malformed --facts
+
+
+def _valid():
+    with open(THIS_MACHINE, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _with(path, value):
+    data = _valid()
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("content, words", [
+    ("", "not JSON"),
+    ("{not json", "not JSON"),
+    ("[1, 2]", "not an envcheck facts snapshot"),
+    ("{}", "no 'schema' field"),
+    ('{"schema": "envcheck.facts/9"}', "unsupported snapshot schema"),
+    ('{"schema": "envcheck.facts/1"}', "field 'host' is missing"),
+    (_with(["driver", "gpu_count"], "eight"), "field 'driver.gpu_count': expected an integer"),
+    (_with(["torch", "colour"], "red"), "field 'torch.colour': unknown field"),
+    (_with(["torch_runtime", "status"], "exploded"), "field 'torch_runtime.status': expected one of"),
+    (b"\xff\xfe\x00garbage", "cannot read"),
+])
+def test_malformed_snapshot_is_one_line_exit_2(cli, tmp_path, content, words):
+    path = tmp_path / "bad.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    res = cli("diagnose", "--facts", str(path))
+    assert res.returncode == 2
+    assert res.stdout == "" and "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("envcheck: error: {}".format(path)), lines
+    assert words in lines[0]
+    doc = json.loads(cli("diagnose", "--facts", str(path), "--json").stdout)
+    assert doc["exit_code"] == 2 and doc["errors"][0]["kind"] == "input"
+
+
+def test_a_directory_for_facts_is_a_usage_error(cli, tmp_path):
+    res = cli("diagnose", "--facts", str(tmp_path))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_python_that_hangs_is_exit_3(cli, tmp_path):
+    fake = tmp_path / "python"
+    _exe(fake, "#!/bin/sh\nsleep 600\n")
+    start = time.monotonic()
+    res = cli("diagnose", "--quick", "--python", str(fake), env={"ENVCHECK_FAULT": SHORT}, timeout=120)
+    assert res.returncode == 3 and "Traceback" not in res.stderr
+    assert "could not inspect" in res.stderr and time.monotonic() - start < 30
