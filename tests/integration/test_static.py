@@ -76,6 +76,21 @@ def python39() -> str | None:
     return shutil.which("python3.9")
 
 
+@pytest.fixture(scope="module")
+def vermin_available():
+    try:
+        import vermin  # noqa: F401
+    except ImportError:
+        pytest.fail("vermin is in the test extras and this check must run: pip install '.[test]'")
+
+@pytest.fixture(scope="module")
+def py39():
+    exe = python39()
+    if exe is None:
+        pytest.skip("no Python 3.9 interpreter here (set ENVCHECK_PYTHON39); vermin still ran")
+    return exe
+
+
 def test_vermin_finds_nothing_newer_than_3_9(vermin_available):
     proc = vermin(str(PKG))
     out = proc.stdout + proc.stderr

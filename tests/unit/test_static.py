@@ -18,7 +18,6 @@ import ast
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,42 +57,11 @@ def parse(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
-def vermin(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    """vermin has no ``__main__``, so ``python -m vermin`` fails: call its entry point."""
-    code = "import sys, vermin; sys.argv[0] = 'vermin'; sys.exit(vermin.main())"
-    return subprocess.run(
-        [sys.executable, "-c", code, "--no-config-file", "--no-tips", "--violations",
-         f"-t={TARGET}-", "--processes=1", *args],
-        cwd=str(cwd), check=False, capture_output=True, text=True, timeout=300,
-    )
-
-
-def python39() -> str | None:
-    if sys.version_info[:2] == (3, 9):
-        return sys.executable
-    for candidate in PY39_CANDIDATES:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return shutil.which("python3.9")
-
-
 def test_package_has_modules():
     assert len(MODULE_FILES) >= 5, MODULE_FILES
 
 
 # -------------------------------------------------------------------------------------- vermin
-
-
-@pytest.fixture(scope="module")
-def vermin_available():
-    try:
-        import vermin  # noqa: F401
-    except ImportError:
-        pytest.fail("vermin is in the test extras and this check must run: pip install '.[test]'")
-
-
-
-
 
 
 # ------------------------------------------------------------------------- PEP 604 on 3.9
@@ -194,18 +162,6 @@ def test_runtime_union_detector_works():
 
 
 # ------------------------------------------------------------------------ a real Python 3.9
-
-
-@pytest.fixture(scope="module")
-def py39():
-    exe = python39()
-    if exe is None:
-        pytest.skip("no Python 3.9 interpreter here (set ENVCHECK_PYTHON39); vermin still ran")
-    return exe
-
-
-
-
 
 
 # ------------------------------------------------------------------------------- light imports

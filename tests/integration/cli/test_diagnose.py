@@ -44,6 +44,14 @@ def _umask() -> int:
     return current
 
 
+@pytest.fixture(scope="module")
+def bare_venv(tmp_path_factory):
+    """A virtual environment without torch (and without pip)."""
+    path = tmp_path_factory.mktemp("venv") / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
+    return str(path / "bin" / "python")
+
+
 @pytest.mark.parametrize("python", ["/nonexistent/python", "/etc/hostname", "/bin/true"])
 def test_python_that_is_not_an_interpreter_is_exit_3(cli, python):
     res = cli("diagnose", "--quick", "--python", python)

@@ -7,8 +7,6 @@ from helpers import paths
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -135,8 +133,6 @@ def test_explain_lists_every_code(cli):
 # -------------------------------------------------------------------------------------- facts
 
 
-
-
 def test_diagnose_reads_a_snapshot_inside_a_json_envelope(cli, tmp_path):
     res = cli("diagnose", "--facts", snap("docker-shm-64m"), "--json")
     path = tmp_path / "envelope.json"
@@ -146,15 +142,5 @@ def test_diagnose_reads_a_snapshot_inside_a_json_envelope(cli, tmp_path):
 
 
 # ----------------------------------------------------------------------------- this machine
-
-
-
-
-@pytest.fixture(scope="module")
-def bare_venv(tmp_path_factory):
-    """A virtual environment without torch (and without pip)."""
-    path = tmp_path_factory.mktemp("venv") / "bare"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
-    return str(path / "bin" / "python")
 
 
