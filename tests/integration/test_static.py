@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-from helpers import paths
-import ast
 import os
 import shutil
 import subprocess
@@ -23,38 +21,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from unit.test_static import MODULE_FILES, PKG, PY39_CANDIDATES, ROOT, TARGET, module_name  # shared with the unit twin
 
-ROOT = paths.ROOT
-PKG = ROOT / "envcheck"
-TARGET = "3.9"
-MODULE_FILES = sorted(PKG.rglob("*.py"))
-PY39_CANDIDATES = [
-    os.environ.get("ENVCHECK_PYTHON39", ""),
-    "/root/.pyenv/versions/3.9.18/bin/python",
-]
-HEAVY = ("torch", "pynvml", "psutil", "urllib.request")
 # Builtin and typing names that, on both sides of `|` at run time, can only be a PEP 604 union.
-TYPE_NAMES = {
-    "int", "str", "bytes", "float", "bool", "complex", "list", "dict", "tuple", "set",
-    "frozenset", "type", "object", "Path", "Any", "Callable", "Iterable", "Iterator",
-    "Mapping", "Sequence",
-}
-GENERICS = {"list", "dict", "tuple", "set", "frozenset", "type", "Callable", "Mapping", "Sequence"}
-
-
-def rel(path: Path) -> str:
-    return path.relative_to(ROOT).as_posix()
-
-
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-def parse(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
 def vermin(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

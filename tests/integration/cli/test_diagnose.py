@@ -1,10 +1,8 @@
-"""`envcheck diagnose`, `facts` and `explain` run as a user would: child processes, exit codes,
-stdout the product and stderr the logs, one JSON envelope with --json."""
+"""`envcheck diagnose` and `facts` on this machine, as a user runs them: child processes, real probes,
+a venv without torch, files written atomically."""
 
 from __future__ import annotations
 
-from helpers import paths
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,26 +11,7 @@ import sys
 import pytest
 
 from envcheck.facts import load_facts
-
-HERE = str(paths.TESTS)
-SNAP = os.path.join(HERE, "data", "snapshots")
-PROBE_SNAP = os.path.join(HERE, "data", "probes", "snapshots")
-HAVE_TORCH = importlib.util.find_spec("torch") is not None
-
-
-def snap(name):
-    path = os.path.join(SNAP, name + ".json")
-    return path if os.path.exists(path) else os.path.join(PROBE_SNAP, name + ".json")
-
-
-def no_traceback(res):
-    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
-
-
-def envelope(res):
-    doc = json.loads(res.stdout)
-    assert doc["envcheck_result_version"] == 1
-    return doc
+from unit.cli.test_diagnose import HAVE_TORCH, HERE, envelope, no_traceback  # shared with the unit twin
 
 
 # ------------------------------------------------------------------------ diagnose --facts

@@ -1,16 +1,7 @@
-"""The real CLI, run as a user would: stdout is the product, one-line errors, documented exits."""
+"""The real CLI in a child process, where only a real process shows it: a closed pipe."""
 
 from __future__ import annotations
 
-import json
-
-
-
-def envelope(result):
-    doc = json.loads(result.stdout)
-    assert doc["envcheck_result_version"] == 1
-    assert doc["exit_code"] == result.returncode
-    return doc
 
 
 def test_broken_pipe_is_quiet(tmp_path):

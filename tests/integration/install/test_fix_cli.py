@@ -1,6 +1,5 @@
-"""The plan of ``envcheck fix`` as a pure function (recorded snapshots in, plan out), the restore
-commands, where installing is refused, the exit codes, and the inventory reader against the real
-interpreter."""
+"""``envcheck fix`` against real interpreters: bad input and an interpreter that does not run,
+and the inventory reader against importlib.metadata in a real child."""
 
 from __future__ import annotations
 
@@ -11,22 +10,7 @@ import sys
 import pytest
 
 from envcheck.errors import CannotRunError
-from envcheck.install import inventory, repair
-from envcheck.install.inventory import Installed, Inventory
-from envcheck.rules import diagnose
-from helpers.facts import load
-
-VENV = Inventory(executable="/home/u/.venv/bin/python", version="3.12.3", prefix="/home/u/.venv", venv=True,
-                 uv_venv=False, conda=False, conda_base=False, externally_managed=False,
-                 site_packages="/home/u/.venv/lib/python3.12/site-packages", writable=True, pip=True,
-                 dists=(Installed("torch", "2.7.1+cu128"), Installed("torchvision", "0.22.0+cu126"),
-                        Installed("numpy", "2.1.3")))
-PIP = repair.Manager("pip", VENV.executable)
-
-
-def _plan(matrix, name, inv=VENV, **kw):
-    diag = diagnose(load(name) if isinstance(name, str) else name, matrix)
-    return diag, repair.plan_fix(diag, inv, kw.pop("manager", PIP), **kw)
+from envcheck.install import inventory
 
 
 # -- reading the findings' commands ------------------------------------------------------------

@@ -2,46 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
 
 import pytest
 
-from helpers.paths import DATA
 
-REFERENCE = json.loads((DATA / "upstream_reference.json").read_text(encoding="utf-8"))["releases"]
 
 # Official commands envcheck deliberately does not reproduce word for word, and why.
-EXEMPT = {
-    ("1.8.0", "rocm4.0.1"): "the page builds torchvision from git; envcheck pins torch and says so",
-    ("1.10.2", "rocm4.2"): "the selector's ROCm command is unpinned and omits torchaudio; envcheck pins the triple",
-}
-
-
-def _cases(kind):
-    for r in REFERENCE:
-        for key, text in (r[f"{kind}_commands"] or {}).items():
-            if key == "osx":
-                os_name, v = "macos", "cpu"
-            elif key.startswith("windows_"):
-                os_name, v = "windows", key.split("_", 1)[1]
-            elif key.endswith("_linux"):
-                os_name, v = "linux", key[: -len("_linux")]
-            elif key.endswith("_windows"):
-                os_name, v = "windows", key[: -len("_windows")]
-            else:
-                os_name, v = "linux", key
-            yield pytest.param(r["torch"], v, os_name, text, id=f"{r['torch']}-{key}")
-
-
-def norm(cmd: str, official: str) -> str:
-    """Whitespace-insensitive; pip3 is pip; pins dropped where the official text has none."""
-    cmd = re.sub(r"\s+", " ", cmd.strip())
-    cmd = re.sub(r"^pip3 ", "pip ", cmd)
-    if "==" not in official:
-        cmd = re.sub(r"==[0-9][0-9.]*(\+[a-z0-9.]+)?", "", cmd)
-    return cmd
 
 
 def _no_nvidia_driver() -> bool:

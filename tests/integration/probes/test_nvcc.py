@@ -11,13 +11,7 @@ from envcheck.probes.nvcc import (
 )
 
 from helpers.fakes import DATA
-
-posix_only = pytest.mark.skipif(os.name != "posix", reason="fake nvcc is a shell script")
-
-
-def _fixture(name: str) -> str:
-    with open(os.path.join(DATA, "nvcc", name), newline="") as fh:
-        return fh.read()
+from unit.probes.test_nvcc import posix_only  # shared with the unit twin
 
 
 def _toolkit(base, name: str, script: str) -> str:

@@ -1,54 +1,14 @@
 from __future__ import annotations
 
 import os
-import stat
 
 import pytest
 
 from envcheck.probes.nvml import (
-    DriverFacts,
     probe_nvml,
 )
 
-from helpers.fakes import FakeNvml, load_recording
-
-
-def _fake_root(tmp_path, recording) -> str:
-    root = tmp_path / "root"
-    text = recording.get("proc_driver_version")
-    if text is not None:
-        target = root / "proc" / "driver" / "nvidia"
-        target.mkdir(parents=True)
-        (target / "version").write_text(text)
-    else:
-        root.mkdir()
-    return str(root)
-
-
-def _fake_smi(tmp_path, recording) -> str:
-    """A real nvidia-smi stand-in that prints the recorded output (or is absent)."""
-    rec = recording.get("nvidia_smi")
-    path = tmp_path / "nvidia-smi"
-    if rec is None:
-        return str(path)  # does not exist: "not found"
-    (tmp_path / "smi.out").write_text(rec["stdout"])
-    path.write_text(
-        '#!/bin/sh\ncat "{}"\nexit {}\n'.format(tmp_path / "smi.out", rec["returncode"])
-    )
-    path.chmod(path.stat().st_mode | stat.S_IEXEC)
-    return str(path)
-
-
-def _probe(tmp_path, name: str) -> tuple[DriverFacts, FakeNvml]:
-    recording = load_recording(name)
-    fake = FakeNvml(recording)
-    facts = probe_nvml(
-        fake,
-        root=_fake_root(tmp_path, recording),
-        smi=_fake_smi(tmp_path, recording),
-        nvml_timeout=None,
-    )
-    return facts, fake
+from unit.probes.test_nvml import _probe  # shared with the unit twin
 
 
 # -- recorded machines -------------------------------------------------------------------------

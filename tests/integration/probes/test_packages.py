@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
 
 from envcheck.probes.tools import probe_tools
 
-from helpers import dists as _dists
-
-
-def _site(tmp_path, *specs):
-    site = str(tmp_path / "site-packages")
-    os.makedirs(site, exist_ok=True)
-    for spec in specs:
-        if isinstance(spec, tuple):
-            _dists.install(site, spec[0], **spec[1])
-        else:
-            _dists.install(site, spec)
-    return site
 
 
 def test_the_real_build_tools_here():

@@ -10,12 +10,6 @@ import os
 
 import pytest
 
-from envcheck.matrix import gpus
-
-
-@pytest.fixture(scope="module")
-def table():
-    return gpus.load()
 
 
 @pytest.mark.skipif(os.name != "posix", reason="flock is POSIX")

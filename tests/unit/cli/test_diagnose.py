@@ -1,4 +1,4 @@
-"""`envcheck diagnose`, `facts` and `explain` run as a user would: child processes, exit codes,
+"""`envcheck diagnose`, `facts` and `explain` from recorded facts, in-process (CliRunner): exit codes,
 stdout the product and stderr the logs, one JSON envelope with --json."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The real CLI, run as a user would: stdout is the product, one-line errors, documented exits."""
+"""The CLI in-process (CliRunner): stdout is the product, one-line errors, documented exits."""
 
 from __future__ import annotations
 

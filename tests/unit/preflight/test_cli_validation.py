@@ -1,6 +1,6 @@
 """Bad preflight input, as a new user types it: one clear line, exit 2, nothing checked.
 
-The real CLI in child processes; every case stops before any check runs (or only shows the
+The CLI in-process (CliRunner); every case stops before any check runs (or only shows the
 thresholds), so each takes well under a second.
 """
 
