@@ -45,5 +45,5 @@ def run_bounded(
 
     job = Job(name, fn, faults.bound(name, bound))
     job.thread.start()
-    job.thread.join(bound)
+    job.thread.join(job.bound)
     return job.done, job.result, job.error

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import replace
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -486,6 +487,7 @@ def probe_nvml(
         from envcheck.probes._bounded import run_bounded
 
         module = nvml
+        started = time.monotonic()
         finished, result, _ = run_bounded(lambda: _guarded(module), nvml_timeout, "nvml")
         if finished and result is not None:
             facts = result
@@ -493,7 +495,7 @@ def probe_nvml(
             facts = DriverFacts(
                 status="timed-out",
                 error_code="timeout",
-                detail="NVML: no answer within {:.1f} s".format(nvml_timeout),
+                detail="NVML: no answer within {:.1f} s".format(min(nvml_timeout, time.monotonic() - started)),
             )
     facts = replace(facts, kernel_module=kernel)
     if facts.status == "ok":

@@ -104,3 +104,19 @@ def test_the_thresholds_layer_is_checked_as_a_config_is():
     assert changed.min_shm == 10 ** 15 and changed.source_of("min_shm") == "injected fault ENVCHECK_FAULT"
     with pytest.raises(Exception, match="min_shm"):
         config.with_layer(th, {"min_shm": "lots"}, faults.VAR, "x")
+
+
+def test_an_in_process_bound_is_capped_too(monkeypatch):
+    """run_bounded (NVML, a statvfs) waits the capped bound, not the default one."""
+    import threading
+    import time
+
+    from envcheck.probes._bounded import run_bounded
+
+    release = threading.Event()
+    monkeypatch.setenv(faults.VAR, "timeout.nvml=0.2")
+    start = time.monotonic()
+    finished, _, _ = run_bounded(lambda: release.wait(30), 30.0, "nvml")
+    waited = time.monotonic() - start
+    release.set()
+    assert not finished and waited < 10  # 0.2 s asked; 30 s would mean the cap was ignored
