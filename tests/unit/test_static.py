@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from helpers import paths
 import ast
+import functools
 import importlib.util
 import json
 import os
@@ -53,7 +54,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.lru_cache(maxsize=None)
 def parse(path: Path) -> ast.Module:
+    """Parsed once for every test that reads it (the trees are only walked, never changed)."""
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
