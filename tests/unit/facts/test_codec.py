@@ -1,4 +1,4 @@
-"""envcheck.facts: the snapshot format (kept with the probe tests it bundles)."""
+"""envcheck.facts: the snapshot format, its loader and redaction."""
 
 from __future__ import annotations
 
