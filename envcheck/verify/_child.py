@@ -688,7 +688,7 @@ def perf_copy(c, direction):
 
 
 def run_check(ev, name, fn, state):
-    """One check: begin, the test hook, the work, end. Returns the status."""
+    """One check: begin, an injected fault if ENVCHECK_FAULT names it, the work, end. Returns the status."""
     if state.get("abandoned"):
         ev.emit("end", check=name, status="not-run", detail="not run: " + state["abandoned"])
         return "not-run"
