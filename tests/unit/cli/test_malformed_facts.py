@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from envcheck.facts import load_facts
+
 from helpers import paths
 
 THIS_MACHINE = str(paths.DATA / "probes" / "snapshots" / "this-machine.json")
@@ -57,3 +59,23 @@ def test_malformed_snapshot_is_one_line_exit_2(cli, tmp_path, content, words):
 def test_a_directory_for_facts_is_a_usage_error(cli, tmp_path):
     res = cli("diagnose", "--facts", str(tmp_path))
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("recording, code", [
+    ("driver-library-mismatch", "EC105"),
+    ("no-permission", "EC106"),
+    ("gpu-lost", "EC601"),
+    ("a100-ecc-remap-pending", "EC602"),
+])
+def test_recorded_nvml_readings_through_the_probe(matrix, recording, code):
+    """The probe's own injection point: a recorded NVML module, no process at all."""
+    import dataclasses
+
+    from helpers.fakes import FakeNvml, load_recording
+
+    from envcheck.probes.nvml import probe_nvml
+    from envcheck.rules import diagnose
+
+    driver = probe_nvml(FakeNvml(load_recording(recording)), root="/nonexistent", smi=None, nvml_timeout=None)
+    facts = dataclasses.replace(load_facts(THIS_MACHINE), driver=driver)
+    assert code in diagnose(facts, matrix, strict=True).codes
