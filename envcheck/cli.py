@@ -505,10 +505,11 @@ def main(argv: list[str] | None = None) -> None:
         from envcheck import faults
 
         try:
-            faults.check()
+            entries = faults.check()
         except faults.FaultSpecError as exc:
             _fail(args, as_json, "input", str(exc), EXIT_USAGE, hint="README: Rehearsing failures")
-        sys.stderr.write("envcheck: warning: {}\n".format(faults.describe()))
+        if entries:  # a value of only separators injects nothing
+            sys.stderr.write("envcheck: warning: {}\n".format(faults.describe()))
     try:
         cli.main(args=args, prog_name="envcheck", standalone_mode=False)
     except click.exceptions.Exit as exc:

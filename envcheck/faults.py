@@ -10,7 +10,8 @@ a real process. It is the only such switch in envcheck, and it changes nothing w
     Cap one of envcheck's own bounds (never raise it): ``nvcc``, ``smi``, ``nvml``, ``torch`` (the
     torch child), ``python`` (reading another interpreter), ``tool`` (compilers' ``--version``),
     ``inventory`` (``envcheck fix``'s package list), ``verify`` (each verify device process),
-    ``disk`` (preflight's disk probe); ``timeout.*`` caps every one.
+    ``disk`` (preflight's disk probe); ``timeout.*`` caps every one. ``proc.run(name=...)`` applies
+    them to programs; the NVML probe and the disk probe apply theirs to in-process calls.
 ``verify.CHECK=ACTION``
     The verify check named CHECK (``tensor``, ``matmul-fp32``, ``perf:copy-h2d``, ``p2p``,
     ``allreduce``...) misbehaves as it begins.

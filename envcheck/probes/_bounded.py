@@ -39,11 +39,8 @@ class Job:
 def run_bounded(
     fn: Callable[[], Any], bound: float, name: str = "call"
 ) -> Tuple[bool, Any, Optional[BaseException]]:
-    """``(finished, result, error)`` of ``fn()`` after at most ``bound`` seconds (capped by
-    ``ENVCHECK_FAULT=timeout.NAME=S``, :mod:`envcheck.faults`)."""
-    from envcheck import faults
-
-    job = Job(name, fn, faults.bound(name, bound))
+    """``(finished, result, error)`` of ``fn()`` after at most ``bound`` seconds."""
+    job = Job(name, fn, bound)
     job.thread.start()
-    job.thread.join(job.bound)
+    job.thread.join(bound)
     return job.done, job.result, job.error

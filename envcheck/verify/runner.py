@@ -388,7 +388,7 @@ class _Job:
         self._thread.start()
 
     def _run(self) -> None:
-        self.result = proc.run(self.argv, timeout=self.timeout, env=self.env, name="verify")
+        self.result = proc.run(self.argv, timeout=self.timeout, env=self.env)  # capped in __init__
 
     @property
     def done(self) -> bool:

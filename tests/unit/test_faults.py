@@ -107,16 +107,23 @@ def test_the_thresholds_layer_is_checked_as_a_config_is():
 
 
 def test_an_in_process_bound_is_capped_too(monkeypatch):
-    """run_bounded (NVML, a statvfs) waits the capped bound, not the default one."""
+    """NVML runs in this process, bounded by a thread: it waits the capped bound, not the default."""
     import threading
     import time
 
-    from envcheck.probes._bounded import run_bounded
+    from envcheck.probes.nvml import probe_nvml
 
     release = threading.Event()
+
+    class HangingNvml:
+        def __getattr__(self, name):
+            return lambda *args: release.wait(30)
+
     monkeypatch.setenv(faults.VAR, "timeout.nvml=0.2")
     start = time.monotonic()
-    finished, _, _ = run_bounded(lambda: release.wait(30), 30.0, "nvml")
+    facts = probe_nvml(HangingNvml(), root="/nonexistent", smi=None, nvml_timeout=30.0)
     waited = time.monotonic() - start
     release.set()
+    finished = facts.status != "timed-out"
     assert not finished and waited < 10  # 0.2 s asked; 30 s would mean the cap was ignored
+    assert facts.detail == "NVML: no answer within 0.2 s"
