@@ -43,8 +43,8 @@ def verify(devices, perf, timeout, quiet, as_json):
     (torch missing or broken, CUDA unusable for a GPU asked for).
     """
     from envcheck.render import err
-    from envcheck.verify import render, runner
+    from envcheck.verify import render, run
 
     progress = None if quiet else err
-    report = runner.verify(devices, perf=perf, timeout=timeout, progress=progress)
+    report = run.verify(devices, perf=perf, timeout=timeout, progress=progress)
     finish(Outcome("verify", report.to_dict(), render.text_lines(report), report.exit_code, report.warnings), as_json)

@@ -18,9 +18,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-__all__ = ["ProcResult", "run", "stream"]
+__all__ = ["ChildRun", "ProcResult", "RUNNER", "run", "run_child", "stream"]
 
 _POSIX = os.name == "posix"
+RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "children", "__runner__.py")
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,36 @@ def run(
         if proc.poll() is None:  # pragma: no cover - interrupted
             _kill_tree(proc)
     return ProcResult(args, proc.returncode, out or "", err or "", time.monotonic() - start)
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """A child of :mod:`envcheck.children`: how the process ended and the events it printed."""
+
+    result: ProcResult
+    events: tuple  # of dicts, in order (envcheck.children.events.parse)
+    unreadable: int = 0  # marked lines that were not a readable event
+
+
+def run_child(
+    python: str,
+    name: str,
+    args: Sequence[str] = (),
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    bound: str = "*",
+) -> ChildRun:
+    """Run the child ``envcheck.children.NAME`` in ``python`` (any interpreter: envcheck need
+    not be installed there) through the one launcher, ``children/__runner__.py``, and read the
+    events it printed. ``bound`` names the timeout for ``ENVCHECK_FAULT`` (see :func:`run`)."""
+    from envcheck.children import events
+
+    result = run([python, RUNNER, name, *args], timeout=timeout, env=env, cwd=cwd, name=bound)
+    bad: list = []
+    found = events.parse(result.stdout, bad)
+    return ChildRun(result, tuple(found), len(bad))
 
 
 def stream(

@@ -27,7 +27,7 @@ __all__ = [
     # torch as installed (read without importing it)
     "Dist", "Package", "CudaPackage", "CudaPin", "TorchStaticFacts",
     # torch as imported (the runtime child)
-    "TorchDevice", "LoadedLibrary", "TorchvisionCheck", "TorchRuntimeFacts",
+    "TorchDevice", "LoadedLibrary", "TorchvisionCheck", "TorchRuntimeFacts", "ModuleShadow",
     # a pasted report read instead of a machine
     "ReportBlock", "ReportedError", "ReportConflict", "ReportFacts",
 ]
@@ -394,6 +394,17 @@ class CudaPin:
 
 
 @dataclass(frozen=True)
+class ModuleShadow:
+    """``import NAME`` in a program started in the working directory takes ``shadow`` instead of
+    the installed distribution at ``installed`` (None: not installed at all)."""
+
+    name: str  # torch | torchvision | numpy
+    shadow: str  # the file (or namespace folder) import would take
+    via: str  # working directory | PYTHONPATH | sys.path
+    installed: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class TorchStaticFacts:
     status: str = "missing"  # ok | missing | failed | timed-out
     detail: str = ""
@@ -423,6 +434,8 @@ class TorchStaticFacts:
     triton_pin: Optional[CudaPin] = None  # torch's Requires-Dist on triton where it applies
     packages: tuple[Package, ...] = ()  # the ecosystem around torch, by name
     shadowed: tuple[Dist, ...] = ()  # same name again later on sys.path (import ignores it)
+    sys_path: tuple[str, ...] = ()  # the path it read (the children's policy: no script folder)
+    shadows: tuple[ModuleShadow, ...] = ()  # torch/torchvision/numpy not from their install
 
 
 # ---------------------------------------------------------------------------------------------
@@ -478,6 +491,8 @@ class TorchRuntimeFacts:
     torchvision: Optional[TorchvisionCheck] = None
     errors: Dict[str, str] = field(default_factory=dict)  # step -> "Type: message"
     stderr_tail: str = ""
+    sys_path: tuple[str, ...] = ()  # the path the child ran with (the children's policy)
+    shadows: tuple[ModuleShadow, ...] = ()  # torch/torchvision/numpy not from their install
 
 
 # ---------------------------------------------------------------------------------------------

@@ -308,11 +308,11 @@ def _still_needed(step: Step, now: "Diagnosis", plan: Plan) -> Optional[str]:
 def _prove(report: FixReport, python: str, timeout: Optional[float], env: Optional[Mapping[str, str]],
            say: Callable[[str], None]) -> None:
     from envcheck.errors import EnvcheckError
-    from envcheck.verify import runner
+    from envcheck.verify import run as verify_run
 
     say("envcheck fix: proving it (verify: {})".format(", ".join(QUICK_CHECKS)))
     try:
-        report.verify = runner.verify(checks=QUICK_CHECKS, python=python, timeout=timeout, multi_gpu=False,
+        report.verify = verify_run.verify(checks=QUICK_CHECKS, python=python, timeout=timeout, multi_gpu=False,
                                       env=env, progress=None)
     except EnvcheckError as exc:
         report.verify_error = exc.message

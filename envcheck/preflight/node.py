@@ -310,7 +310,7 @@ def run_verify(th: Any, budget: float, devices: Optional[Sequence[str]] = None,
 def _nvml_index(device: Any, driver: Any) -> int:
     """The NVML index of a verified GPU (by UUID, then PCI bus id): CUDA_VISIBLE_DEVICES and
     CUDA_DEVICE_ORDER renumber torch's devices, NVML's indexes are the node's."""
-    from envcheck.verify.runner import _find_gpu
+    from envcheck.verify.report import find_gpu as _find_gpu
 
     g = _find_gpu(driver, device) if driver is not None else None
     if g is not None:

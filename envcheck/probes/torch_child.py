@@ -1,9 +1,9 @@
-"""torch at run time, in a child process: the parent never imports torch.
+"""torch at run time, in a child process: the parent side (the parent never imports torch).
 
-The child runs :data:`CHILD_SCRIPT` (standard library + torch) through
-:func:`envcheck.proc.run` with a timeout. It prints lines starting with :data:`MARK`: a
-``{"stage": ...}`` line before each step (so a crash can be placed), a ``{"partial": ...}`` line
-with what it knows before the riskier torchvision step, and a final ``{"result": ...}``.
+The child is :mod:`envcheck.children.torch_runtime`, started through
+:func:`envcheck.proc.run_child` with a timeout. Its events (:mod:`envcheck.children.events`): a
+``stage`` before each step (so a crash can be placed), a ``partial`` with what it knows before the
+riskier torchvision step, and a final ``result``.
 
 Outcomes (:attr:`TorchRuntimeFacts.status`): ``ok``; ``import-failed`` (the exception line);
 ``crashed`` (killed by a signal, or exited without a result: the stage says where);
@@ -13,157 +13,20 @@ could not be started).
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, Dict, List, Mapping, Optional
 
+from envcheck.children import events
 from envcheck.facts.model import LoadedLibrary, TorchDevice, TorchRuntimeFacts, TorchvisionCheck
+from envcheck.probes.torch_static import shadows_from
 
 __all__ = [
-    "CHILD_SCRIPT",
-    "MARK",
     "TORCH_TIMEOUT",
     "parse_child_output",
     "probe_torch_child",
 ]
 
 TORCH_TIMEOUT = 60.0  # seconds: a cold `import torch` from a network filesystem can take 30+
-MARK = "@@envcheck-torch "
-
-CHILD_SCRIPT = r"""
-import json, os, sys, warnings
-MARK = "@@envcheck-torch "
-def emit(obj):
-    sys.stdout.write(MARK + json.dumps(obj, default=str) + "\n")
-    sys.stdout.flush()
-def err(exc):
-    text = str(exc).strip()
-    return "%s: %s" % (type(exc).__name__, text.splitlines()[0] if text else "")
-LIBS = ("libcudart", "libcudnn", "libnccl", "libcublas", "libnvJitLink", "libcuda.",
-        "libnvrtc", "libcusparse", "libcufft", "libcurand", "libcusolver", "libnvshmem",
-        "libamdhip64", "libtorch_cuda")
-def loaded_libraries():
-    out, seen = [], set()
-    try:
-        with open("/proc/self/maps") as fh:
-            for line in fh:
-                parts = line.split(None, 5)
-                if len(parts) < 6:
-                    continue
-                path = parts[5].strip()
-                base = os.path.basename(path)
-                if path in seen or not base.startswith(LIBS):
-                    continue
-                seen.add(path)
-                out.append(path)
-    except OSError:
-        return None
-    return out
-res = {"python": sys.executable, "python_version": "%d.%d.%d" % sys.version_info[:3],
-       "errors": {}}
-emit({"stage": "import torch"})
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    try:
-        import torch
-    except BaseException as exc:
-        import traceback
-        res["import_error"] = err(exc)
-        res["traceback"] = traceback.format_exc()[-3000:]
-        res["status"] = "import-failed"
-        emit({"result": res})
-        sys.exit(0)
-res["import_warnings"] = [str(w.message)[:500] for w in caught]
-res["version"] = str(getattr(torch, "__version__", ""))
-tv = getattr(torch, "version", None)
-res["cuda_build"] = getattr(tv, "cuda", None)
-res["hip"] = getattr(tv, "hip", None)
-res["torch_file"] = getattr(torch, "__file__", None)
-emit({"stage": "torch.cuda.is_available"})
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    try:
-        res["is_available"] = bool(torch.cuda.is_available())
-    except Exception as exc:
-        res["errors"]["is_available"] = err(exc)
-res["available_warnings"] = [str(w.message)[:1000] for w in caught]
-emit({"stage": "torch.cuda.device_count"})
-try:
-    res["device_count"] = int(torch.cuda.device_count())
-except Exception as exc:
-    res["errors"]["device_count"] = err(exc)
-emit({"stage": "arch list"})
-try:
-    archs = list(torch.cuda.get_arch_list())
-    if not archs and hasattr(torch._C, "_cuda_getArchFlags"):
-        flags = torch._C._cuda_getArchFlags()
-        archs = flags.split() if flags else []
-    res["arch_list"] = archs
-except Exception as exc:
-    res["errors"]["arch_list"] = err(exc)
-try:
-    abi = getattr(torch._C, "_GLIBCXX_USE_CXX11_ABI", None)
-    if isinstance(abi, bool):
-        res["cxx11_abi"] = abi
-except Exception as exc:
-    res["errors"]["cxx11_abi"] = err(exc)
-emit({"stage": "cudnn"})
-try:
-    res["cudnn_version"] = torch.backends.cudnn.version()
-except Exception as exc:
-    res["errors"]["cudnn_version"] = err(exc)
-emit({"stage": "nccl"})
-try:
-    if res.get("cuda_build") and hasattr(torch.cuda, "nccl"):
-        v = torch.cuda.nccl.version()
-        res["nccl_version"] = ".".join(str(x) for x in v) if isinstance(v, tuple) else str(v)
-except Exception as exc:
-    res["errors"]["nccl_version"] = err(exc)
-devices = []
-if res.get("is_available"):
-    for i in range(res.get("device_count") or 0):
-        emit({"stage": "device %d" % i})
-        try:
-            cap = torch.cuda.get_device_capability(i)
-            props = torch.cuda.get_device_properties(i)
-            devices.append({"index": i, "name": torch.cuda.get_device_name(i),
-                            "capability": "%d.%d" % tuple(cap),
-                            "total_memory_mib": int(props.total_memory) // (1 << 20)})
-        except Exception as exc:
-            res["errors"]["device %d" % i] = err(exc)
-res["devices"] = devices
-res["loaded_libraries"] = loaded_libraries()
-emit({"partial": res})
-emit({"stage": "import torchvision"})
-tvr = {"status": "missing"}
-try:
-    import torchvision
-    tvr["version"] = str(getattr(torchvision, "__version__", ""))
-    emit({"stage": "torchvision.ops.nms"})
-    try:
-        boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 11.0, 11.0],
-                              [50.0, 50.0, 60.0, 60.0]])
-        scores = torch.tensor([0.9, 0.8, 0.7])
-        keep = torchvision.ops.nms(boxes, scores, 0.5).tolist()
-        tvr["status"] = "ok" if keep == [0, 2] else "wrong-result"
-        tvr["detail"] = "nms kept %s" % (keep,)
-    except Exception as exc:
-        tvr["status"] = "nms-failed"
-        tvr["detail"] = err(exc)
-except ModuleNotFoundError as exc:
-    if getattr(exc, "name", None) == "torchvision":
-        tvr["detail"] = "torchvision is not installed"
-    else:
-        tvr["status"] = "import-failed"
-        tvr["detail"] = err(exc)
-except Exception as exc:
-    tvr["status"] = "import-failed"
-    tvr["detail"] = err(exc)
-res["torchvision"] = tvr
-res["loaded_libraries"] = loaded_libraries()
-res["status"] = "ok"
-emit({"result": res})
-"""
 
 
 _LIB_FAMILIES = (
@@ -258,6 +121,8 @@ def _from_payload(data: Mapping[str, Any], **extra: Any) -> Dict[str, Any]:
             version=tv.get("version") if isinstance(tv.get("version"), str) else None,
             detail=str(tv.get("detail", "")),
         )
+    out["sys_path"] = strs("sys_path")
+    out["shadows"] = shadows_from(data.get("shadows"))
     out.update(extra)
     return out
 
@@ -267,23 +132,16 @@ def parse_child_output(result: Any, interpreter: Optional[str] = None) -> TorchR
     stage: Optional[str] = None
     partial: Optional[Dict[str, Any]] = None
     final: Optional[Dict[str, Any]] = None
-    junk = False
-    for line in result.stdout.splitlines():
-        if not line.startswith(MARK):
-            continue
-        try:
-            obj = json.loads(line[len(MARK) :])
-        except ValueError:
-            junk = True
-            continue
-        if not isinstance(obj, dict):
-            junk = True
-        elif isinstance(obj.get("stage"), str):
-            stage = obj["stage"]
-        elif isinstance(obj.get("partial"), dict):
-            partial = obj["partial"]
-        elif isinstance(obj.get("result"), dict):
-            final = obj["result"]
+    unreadable: List[str] = []
+    for event in events.parse(result.stdout, unreadable):
+        kind = event["event"]
+        if kind == "stage" and isinstance(event.get("name"), str):
+            stage = event["name"]
+        elif kind == "partial":
+            partial = event
+        elif kind == "result":
+            final = event
+    junk = bool(unreadable)
     common = dict(
         interpreter=interpreter,
         seconds=round(result.seconds, 3),
@@ -345,8 +203,8 @@ def probe_torch_child(
     cwd: Optional[str] = None,
 ) -> TorchRuntimeFacts:
     """Import torch in a child of ``python`` (default: this interpreter) and report."""
-    from envcheck.proc import run
+    from envcheck.proc import run_child
 
     interpreter = python or sys.executable
-    result = run([interpreter, "-c", CHILD_SCRIPT], timeout=timeout, env=env, cwd=cwd, name="torch")
-    return parse_child_output(result, interpreter=interpreter)
+    child = run_child(interpreter, "torch_runtime", timeout=timeout, env=env, cwd=cwd, bound="torch")
+    return parse_child_output(child.result, interpreter=interpreter)

@@ -1,287 +1,44 @@
-"""torch as installed, read without importing it.
+"""torch as installed, read without importing it: the parent side.
 
-Two halves, as everywhere in envcheck:
-
-* :func:`read_static` (capture) uses only the standard library: a scan of ``*.dist-info`` for the
-  distributions of the torch family and the CUDA wheels (``nvidia-*``, ``cuda-*``), and
-  ``torch/version.py`` read as *text*. It returns plain JSON-able data. This module imports only
-  the standard library at module level, so the very same source runs inside another interpreter
-  (``--python PATH``): as ``python -m envcheck.probes.torch_static`` where envcheck is installed,
-  or as ``python -c <this file's source>`` where it is not (what :func:`probe_torch_static`
-  does). Either way it prints one JSON object.
-* :func:`facts_from_raw` (parse) turns that data into :class:`TorchStaticFacts`, using
-  ``packaging`` for versions, local labels, requirements and markers.
+The capture half is the child :mod:`envcheck.children.torch_static` (standard library only): a
+scan of ``*.dist-info`` and ``torch/version.py`` read as text, plus what shadows torch. For this
+interpreter it runs in-process, on ``sys.path`` cut by the children's policy
+(:func:`envcheck.children.syspath.policy_path`); for another (``--python PATH``) it runs there
+through :func:`envcheck.proc.run_child`. :func:`facts_from_raw` (parse) turns its data into
+:class:`TorchStaticFacts`, using ``packaging`` for versions, local labels, requirements and markers.
 """
 
 from __future__ import annotations
 
-import ast
-import json
 import os
-import platform
 import re
-import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-if __name__ != "__main__":  # the parent side; run as a child reader, this source has only the standard library
-    from envcheck.facts.model import CudaPackage, CudaPin, Dist, Package, TorchStaticFacts
+from envcheck.children.torch_static import (
+    ECOSYSTEM,
+    READER_VERSION,
+    canonical_name,
+    is_cuda_dist,
+    marker_environment,
+    parse_version_py,
+    read_static,
+)
+from envcheck.facts.model import CudaPackage, CudaPin, Dist, ModuleShadow, Package, TorchStaticFacts
 
 __all__ = [
+    "ECOSYSTEM",
     "parse_version_py",
     "read_static",
     "facts_from_raw",
+    "marker_environment",
     "probe_torch_static",
+    "shadows_from",
     "CHILD_TIMEOUT",
 ]
 
 CHILD_TIMEOUT = 10.0  # seconds for the child reader of another interpreter (metadata only)
 
-READER_VERSION = 1
-_FAMILY = ("torch", "torchvision", "torchaudio", "triton", "pytorch-triton", "pytorch-triton-rocm")
-# The libraries around torch whose versions the peers' reports list (collect_env, accelerate env,
-# ds_report) and whose builds break against another torch; any name starting with "torch" too.
-ECOSYSTEM = (
-    "numpy", "triton", "pytorch-triton", "pytorch-triton-rocm", "xformers", "flash-attn",
-    "flash-attn-3", "flashinfer-python", "vllm", "sglang", "transformers", "accelerate", "deepspeed",
-    "apex", "bitsandbytes", "peft", "trl", "diffusers", "lightning", "pytorch-lightning", "timm",
-    "mamba-ssm", "causal-conv1d", "liger-kernel", "unsloth", "fbgemm-gpu", "fbgemm-gpu-genai",
-    "onnxruntime-gpu", "tensorrt", "sentence-transformers", "safetensors", "pyg-lib", "mmcv",
-    "nvidia-dali-cuda120", "cupy-cuda12x", "cupy-cuda11x", "jax", "jaxlib", "tensorflow",
-)
-# The Requires-Dist names kept for each ecosystem package: what can pin it to another torch.
-_REQUIRED = ("torch", "torchvision", "torchaudio", "triton", "pytorch-triton", "xformers", "numpy",
-             "flash-attn")
-_CUDA_NAMES = ("cuda-toolkit", "cuda-bindings", "cuda-python", "cuda-pathfinder")
-_NOT_CUDA_WHEELS = ("nvidia-ml-py", "nvidia-ml-py3", "nvidia-pyindex")  # bindings, not libraries
-_CONDA_RECORD = re.compile(
-    r"^(pytorch|pytorch-cuda|pytorch-gpu|pytorch-cpu|libtorch|cpuonly|cudatoolkit|cuda-version|"
-    r"cuda-runtime|cudnn|nccl|torchvision|torchaudio)-\d"
-)
-_MAX_METADATA = 256 * 1024  # headers come first; the long description may follow
-_MAX_VERSION_PY = 64 * 1024
-_MAX_CONDA_META = 20000  # directory entries looked at, at most
-
-
-def _canon(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _is_ecosystem(canon: str) -> bool:
-    return canon in ECOSYSTEM or (canon.startswith("torch") and canon != "torch")
-
-
-def _is_cuda_dist(canon: str) -> bool:
-    if canon in _NOT_CUDA_WHEELS:
-        return False
-    return canon.startswith("nvidia-") or canon in _CUDA_NAMES
-
-
-# ---------------------------------------------------------------------------------------------
-# Facts
-
-
-# ---------------------------------------------------------------------------------------------
-# Capture (standard library only; runs inside the inspected interpreter)
-
-
-def parse_version_py(text: str) -> Dict[str, Any]:
-    """Module-level literal assignments of ``torch/version.py``: ``{"cuda": "12.8", ...}``."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return {}
-    out: Dict[str, Any] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        else:
-            continue
-        if not isinstance(target, ast.Name):
-            continue
-        try:
-            literal = ast.literal_eval(value)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            continue
-        if literal is None or isinstance(literal, (str, bool, int, float)):
-            out[target.id] = literal
-    return out
-
-
-def _marker_environment() -> Dict[str, str]:
-    """PEP 508 marker values of this interpreter (what packaging's default_environment gives)."""
-    impl = sys.implementation
-    iver = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
-    if impl.version.releaselevel != "final":
-        iver += impl.version.releaselevel[0] + str(impl.version.serial)
-    return {
-        "implementation_name": impl.name,
-        "implementation_version": iver,
-        "os_name": os.name,
-        "platform_machine": platform.machine(),
-        "platform_release": platform.release(),
-        "platform_system": platform.system(),
-        "platform_version": platform.version(),
-        "python_full_version": platform.python_version(),
-        "platform_python_implementation": platform.python_implementation(),
-        "python_version": ".".join(platform.python_version_tuple()[:2]),
-        "sys_platform": sys.platform,
-    }
-
-
-def _read_text_bounded(path: str, limit: int = 0) -> Optional[str]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read(limit or _MAX_VERSION_PY)
-    except OSError:
-        return None
-
-
-def _conda_records(prefix: str) -> List[str]:
-    meta = os.path.join(prefix, "conda-meta")
-    out: List[str] = []
-    try:
-        with os.scandir(meta) as it:
-            for i, entry in enumerate(it):
-                if i >= _MAX_CONDA_META:
-                    break
-                if entry.name.endswith(".json") and _CONDA_RECORD.match(entry.name):
-                    out.append(entry.name[: -len(".json")])
-    except OSError:
-        pass
-    return sorted(out)
-
-
-def _headers(text: str) -> Tuple[Dict[str, str], List[str]]:
-    """The RFC 822 header block of a METADATA file: single fields and every Requires-Dist."""
-    fields: Dict[str, str] = {}
-    requires: List[str] = []
-    for line in text.splitlines():
-        if not line.strip():
-            break  # the body (the long description) starts here
-        if line[:1] in (" ", "\t") or ":" not in line:
-            continue
-        key, _, value = line.partition(":")
-        value = value.strip()
-        if key == "Requires-Dist":
-            requires.append(value)
-        else:
-            fields.setdefault(key, value)
-    return fields, requires
-
-
-def _scan_dists(search: Sequence[str]) -> List[Dict[str, Any]]:
-    """Installed torch-family and CUDA distributions, in sys.path order, without importlib.metadata.
-
-    Only the ``*.dist-info`` / ``*.egg-info`` folders whose names belong to the family are
-    opened, so a site-packages with hundreds of packages costs one directory listing.
-    """
-    out: List[Dict[str, Any]] = []
-    for entry in search:
-        try:
-            names = sorted(os.listdir(entry or "."))
-        except OSError:
-            continue
-        for name in names:
-            if name.endswith(".dist-info"):
-                meta_name = "METADATA"
-            elif name.endswith(".egg-info"):
-                meta_name = "PKG-INFO"
-            else:
-                continue
-            guess = _canon(name.rsplit(".", 1)[0].split("-", 1)[0])
-            if guess not in _FAMILY and not _is_cuda_dist(guess) and not _is_ecosystem(guess):
-                continue
-            folder = os.path.join(entry or ".", name)
-            meta_path = os.path.join(folder, meta_name) if os.path.isdir(folder) else folder
-            text = _read_text_bounded(meta_path, _MAX_METADATA)
-            if text is None:
-                continue
-            fields, requires = _headers(text)
-            real = fields.get("Name")
-            if not real:
-                continue
-            canon = _canon(real)
-            family = canon in _FAMILY or _is_cuda_dist(canon)
-            if not family and not _is_ecosystem(canon):
-                continue
-            is_dir = os.path.isdir(folder)
-            installer = _read_text_bounded(os.path.join(folder, "INSTALLER"), 256) if is_dir else None
-            record = {
-                "name": real,
-                "canon": canon,
-                "version": fields.get("Version") or "",
-                "location": os.path.abspath(entry or "."),
-                "installer": (installer or "").strip() or None,
-                "requires": requires if (canon == "torch" or _is_cuda_dist(canon)) else [],
-            }
-            if _is_ecosystem(canon):
-                record["ecosystem"] = True
-                record["requires"] = [r for r in requires if _req_name(r) in _REQUIRED]
-                wheel = _direct_url_wheel(os.path.join(folder, "direct_url.json")) if is_dir else None
-                if wheel:
-                    record["wheel"] = wheel
-            out.append(record)
-    return out
-
-
-def _req_name(line: str) -> str:
-    return _canon(re.split(r"[\s;\[<>=!~(@]", line.strip(), 1)[0])
-
-
-def _direct_url_wheel(path: str) -> Optional[str]:
-    """The wheel file name of a URL or file install (PEP 610 ``direct_url.json``), e.g.
-    ``flash_attn-2.7.4.post1+cu12torch2.6cxx11abiFALSE-cp312-cp312-linux_x86_64.whl``."""
-    text = _read_text_bounded(path, 16384)
-    if not text:
-        return None
-    try:
-        url = json.loads(text).get("url")
-    except (ValueError, AttributeError):
-        return None
-    if not isinstance(url, str):
-        return None
-    from urllib.parse import unquote
-
-    name = unquote(url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1])
-    return name if name.endswith(".whl") else None
-
-
-def read_static(path: Optional[Sequence[str]] = None) -> Dict[str, Any]:
-    """Everything this module reports, as plain data, for ``path`` (default ``sys.path``)."""
-    search = list(sys.path if path is None else path)
-    dists = _scan_dists(search)
-
-    version_py = None
-    torch_dist = next((d for d in dists if d["canon"] == "torch"), None)
-    if torch_dist is not None and torch_dist["location"]:
-        candidate = os.path.join(torch_dist["location"], "torch", "version.py")
-        text = _read_text_bounded(candidate)
-        if text is not None:
-            version_py = {"path": candidate, "values": parse_version_py(text)}
-
-    return {
-        "reader": READER_VERSION,
-        "python": {
-            "executable": sys.executable,
-            "version": platform.python_version(),
-            "prefix": sys.prefix,
-        },
-        "marker_env": _marker_environment(),
-        "conda": {
-            "env": os.path.isdir(os.path.join(sys.prefix, "conda-meta")),
-            "records": _conda_records(sys.prefix),
-        },
-        "dists": dists,
-        "version_py": version_py,
-    }
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    sys.stdout.write(json.dumps(read_static(args or None)) + "\n")
-    return 0
+CHILD_TIMEOUT = 10.0  # seconds for the child reader of another interpreter (metadata only)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,7 +118,7 @@ def _pins(
     torch_requires: Sequence[str], installed: Dict[str, Dict[str, Any]], env: Dict[str, str]
 ) -> tuple[CudaPin, ...]:
     # A CPU build declares no CUDA wheels: skip packaging.requirements (tens of ms to import).
-    if not any(_is_cuda_dist(_canon(re.split(r"[\s;\[<>=!~(]", line.strip(), 1)[0])) for line in torch_requires):
+    if not any(is_cuda_dist(canonical_name(re.split(r"[\s;\[<>=!~(]", line.strip(), 1)[0])) for line in torch_requires):
         return ()
     from packaging.requirements import InvalidRequirement, Requirement
 
@@ -369,7 +126,7 @@ def _pins(
     seen: set = set()
 
     def check(req: Any, via: Optional[str]) -> None:
-        canon = _canon(req.name)
+        canon = canonical_name(req.name)
         if (canon, str(req.specifier)) in seen:  # one pin repeated for several extras
             return
         seen.add((canon, str(req.specifier)))
@@ -410,8 +167,8 @@ def _pins(
             req = Requirement(line)
         except InvalidRequirement:
             continue
-        canon = _canon(req.name)
-        if not _is_cuda_dist(canon) or not applies(req, ()):
+        canon = canonical_name(req.name)
+        if not is_cuda_dist(canon) or not applies(req, ()):
             continue
         check(req, None)
         # One level through a metapackage (torch >= 2.10 pins cuda-toolkit[cublas,...]).
@@ -424,7 +181,7 @@ def _pins(
                 except InvalidRequirement:
                     continue
                 if (
-                    _is_cuda_dist(_canon(sub.name))
+                    is_cuda_dist(canonical_name(sub.name))
                     and sub.marker is not None
                     and applies(sub, sorted(req.extras))
                 ):
@@ -552,7 +309,7 @@ def split_requirement(line: str) -> Optional[Tuple[str, str, Optional[str]]]:
     m = _REQ.match(line)
     if not m:
         return None
-    return _canon(m.group(1)), re.sub(r"\s+", "", m.group(2) or ""), (m.group(3) or "").strip() or None
+    return canonical_name(m.group(1)), re.sub(r"\s+", "", m.group(2) or ""), (m.group(3) or "").strip() or None
 
 
 def _package(d: Dict[str, Any], env: Dict[str, str]) -> Package:
@@ -616,7 +373,7 @@ def facts_from_raw(raw: Dict[str, Any]) -> TorchStaticFacts:
     cuda_packages = tuple(
         CudaPackage(d["name"], d["version"], _cuda_major(c, d["version"]), d.get("location"))
         for c, d in sorted(first.items())
-        if _is_cuda_dist(c)
+        if is_cuda_dist(c)
     )
     conda_records = tuple(conda.get("records") or ())
     common = dict(
@@ -632,6 +389,8 @@ def facts_from_raw(raw: Dict[str, Any]) -> TorchStaticFacts:
         cuda_packages=cuda_packages,
         packages=tuple(_package(d, env) for c, d in sorted(first.items()) if d.get("ecosystem")),
         shadowed=tuple(shadowed),
+        sys_path=tuple(str(p) for p in raw.get("sys_path") or () if isinstance(p, str)),
+        shadows=shadows_from(raw.get("shadows")),
     )
     torch = first.get("torch")
     if torch is None:
@@ -681,9 +440,15 @@ def facts_from_raw(raw: Dict[str, Any]) -> TorchStaticFacts:
     )
 
 
-def _reader_source() -> str:
-    with open(os.path.abspath(__file__), encoding="utf-8") as fh:
-        return fh.read()
+def shadows_from(data: Any) -> Tuple[ModuleShadow, ...]:
+    """A child's ``shadows`` list -> facts (tolerant of junk: a pasted or old snapshot)."""
+    out: List[ModuleShadow] = []
+    for d in data if isinstance(data, list) else ():
+        if isinstance(d, dict) and isinstance(d.get("name"), str) and isinstance(d.get("shadow"), str):
+            installed = d.get("installed")
+            out.append(ModuleShadow(d["name"], d["shadow"], str(d.get("via") or "sys.path"),
+                                    installed if isinstance(installed, str) else None))
+    return tuple(out)
 
 
 def probe_torch_static(
@@ -699,31 +464,30 @@ def probe_torch_static(
     to another interpreter runs this module's source there, in a child with a timeout.
     """
     if python is None:
+        from envcheck.children.syspath import policy_path
+
         try:
-            raw = read_static(path)
+            raw = read_static(policy_path() if path is None else path)
         except Exception as exc:  # noqa: BLE001 - a probe reports, it does not raise
             return TorchStaticFacts(status="failed", detail="reading metadata: {!r}".format(exc))
         return facts_from_raw(raw)
 
-    from envcheck.proc import run
+    from envcheck.proc import run_child
 
-    result = run([python, "-c", _reader_source()], timeout=timeout, env=env, name="python")
+    child = run_child(python, "torch_static", timeout=timeout, env=env, bound="python")
+    result = child.result
     if result.timed_out:
         return TorchStaticFacts(status="timed-out", detail=result.describe(), interpreter=python)
-    if result.not_found or result.error:
+    if result.not_found or result.error or result.returncode != 0:
         return TorchStaticFacts(status="failed", detail=result.describe(), interpreter=python)
-    if result.returncode != 0:
-        return TorchStaticFacts(status="failed", detail=result.describe(), interpreter=python)
-    lines = [ln for ln in result.stdout.splitlines() if ln.startswith("{")]
+    data = next((e for e in reversed(child.events) if e["event"] == "static"), None)
     try:
-        return facts_from_raw(json.loads(lines[-1]))
-    except (IndexError, ValueError, KeyError, TypeError) as exc:
+        if data is None:
+            raise ValueError("no static event")
+        return facts_from_raw(data)
+    except (ValueError, KeyError, TypeError) as exc:
         return TorchStaticFacts(
             status="failed",
             detail="{}: unreadable output ({})".format(os.path.basename(python), exc),
             interpreter=python,
         )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

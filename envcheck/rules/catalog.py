@@ -426,6 +426,21 @@ CATALOG: Tuple[Doc, ...] = (
         "`pip install 'numpy<2'`, or upgrade torch.",
     ),
     _d(
+        "EC315", "module-shadowed", "error", "A local torch, torchvision or numpy shadows the installed one",
+        ("F6",),
+        "A folder or file named `torch`, `torchvision` or `numpy` in the working directory (Python "
+        "puts a script's folder, or the working directory, first on `sys.path`) or on PYTHONPATH "
+        "is imported instead of the installed package: `import torch` gives a module without "
+        "`__version__` or `cuda`, a partial import, or another build than pip reports.",
+        "Each envcheck child (the static reader and the torch child) reports the `sys.path` it "
+        "ran with and, for a program started in the working directory, where `import NAME` would "
+        "come from against where the distribution is installed (`torch.shadows`, "
+        "`torch_runtime.shadows`; both paths in the evidence). envcheck's own children leave the "
+        "working directory off their path, as `python -P` does, so they see the installed torch.",
+        "Rename or move the local folder or file (the command shown), or start Python from "
+        "another folder; for a PYTHONPATH entry, remove it from PYTHONPATH.",
+    ),
+    _d(
         "EC401", "cuda-visible-devices-hides-all", "error", "CUDA_VISIBLE_DEVICES hides every GPU",
         ("F7",),
         "With CUDA_VISIBLE_DEVICES empty, repeating an id, starting with an invalid or "

@@ -1,4 +1,4 @@
-"""The installed torch family and its CUDA wheels (EC301-EC307)."""
+"""The installed torch family and its CUDA wheels (EC301-EC307), and what shadows them (EC315)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ __all__ = [
     "pip_conda_mixed",
     "installed_twice",
     "install_consistent",
+    "shadowed_module",
     "RULES",
 ]
 
@@ -265,6 +266,63 @@ def installed_twice(v: View) -> Iterator[Finding]:
     )
 
 
+def _shadows(v: View) -> List:
+    """Every shadow the static reader and the torch child saw, once each (by module and path)."""
+    seen: Dict[tuple, object] = {}
+    rt = v.runtime
+    for s in tuple(v.facts.torch.shadows) + tuple(rt.shadows if rt is not None else ()):
+        seen.setdefault((s.name, s.shadow), s)
+    return list(seen.values())
+
+
+def _quote(path: str) -> str:
+    return "'{}'".format(path.replace("'", "'\\''")) if re.search(r"[^\w@%+=:,./-]", path) else path
+
+
+def shadowed_module(v: View) -> Iterator[Finding]:
+    """EC315: a torch/torchvision/numpy in the working directory or on PYTHONPATH is imported
+    instead of the installed one."""
+    shadows = _shadows(v)
+    if not shadows:
+        return
+    rt = v.runtime
+    evidence = []
+    for s in shadows:
+        origin = "the working directory" if s.via == "working directory" else s.via
+        evidence.append(ev("shadows[{}]".format(s.name), "{} (from {})".format(s.shadow, origin)))
+        evidence.append(ev("installed[{}]".format(s.name), s.installed or "not installed"))
+    if rt is not None and rt.torch_file:
+        evidence.append(ev("torch_runtime.torch_file", rt.torch_file))
+    first = shadows[0]
+    where = first.shadow.rstrip("/\\")
+    if where.endswith(("__init__.py", "__init__.pyc")):
+        where = where.rsplit("/", 1)[0].rsplit("\\", 1)[0]
+    installed = "the installed {} at {}".format(first.name, first.installed) if first.installed else (
+        "{} (which is not installed)".format(first.name))
+    how = {"working directory": "Python started in this folder imports it instead",
+           "PYTHONPATH": "Python started with this PYTHONPATH imports it instead"}
+    title = "{} shadows {}: {}".format(where, installed, how.get(first.via, "Python imports it instead"))
+    if len(shadows) > 1:
+        title += " (and {} more)".format(len(shadows) - 1)
+    command = None
+    if first.via == "working directory":
+        stem, dot, ext = where.rpartition(".") if where.endswith((".py", ".pyc", ".so", ".pyd")) else (where, "", "")
+        command = "mv {} {}".format(_quote(where), _quote("{}_local{}{}".format(stem, dot, ext)))
+        fix = ("Rename or move {} (the command below; then fix the imports that used it), or start "
+               "Python from another folder.".format(where))
+    else:
+        fix = "Remove {} from PYTHONPATH (or the .pth file that adds it), then start Python again.".format(
+            first.shadow.rsplit("/" + first.name, 1)[0] if "/" + first.name in first.shadow else where)
+    yield finding(
+        "EC315", title, evidence,
+        cause="Python puts the script's folder (the working directory for `python -c`, `-m` and "
+        "the REPL) first on sys.path, then PYTHONPATH, then site-packages: a local `{}` wins "
+        "over the installed package.".format(first.name),
+        fix=fix,
+        command=command,
+    )
+
+
 def install_consistent(v: View) -> Iterator[Finding]:
     """EC307: torch's files (version.py) or the imported torch disagree with its metadata."""
     t = v.facts.torch
@@ -282,7 +340,8 @@ def install_consistent(v: View) -> Iterator[Finding]:
             problems.append("torch/version.py says {}".format(t.version_py_version))
             evidence.append(ev("torch.version_py_version", t.version_py_version))
     rt = v.runtime
-    if rt is not None and rt.version:
+    shadowed = {s.shadow for s in _shadows(v)}
+    if rt is not None and rt.version and rt.torch_file not in shadowed:  # EC315 explains a shadow
         rbase, _ = split_version(rt.version)
         if rbase and base and rbase != base:
             problems.append("the torch that imports is {} (from {})".format(rt.version, rt.torch_file))
@@ -311,4 +370,5 @@ RULES = (
     pip_conda_mixed,
     installed_twice,
     install_consistent,
+    shadowed_module,
 )

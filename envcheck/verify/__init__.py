@@ -6,9 +6,14 @@
 * :func:`perf_sanity` (``envcheck verify --perf``, reused by preflight): matmul TFLOP/s and copy
   bandwidths judged against the GPU table (``matrices/gpus.json``).
 
-The pipeline: ``_child`` (runs in the child, torch only) -> ``runner`` (processes, events,
-NVML) -> ``classify`` (failures in words, fixes) and ``perf`` (verdicts) -> ``model`` ->
-``render``. Importing this package imports neither torch nor NVML.
+Its parts, each with one job: :mod:`~envcheck.verify.plan` (devices and checks, pure) ->
+:mod:`~envcheck.verify.run` (the children ``envcheck.children.verify_device`` and
+``verify_multi``, their events as they come, NVML) -> :mod:`~envcheck.verify.report` (events ->
+results, pure) with :mod:`~envcheck.verify.classify` (failures in words, fixes) ->
+:mod:`~envcheck.verify.perf` (the figures judged against the GPU table, pure) ->
+:mod:`~envcheck.verify.model` -> :mod:`~envcheck.verify.render`. Only ``run`` starts processes
+and imports the other parts; ``plan``, ``report`` and ``perf`` import none of each other.
+Importing this package imports neither torch nor NVML.
 """
 
 from __future__ import annotations
@@ -19,14 +24,14 @@ __all__ = ["verify", "perf_sanity"]
 
 
 def verify(*args: Any, **kwargs: Any):
-    """See :func:`envcheck.verify.runner.verify`."""
-    from envcheck.verify import runner
+    """See :func:`envcheck.verify.run.verify`."""
+    from envcheck.verify import run
 
-    return runner.verify(*args, **kwargs)
+    return run.verify(*args, **kwargs)
 
 
 def perf_sanity(*args: Any, **kwargs: Any):
-    """See :func:`envcheck.verify.perf.perf_sanity`."""
-    from envcheck.verify import perf
+    """See :func:`envcheck.verify.run.perf_sanity`."""
+    from envcheck.verify import run
 
-    return perf.perf_sanity(*args, **kwargs)
+    return run.perf_sanity(*args, **kwargs)

@@ -44,6 +44,7 @@ KINDS = (
     "crash",
     "wrong-result",
     "error",
+    "shadowed",
 )
 
 # Ordered: the first rule whose marker occurs (case-insensitively) decides.

@@ -2,8 +2,8 @@
 
 :func:`judge` is pure: the measurements (from the verify child), the device's name, the NVML
 readings taken while it ran, and the GPU table (``matrices/gpus.json``) give a
-:class:`~envcheck.verify.model.PerfReport`. :func:`perf_sanity` runs the measurements and judges
-them; preflight reuses it.
+:class:`~envcheck.verify.model.PerfReport`. :func:`envcheck.verify.run.perf_sanity` runs the
+measurements and judges them (preflight reuses it); this module imports nothing that runs.
 
 Verdicts, per metric with a healthy range for the GPU's class (``low``..``high``, fractions of
 the dense datasheet peak; each class in the table says where its numbers come from):
@@ -24,12 +24,12 @@ host<->device copies use the table's ``host_link`` range against the PCIe link i
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from envcheck.matrix import gpus
 from envcheck.verify.model import PerfLine, PerfReport
 
-__all__ = ["METRICS", "judge", "readings_from_gpu", "verdict_for", "perf_sanity"]
+__all__ = ["METRICS", "judge", "readings_from_gpu", "verdict_for"]
 
 METRICS = ("matmul-bf16", "matmul-fp16", "matmul-tf32", "matmul-fp32", "copy-d2d", "copy-h2d", "copy-d2h")
 _UNITS = {"matmul": "TFLOP/s", "copy": "GB/s"}
@@ -196,16 +196,3 @@ def _reference(metric: str, row: Optional[gpus.GpuRow], cls: Optional[gpus.GpuCl
         return None, None, f"no rate known for PCIe Gen{link[0]}", False
     peak = round(rate * link[1], 1)
     return peak, table.host_link, f"PCIe Gen{link[0]} x{link[1]}: {peak:g} GB/s one way", "pcie" in row.uncertain
-
-
-def perf_sanity(devices: Sequence[str] = (), *, timeout: Optional[float] = None, progress=None,
-                env: Optional[Mapping[str, str]] = None) -> Tuple[PerfReport, ...]:
-    """Measure and judge every device (as ``envcheck verify --perf`` names them), in children.
-
-    Runs only the performance measurements (not the correctness suite). Raises
-    :class:`~envcheck.errors.CannotRunError` when torch cannot be imported.
-    """
-    from envcheck.verify import runner
-
-    report = runner.verify(devices, perf=True, checks=(), timeout=timeout, progress=progress, env=env)
-    return tuple(d.perf for d in report.devices if d.perf is not None)

@@ -121,7 +121,7 @@ step diagnose 90 diagnose.json "${EC[@]}" diagnose --json
 needs_gpu verify-perf && needs_torch verify-perf && step verify-perf 180 verify-perf.json "${EC[@]}" verify --perf --json
 needs_torch verify && step verify 180 verify.json "${EC[@]}" verify --json
 needs_gpu verify-events && needs_torch verify-events \
-  && step verify-events 120 verify-events.out "$PY" envcheck/verify/_child.py --events "$W/verify-events-cuda0.jsonl" --device cuda:0 --perf
+  && step verify-events 120 verify-events.out "$PY" envcheck/children/__runner__.py verify_device --events "$W/verify-events-cuda0.jsonl" --device cuda:0 --perf
 
 # 3. preflight: this node, then every GPU as a rank under torchrun (NCCL).
 step preflight 150 preflight.json "${EC[@]}" preflight --json

@@ -17,7 +17,7 @@ import pytest
 
 from envcheck.matrix import gpus
 from envcheck.probes import nvml
-from envcheck.verify import runner
+from envcheck.verify import run as verify_run
 
 ROOT = paths.ROOT
 WRAPPER = (
@@ -81,7 +81,7 @@ def test_one_device_with_perf():
 def test_allreduce_and_p2p_across_gpus():
     if GPUS < 2:
         pytest.skip("needs two GPUs")
-    c = runner.allreduce_check(["cuda:0", "cuda:1"], timeout=300)
+    c = verify_run.allreduce_check(["cuda:0", "cuda:1"], timeout=300)
     assert c.status == "passed", c.detail
-    pairs = runner.p2p_checks([0, 1], timeout=300)
+    pairs = verify_run.p2p_checks([0, 1], timeout=300)
     assert pairs[0].status in ("passed", "skipped"), pairs[0].detail

@@ -27,7 +27,7 @@ from envcheck.facts.codec import load_facts
 from envcheck.probes.nvml import probe_nvml
 from envcheck.proc import ProcResult
 from envcheck.render import envelope
-from envcheck.verify import _child, perf, render, runner
+from envcheck.verify import perf, plan as verify_plan, render, report as verify_report
 from envcheck.verify.model import DeviceReport, VerifyReport
 from helpers.fakes import FakeNvml, load_recording
 
@@ -410,14 +410,14 @@ def check_recording(d: Path, tmp: Path) -> list:
     # The verify child's real events parse to the checks and measurements verify reported.
     events_file = d / "verify-events-cuda0.jsonl"
     if events_file.is_file() and (d / "verify-perf.json").is_file():
-        events = runner.read_events(events_file.read_text())
-        planned = list(_child.CHECKS) + list(_child.PERF_CHECKS)
+        events = verify_report.read_events(events_file.read_text())
+        planned = list(verify_plan.CHECKS) + list(verify_plan.PERF_CHECKS)
         proc = ProcResult(argv=("python",), returncode=0, stdout="", stderr="", seconds=1.0)
-        report = runner.device_report(events, proc, label="cuda:0", planned=planned, timeout=300)
+        report = verify_report.device_report(events, proc, label="cuda:0", planned=planned, timeout=300)
         recorded = json.loads((d / "verify-perf.json").read_text())["data"]["devices"][0]
         mine = [(c.name, c.status) for c in report.checks]
         assert mine == [(c["name"], c["status"]) for c in recorded["checks"] if c["name"] in planned]
-        assert set(runner.perf_measurements(events)) == {line["metric"] for line in recorded["perf"]["lines"]}
+        assert set(verify_report.perf_measurements(events)) == {line["metric"] for line in recorded["perf"]["lines"]}
         text = "\n".join(render.text_lines(VerifyReport(torch={}, python="python", devices=[report])))
         assert report.name and report.name in text
         done.append("verify events")

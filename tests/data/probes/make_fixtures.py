@@ -420,16 +420,11 @@ def _toolkit(base: Path, rel: str, fixture: str) -> None:
 
 def _runtime(payload: dict, seconds: float, interpreter: str):
     from envcheck.proc import ProcResult
-    from envcheck.probes.torch_child import MARK, parse_child_output
+    from envcheck.children.events import line as event_line
+    from envcheck.probes.torch_child import parse_child_output
 
-    out = "".join(
-        MARK + json.dumps(line) + "\n"
-        for line in (
-            {"stage": "import torch"},
-            {"stage": "import torchvision"},
-            {"result": payload},
-        )
-    )
+    out = (event_line("stage", name="import torch") + event_line("stage", name="import torchvision")
+           + event_line("result", **payload))
     return parse_child_output(
         ProcResult((interpreter, "-c", "..."), 0, out, "", seconds), interpreter=interpreter
     )

@@ -229,7 +229,8 @@ def runtime(version: str, *, python: str, cuda: Optional[str], available: bool =
             libs=(), torchvision=None, seconds: float = 3.2, site: str = ""):
     """The torch child's recorded output, through the real parser."""
     from envcheck.proc import ProcResult
-    from envcheck.probes.torch_child import MARK, parse_child_output
+    from envcheck.children.events import line as event_line
+    from envcheck.probes.torch_child import parse_child_output
 
     payload = {
         "status": "ok", "python": python, "python_version": python_version_of(python),
@@ -244,8 +245,8 @@ def runtime(version: str, *, python: str, cuda: Optional[str], available: bool =
         "torchvision": torchvision or {"status": "missing", "detail": "torchvision is not installed"},
         "errors": {},
     }
-    out = "".join(MARK + json.dumps(x) + "\n" for x in (
-        {"stage": "import torch"}, {"stage": "import torchvision"}, {"result": payload}))
+    out = (event_line("stage", name="import torch") + event_line("stage", name="import torchvision")
+           + event_line("result", **payload))
     return parse_child_output(ProcResult((python, "-c", "..."), 0, out, "", seconds), interpreter=python)
 
 

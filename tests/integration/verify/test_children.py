@@ -17,7 +17,7 @@ import pytest
 from envcheck.errors import CannotRunError
 from envcheck.facts.model import DriverFacts
 from envcheck import faults
-from envcheck.verify import _child, runner
+from envcheck.verify import plan as verify_plan, run as verify_run
 
 ROOT = paths.ROOT
 FAKE = ROOT / "tests" / "data" / "verify" / "fake_torch"
@@ -46,7 +46,7 @@ def cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess
 
 def run(devices=("cpu",), **kw):
     kw.setdefault("nvml_probe", lambda: NO_NVML)
-    return runner.verify(devices, **kw)
+    return verify_run.verify(devices, **kw)
 
 
 # ------------------------------------------------------------------ torch missing or broken
@@ -59,8 +59,11 @@ def test_torch_missing_gives_the_install_command_not_a_traceback():
     assert "Traceback" not in r.stderr
     line = r.stderr.strip().splitlines()[-1]
     assert line.startswith(f"envcheck: error: torch is not installed for {sys.executable} "
-                           "(ModuleNotFoundError: No module named 'torch') (install it: pip install torch==")
-    assert "envcheck install-command explains the choice" in line
+                           "(ModuleNotFoundError: No module named 'torch')")
+    assert "install it: pip install torch==" in line and "envcheck install-command explains the choice" in line
+    # With a real torch installed, the fake first on PYTHONPATH shadows it, and the error says so.
+    shadow = f"; torch from PYTHONPATH ({FAKE / 'missing' / 'torch' / '__init__.py'}) shadows the installed one at "
+    assert (shadow in line) is HAS_TORCH
     assert line.endswith("diagnose reports this as EC002 (envcheck explain EC002))")  # the same finding
 
 
@@ -79,16 +82,20 @@ def test_torch_broken():
     assert r.returncode == 3 and "Traceback" not in r.stderr
     assert ("but `import torch` fails: a library it needs is missing or another copy shadows it (check "
             "LD_LIBRARY_PATH): ImportError: libcudnn.so.9: cannot open shared object file") in r.stderr
-    assert "(reinstall: pip install torch==" in r.stderr
+    assert "reinstall: pip install torch==" in r.stderr
+    assert ("(EC315)" in r.stderr) is HAS_TORCH  # the fake shadows a real torch where one is installed
 
 
 @posix_only
 def test_torch_import_crashes():
     with pytest.raises(CannotRunError) as info:
         run(env=_env("abort"))
-    assert info.value.message == (
-        f"`import torch` crashed (killed by SIGABRT): free(): invalid pointer (Python {sys.executable})"
-    )
+    crashed = f"`import torch` crashed (killed by SIGABRT): free(): invalid pointer (Python {sys.executable})"
+    if HAS_TORCH:  # the crashing fake shadows the real torch: named, from the child's start event
+        assert info.value.message.startswith(crashed + f"; torch from PYTHONPATH ({FAKE / 'abort' / 'torch'}")
+        assert info.value.message.endswith(": Python imports it instead (EC315)")
+    else:
+        assert info.value.message == crashed
 
 
 def test_torch_import_hangs():
@@ -166,7 +173,7 @@ def test_a_check_that_hangs_is_killed_at_the_timeout():
     assert time.monotonic() - start < HANG_TIMEOUT + 4
     assert r.returncode == 1, r.stdout + r.stderr
     lines = r.stdout.splitlines()
-    row = {ln.split()[0]: ln for ln in lines if ln.startswith("  ") and ln.split()[0] in _child.CHECKS}
+    row = {ln.split()[0]: ln for ln in lines if ln.startswith("  ") and ln.split()[0] in verify_plan.CHECKS}
     assert row["tensor"].split()[1] == "passed" and row["copy"].split()[1] == "passed"
     assert row["matmul-fp32"].split()[1] == "FAILED"
     for name in ("matmul-tf32", "autograd", "memory"):
@@ -209,7 +216,7 @@ def test_an_error_inside_a_check_is_classified():
 @pytest.mark.torch
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 def test_gloo_all_reduce_across_cpu_processes():
-    c = runner.allreduce_check(["cpu", "cpu"], timeout=60, env=_env())
+    c = verify_run.allreduce_check(["cpu", "cpu"], timeout=60, env=_env())
     assert c.status == "passed", c.detail
     assert c.name == "allreduce (gloo, 2 ranks: cpu, cpu)"
     assert c.detail.startswith("gloo all-reduce of 256 KiB across 2 ranks exact; bus bandwidth")
@@ -220,7 +227,7 @@ def test_gloo_all_reduce_across_cpu_processes():
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 @posix_only
 def test_all_reduce_rank_crash():
-    c = runner.allreduce_check(["cpu", "cpu"], timeout=60, env=_env(fault="verify.allreduce=abort"))
+    c = verify_run.allreduce_check(["cpu", "cpu"], timeout=60, env=_env(fault="verify.allreduce=abort"))
     assert c.status == "failed"
     assert c.failure.kind == "crash"
     assert c.detail.startswith("rank 0 (cpu): the process was killed by SIGABRT during allreduce")
@@ -230,7 +237,7 @@ def test_all_reduce_rank_crash():
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 def test_p2p_plumbing_without_gpus():
     """The p2p child runs and each pair is reported; without CUDA the pair fails with torch's words."""
-    (pair,) = runner.p2p_checks([0, 1], timeout=60, env=_env())
+    (pair,) = verify_run.p2p_checks([0, 1], timeout=60, env=_env())
     assert pair.name == "p2p cuda:0<->cuda:1"
     if pair.status == "failed":  # a CPU build of torch: no GPUs to copy between
         assert pair.failure is not None and pair.failure.evidence
@@ -242,7 +249,7 @@ def test_multi_gpu_children_started_early_are_dropped_when_torch_cannot_use_the_
     """NVML counts two GPUs, so peer-to-peer and the all-reduce start beside the device children;
     torch here is a CPU build, so only the CPU is checked and their results are not reported."""
     two = DriverFacts(status="ok", gpu_count=2, version="580.82.07")
-    report = runner.verify((), nvml_probe=lambda: two, env=_env(), timeout=90)
+    report = verify_run.verify((), nvml_probe=lambda: two, env=_env(), timeout=90)
     assert [d.device for d in report.devices] == ["cpu"]
     assert report.multi_gpu == []
     cpu = report.devices[0]

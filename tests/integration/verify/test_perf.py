@@ -19,7 +19,7 @@ def test_the_host_link_lock_holds_off_a_sibling_child(tmp_path):
     import subprocess
     import sys
 
-    from envcheck.verify import _child
+    from envcheck.children import checks as _child
 
     lock = tmp_path / "host-link.lock"
     probe = ("import fcntl, sys; fh = open(sys.argv[1], 'a')\n"

@@ -21,7 +21,6 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
-from envcheck.probes import torch_child
 
 ROOT = paths.ROOT
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -40,10 +39,13 @@ def _torch():
 
 
 SOURCES = {
-    "envcheck/verify/_child.py": None,
+    "envcheck/children/checks.py": None,
+    "envcheck/children/verify_device.py": None,
+    "envcheck/children/verify_multi.py": None,
+    "envcheck/children/timing.py": None,
+    "envcheck/children/torch_runtime.py": None,
     "envcheck/preflight/dist.py": None,
     "envcheck/preflight/perf.py": None,
-    "torch probe child script": torch_child.CHILD_SCRIPT,
 }
 # Local names that stand for a torch module in that code.
 ALIASES = {"torch": "torch", "dist": "torch.distributed", "nn": "torch.nn", "F": "torch.nn.functional"}
@@ -182,7 +184,7 @@ def test_the_math_mode_switches_exist_and_are_restored():
     name would be skipped silently, so set them and read them back."""
     import torch
 
-    from envcheck.verify import _child
+    from envcheck.children import checks as _child
 
     mm, cd = torch.backends.cuda.matmul, torch.backends.cudnn
     switches = [(mm, "allow_tf32"), (cd, "allow_tf32"), (mm, "allow_fp16_reduced_precision_reduction"),

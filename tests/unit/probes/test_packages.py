@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from envcheck.probes.host import parse_cpuinfo, probe_host
 from envcheck.probes.tools import parse_tool_version
 from envcheck.probes.torch_static import (
-    _marker_environment,
+    marker_environment,
     facts_from_raw,
     marker_applies,
     read_static,
@@ -70,7 +70,7 @@ def test_the_real_installed_packages_match_importlib_metadata():
     t = facts_from_raw(read_static())
     found = {p.name.lower(): p for p in t.packages}
     assert "numpy" in found, "numpy (in the test extra) should be installed and found"
-    env = _marker_environment()
+    env = marker_environment()
     for name, pkg in found.items():
         dist = metadata.distribution(name)
         assert pkg.version == dist.version
@@ -102,10 +102,10 @@ def test_requirements_split_as_packaging_reads_them(spec):
 
 
 _ENVS = [
-    dict(_marker_environment()),
-    dict(_marker_environment(), platform_system="Windows", sys_platform="win32", platform_machine="AMD64",
+    dict(marker_environment()),
+    dict(marker_environment(), platform_system="Windows", sys_platform="win32", platform_machine="AMD64",
          python_version="3.9", python_full_version="3.9.18"),
-    dict(_marker_environment(), platform_system="Darwin", sys_platform="darwin", platform_machine="arm64",
+    dict(marker_environment(), platform_system="Darwin", sys_platform="darwin", platform_machine="arm64",
          python_version="3.13", python_full_version="3.13.1"),
 ]
 

@@ -279,3 +279,20 @@ def test_not_reader_output():
 # -- another interpreter, through a real child -------------------------------------------------
 
 
+
+
+def test_this_interpreter_read_in_process_reports_a_torch_in_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text("__version__ = 'mine'\n")
+    monkeypatch.chdir(tmp_path)
+    facts = probe_torch_static()
+    assert [(s.name, s.shadow, s.via) for s in facts.shadows] == [
+        ("torch", str(tmp_path / "torch" / "__init__.py"), "working directory")]
+    assert str(tmp_path) not in facts.sys_path and "" not in facts.sys_path  # the children's policy
+
+
+def test_policy_path_leaves_out_what_python_prepended(monkeypatch):
+    from envcheck.children import syspath
+
+    monkeypatch.setattr("sys.path", ["/the/script/dir", "/lib/python3.12", "/site"])
+    assert syspath.policy_path() == ["/lib/python3.12", "/site"]

@@ -10,11 +10,11 @@ import pytest
 from envcheck.errors import InputError
 from envcheck.facts.model import DriverFacts, GpuFacts
 from envcheck.proc import ProcResult
-from envcheck.verify import _child, render, runner
+from envcheck.verify import plan as verify_plan, render, report as verify_report, run as verify_run
 from envcheck.verify.model import DeviceReport, VerifyReport
 
 EVENTS = paths.DATA / "verify" / "events"
-PLANNED = list(_child.CHECKS) + list(_child.PERF_CHECKS)
+PLANNED = list(verify_plan.CHECKS) + list(verify_plan.PERF_CHECKS)
 
 
 def _proc(**kw) -> ProcResult:
@@ -34,13 +34,13 @@ def _proc(**kw) -> ProcResult:
     ],
 )
 def test_parse_devices(texts, devices):
-    assert runner.parse_devices(texts) == devices
+    assert verify_plan.parse_devices(texts) == devices
 
 
 @pytest.mark.parametrize("text", ["tpu", "cuda:x", "cuda:-1", "mps:0"])
 def test_parse_devices_rejects(text):
     with pytest.raises(InputError, match="Invalid device"):
-        runner.parse_devices([text])
+        verify_plan.parse_devices([text])
 
 
 @pytest.mark.parametrize(
@@ -49,24 +49,25 @@ def test_parse_devices_rejects(text):
 )
 def test_visible_guess(count, visible, guess):
     env = {} if visible is None else {"CUDA_VISIBLE_DEVICES": visible}
-    assert runner._visible_guess(DriverFacts(status="ok", gpu_count=count), env) == guess
+    assert verify_plan.visible_guess(DriverFacts(status="ok", gpu_count=count), env) == guess
 
 
 def test_read_events_skips_a_line_cut_by_a_kill():
-    text = '{"event": "begin", "check": "copy", "t": 1}\nnoise\n{"event": "end", "check": "co'
-    assert runner.read_events(text) == [{"event": "begin", "check": "copy", "t": 1}]
+    text = ('@@envcheck {"event": "begin", "check": "copy", "t": 1}\nnoise\n{"event": "unmarked"}\n'
+            '@@envcheck {"event": "end", "check": "co')
+    assert verify_report.read_events(text) == [{"event": "begin", "check": "copy", "t": 1}]
 
 
 def test_recorded_cpu_events():
-    events = runner.read_events((EVENTS / "cpu-torch-2.13.0.jsonl").read_text(encoding="utf-8"))
-    r = runner.device_report(events, _proc(), label="cpu", planned=PLANNED, timeout=120)
+    events = verify_report.read_events((EVENTS / "cpu-torch-2.13.0.jsonl").read_text(encoding="utf-8"))
+    r = verify_report.device_report(events, _proc(), label="cpu", planned=PLANNED, timeout=120)
     assert (r.device, r.kind, r.name) == ("cpu", "cpu", "AMD EPYC")
-    assert [c.name for c in r.checks] == list(_child.CHECKS)  # working measurements are not checks
+    assert [c.name for c in r.checks] == list(verify_plan.CHECKS)  # working measurements are not checks
     assert r.count("passed") == 8 and r.count("skipped") == 1
     assert r.checks[3].detail == "TF32 is a GPU tensor-core mode: not applicable on the CPU"
     assert r.process == "ok (4.0 s)"
-    measured = runner.perf_measurements(events)
-    assert set(measured) == {m[5:] for m in _child.PERF_CHECKS}
+    measured = verify_report.perf_measurements(events)
+    assert set(measured) == {m[5:] for m in verify_plan.PERF_CHECKS}
     assert measured["matmul-fp32"]["status"] == "passed" and measured["matmul-fp32"]["value"] > 0
     assert measured["copy-h2d"]["status"] == "skipped"
 
@@ -87,8 +88,8 @@ def test_a_check_that_hung():
         {"event": "end", "check": "tensor", "status": "passed", "detail": "ok", "seconds": 0.1},
         {"event": "begin", "check": "copy"},
     )
-    r = runner.device_report(events, _proc(returncode=None, timed_out=True, seconds=30.0), label="cuda:1",
-                             planned=list(_child.CHECKS), timeout=30)
+    r = verify_report.device_report(events, _proc(returncode=None, timed_out=True, seconds=30.0), label="cuda:1",
+                             planned=list(verify_plan.CHECKS), timeout=30)
     assert [c.status for c in r.checks[:3]] == ["passed", "failed", "not-run"]
     assert r.checks[1].failure.kind == "timeout"
     assert r.checks[2].detail == "not run: the process ended during copy"
@@ -100,7 +101,7 @@ def test_a_hang_after_every_check_finished_keeps_the_results_and_says_so():
     events = _events(*[e for name in ("tensor", "copy") for e in (
         {"event": "begin", "check": name},
         {"event": "end", "check": name, "status": "passed", "detail": "ok", "seconds": 0.1})])
-    r = runner.device_report(events, _proc(returncode=None, timed_out=True, seconds=3.0), label="cuda:1",
+    r = verify_report.device_report(events, _proc(returncode=None, timed_out=True, seconds=3.0), label="cuda:1",
                              planned=["tensor", "copy"], timeout=3)
     assert [c.status for c in r.checks] == ["passed", "passed"]
     assert r.process == "every check finished, then the process did not exit within the 3 s timeout (killed)"
@@ -113,7 +114,7 @@ def test_a_timeout_on_the_cpu_asks_for_more_time_not_for_dmesg():
               {"event": "begin", "check": "conv"}]
     warning = ("/site-packages/torch/_subclasses/functional_tensor.py:283: UserWarning: Failed to initialize NumPy\n"
                "  cpu = _conversion_method_template(device=torch.device('cpu'))\n")
-    r = runner.device_report(events, _proc(returncode=None, timed_out=True, seconds=2.0, stderr=warning),
+    r = verify_report.device_report(events, _proc(returncode=None, timed_out=True, seconds=2.0, stderr=warning),
                              label="cpu", planned=["conv"], timeout=2)
     f = r.checks[0].failure
     assert f.kind == "timeout" and "--timeout" in f.fix and "dmesg" not in f.fix
@@ -128,7 +129,7 @@ def test_an_error_is_classified_with_the_device_context():
                   "CUDA kernel errors might be asynchronously reported at some other API call"},
         {"event": "end", "check": "copy", "status": "not-run", "detail": "not run: the GPU is unusable after the error in tensor"},
     )
-    r = runner.device_report(events, _proc(), label="cuda:1", planned=["tensor", "copy"], timeout=30)
+    r = verify_report.device_report(events, _proc(), label="cuda:1", planned=["tensor", "copy"], timeout=30)
     f = r.checks[0].failure
     assert f.kind == "no-kernel-image"
     assert "Tesla P100-PCIE-16GB (compute capability 6.0, sm_60, Pascal)" in f.summary
@@ -143,7 +144,7 @@ def test_a_failed_perf_measurement_is_a_failed_check():
         {"event": "begin", "check": "perf:matmul-fp16"},
         {"event": "end", "check": "perf:matmul-fp16", "status": "passed", "values": {"value": 1.0}},
     )
-    r = runner.device_report(events, _proc(), label="cuda:1", planned=["perf:matmul-bf16", "perf:matmul-fp16"], timeout=30)
+    r = verify_report.device_report(events, _proc(), label="cuda:1", planned=["perf:matmul-bf16", "perf:matmul-fp16"], timeout=30)
     assert [(c.name, c.status) for c in r.checks] == [("perf:matmul-bf16", "failed")]
     assert r.checks[0].failure.kind == "out-of-memory"
 
@@ -162,34 +163,34 @@ def _driver(**gpu) -> DriverFacts:
 
 
 def test_health_passes():
-    c = runner.health_check(_report(), _driver(), _driver())
+    c = verify_report.health_check(_report(), _driver(), _driver())
     assert c.status == "passed"
     assert c.detail == "NVML: GPU present, uncorrectable ECC errors 0 (none new), no pending retirement or remap"
 
 
 def test_health_new_ecc_errors_by_pci_bus_id():
     r = _report(uuid=None, pci=(0, 7, 0))
-    c = runner.health_check(r, _driver(), _driver(ecc_uncorrected_volatile=2))
+    c = verify_report.health_check(r, _driver(), _driver(ecc_uncorrected_volatile=2))
     assert c.status == "failed" and c.failure.kind == "ecc"
     assert "2 new uncorrectable ECC error(s) during the run" in c.detail
 
 
 def test_health_pending_remap_and_lost_gpu():
-    c = runner.health_check(_report(), _driver(), _driver(remap_pending=True))
+    c = verify_report.health_check(_report(), _driver(), _driver(remap_pending=True))
     assert c.status == "failed" and "row remap is pending" in c.detail
-    c = runner.health_check(_report(), _driver(), _driver(status="lost"))
+    c = verify_report.health_check(_report(), _driver(), _driver(status="lost"))
     assert c.failure.kind == "gpu-lost"
 
 
 def test_health_without_nvml():
-    c = runner.health_check(_report(), None, DriverFacts(status="missing", detail="nvmlInit: NVML Shared Library Not Found"))
+    c = verify_report.health_check(_report(), None, DriverFacts(status="missing", detail="nvmlInit: NVML Shared Library Not Found"))
     assert c.status == "skipped" and "NVML Shared Library Not Found" in c.detail
-    c = runner.health_check(_report(uuid="other"), _driver(), _driver())
+    c = verify_report.health_check(_report(uuid="other"), _driver(), _driver())
     assert c.status == "skipped"
 
 
 def test_sampler_keeps_the_busiest_matmul_reading():
-    sampler = runner._Sampler(None)
+    sampler = verify_run._Sampler(None)
     sampler.samples = [
         ({"cuda:0": "perf:copy-d2d"}, _driver(power_draw_w=500.0)),
         ({"cuda:0": "perf:matmul-bf16"}, _driver(power_draw_w=300.0, clock_sm_mhz=1410)),
@@ -199,15 +200,15 @@ def test_sampler_keeps_the_busiest_matmul_reading():
     readings = sampler.readings("cuda:0", _report(), None)
     assert readings["power_draw_w"] == 390.0 and readings["clock_sm_mhz"] == 1380
     assert readings["when"] == "during perf:matmul-fp16, at the highest power draw seen"
-    idle = runner._Sampler(None).readings("cuda:0", _report(), _driver(power_draw_w=60.0))
+    idle = verify_run._Sampler(None).readings("cuda:0", _report(), _driver(power_draw_w=60.0))
     assert idle["when"].startswith("after the run")
 
 
 def test_text_and_json_of_a_report():
-    events = runner.read_events((EVENTS / "cpu-torch-2.13.0.jsonl").read_text(encoding="utf-8"))
-    d = runner.device_report(events, _proc(), label="cpu", planned=list(_child.CHECKS), timeout=120)
+    events = verify_report.read_events((EVENTS / "cpu-torch-2.13.0.jsonl").read_text(encoding="utf-8"))
+    d = verify_report.device_report(events, _proc(), label="cpu", planned=list(verify_plan.CHECKS), timeout=120)
     failed = _events({"event": "begin", "check": "memory"})
-    g = runner.device_report(failed, _proc(returncode=-6, stderr="free(): invalid pointer\n"), label="cuda:1",
+    g = verify_report.device_report(failed, _proc(returncode=-6, stderr="free(): invalid pointer\n"), label="cuda:1",
                              planned=["memory"], timeout=30)
     report = VerifyReport(torch={"version": "2.13.0+cpu"}, python="python", devices=[d, g], seconds=5.0)
     assert report.exit_code == 1
@@ -224,15 +225,15 @@ def test_text_and_json_of_a_report():
 
 def test_cuda_query_that_hangs_after_the_import():
     events = [{"event": "start"}, {"event": "imported", "version": "2.9.0+cu128"}]
-    e = runner._torch_unusable(events, _proc(returncode=None, timed_out=True), "python", 120, None)
+    e = verify_report.torch_unusable(events, _proc(returncode=None, timed_out=True), "python", 120, None)
     assert e.exit_code == 3
     assert e.message == ("torch 2.9.0+cu128 imported, but asking it about CUDA (is_available, device_count, "
                          "cuDNN) did not finish within 120 s (killed) (Python python)")
-    assert runner._torch_unusable(events + [{"event": "torch"}], _proc(), "python", 120, None) is None
+    assert verify_report.torch_unusable(events + [{"event": "torch"}], _proc(), "python", 120, None) is None
 
 
 def test_gpus_the_driver_sees_but_torch_cannot_use():
-    c = runner._gpus_unused({"version": "2.13.0+cpu", "cuda_build": None}, 2, None, {})
+    c = verify_report.gpus_unused({"version": "2.13.0+cpu", "cuda_build": None}, 2, None, {})
     assert c.name == "cuda" and c.status == "failed"
     assert c.detail == ("the driver reports 2 GPU(s), but torch 2.13.0+cpu is a CPU-only build "
                         "(torch.version.cuda is None); only the CPU was checked")
