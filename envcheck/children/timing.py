@@ -1,4 +1,5 @@
-"""Timing on one device: matmul throughput and copy bandwidth (verify's ``--perf`` measurements).
+"""Timing on one device: matmul throughput and copy bandwidth (verify's ``--perf`` measurements,
+and :func:`time_matmul`, the one figure each ``preflight --distributed`` rank measures).
 
 CUDA events time GPU work, ``perf_counter`` the CPU's; each measurement warms up, sizes its run
 from one call and then times a batch that fills a small budget. Standard library and torch only.
@@ -10,7 +11,7 @@ import time
 
 from envcheck.children.checks import Skip, host_link_lock, math_mode, matmul_skip
 
-__all__ = ["PERF_CHECKS", "measure", "perf_copy", "perf_matmul", "timed"]
+__all__ = ["PERF_CHECKS", "measure", "perf_copy", "perf_matmul", "time_matmul", "timed"]
 
 PERF_CHECKS = (
     "perf:matmul-bf16",
@@ -119,3 +120,33 @@ def perf_copy(c, direction):
         "values": {"value": gbs, "unit": "GB/s", "bytes": nbytes, "iters": iters},
     }
 
+
+def time_matmul(torch, device, n=8192, budget=0.2):
+    """(TFLOP/s, dtype name) of an n x n matmul on ``device``: bf16 from sm_80, fp16 on sm_70/75.
+
+    After a warm-up, as many calls as fill about ``budget`` seconds (10 to 100): ten 8192 bf16
+    matmuls on an H100 take 15 ms, too short to time steadily."""
+    major, _ = torch.cuda.get_device_capability(device)
+    if major >= 8:
+        dtype, name = torch.bfloat16, "bf16"
+    elif major >= 7:
+        dtype, name = torch.float16, "fp16"
+    else:
+        dtype, name = torch.float32, "fp32"
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    for _ in range(3):
+        torch.mm(a, b)
+    torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    torch.mm(a, b)
+    torch.cuda.synchronize(device)
+    one = max(time.perf_counter() - start, 1e-6)
+    iters = int(max(10, min(100, budget / one)))
+    start = time.perf_counter()
+    for _ in range(iters):
+        torch.mm(a, b)
+    torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - start
+    del a, b
+    return 2.0 * n ** 3 * iters / seconds / 1e12, name

@@ -195,7 +195,8 @@ def _nvml_index(torch: Any, device: Any) -> Optional[int]:
 def _perf_check(torch: Any, device: Any, th: Any, report: Any) -> List[Check]:
     """A bf16 (fp16 before Ampere) matmul on this rank's GPU, against its class's fraction."""
     try:
-        from envcheck.preflight.perf import judge_tflops, time_matmul
+        from envcheck.children.timing import time_matmul
+        from envcheck.preflight.perf import judge_tflops
     except ImportError as exc:  # pragma: no cover
         return [not_run("perf", str(exc))]
     name = torch.cuda.get_device_name(device)

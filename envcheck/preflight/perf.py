@@ -10,49 +10,18 @@ peak for a quick ``torch.mm``). The verdict, as the table states it:
 * pass otherwise. A GPU the table does not know, or without a peak for the dtype, is
   ``not-run`` (no verdict is not a pass); a MIG slice is ``n/a``.
 
-:func:`time_matmul` runs in a rank process that has torch imported already (the distributed
-path); the single-node path measures in verify's child process instead.
+The measurement itself, :func:`envcheck.children.timing.time_matmul`, runs in a rank process that
+has torch imported already (the distributed path); the single-node path measures in verify's
+child process instead.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any, Optional, Tuple
 
 from envcheck.preflight.checks import Check
 
-__all__ = ["time_matmul", "judge_tflops", "floor_for"]
-
-
-def time_matmul(torch: Any, device: Any, n: int = 8192, budget: float = 0.2) -> Tuple[float, str]:
-    """(TFLOP/s, dtype name) of an n x n matmul on ``device``: bf16 from sm_80, fp16 on sm_70/75.
-
-    After a warm-up, as many calls as fill about ``budget`` seconds (10 to 100): ten 8192 bf16
-    matmuls on an H100 take 15 ms, too short to time steadily."""
-    major, _ = torch.cuda.get_device_capability(device)
-    if major >= 8:
-        dtype, name = torch.bfloat16, "bf16"
-    elif major >= 7:
-        dtype, name = torch.float16, "fp16"
-    else:
-        dtype, name = torch.float32, "fp32"
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    for _ in range(3):
-        torch.mm(a, b)
-    torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    torch.mm(a, b)
-    torch.cuda.synchronize(device)
-    one = max(time.perf_counter() - start, 1e-6)
-    iters = int(max(10, min(100, budget / one)))
-    start = time.perf_counter()
-    for _ in range(iters):
-        torch.mm(a, b)
-    torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - start
-    del a, b
-    return 2.0 * n ** 3 * iters / seconds / 1e12, name
+__all__ = ["judge_tflops", "floor_for"]
 
 
 def floor_for(table: Any, row: Any, dtype: str, th: Any) -> Tuple[Optional[float], Optional[float], str]:

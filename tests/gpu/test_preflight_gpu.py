@@ -35,7 +35,7 @@ def gpus():
 
 
 def test_in_rank_matmul_is_judged_by_the_gpu_table(gpus):
-    code = ("import torch, json; from envcheck.preflight.perf import time_matmul, judge_tflops; "
+    code = ("import torch, json; from envcheck.children.timing import time_matmul; from envcheck.preflight.perf import judge_tflops; "
             "from envcheck.preflight import config; d = torch.device('cuda', 0); t, dt = time_matmul(torch, d); "
             "c = judge_tflops(torch.cuda.get_device_name(d), t, dt, config.resolve()); print(json.dumps(c.to_dict()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), cwd=str(ROOT),

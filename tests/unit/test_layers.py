@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from helpers import paths
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,15 @@ import pytest
 PKG = paths.ROOT / "envcheck"
 
 
+@functools.lru_cache(maxsize=None)
+def tree(path: Path) -> ast.AST:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
 def imports(path: Path) -> list[str]:
     """Every module a file imports, at any depth (function-level imports included)."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree(path)):
         if isinstance(node, ast.Import):
             found += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -84,7 +90,10 @@ def test_no_python_program_is_passed_as_a_string():
     """Every child is a module started through proc.run_child: nothing runs ``python -c``."""
     offenders = []
     for path in sorted(PKG.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        text = path.read_text(encoding="utf-8")
+        if '"-c"' not in text and "'-c'" not in text:
+            continue  # no such constant at all: nothing to walk
+        for node in ast.walk(tree(path)):
             # [python, "-c", source]: an interpreter and a program in a string (conda's own
             # channel flag, ["conda", "install", "-c", ...] or [..., "-c", channel], is not one)
             if isinstance(node, (ast.List, ast.Tuple)) and len(node.elts) >= 3:
@@ -100,7 +109,7 @@ def _graph(package: str) -> dict:
     for path in sorted((PKG / package).glob("*.py")):
         name = f"envcheck.{package}.{path.stem}" if path.stem != "__init__" else f"envcheck.{package}"
         deps = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree(path)):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 base = node.module
                 deps.add(base)

@@ -45,7 +45,6 @@ SOURCES = {
     "envcheck/children/timing.py": None,
     "envcheck/children/torch_runtime.py": None,
     "envcheck/preflight/dist.py": None,
-    "envcheck/preflight/perf.py": None,
 }
 # Local names that stand for a torch module in that code.
 ALIASES = {"torch": "torch", "dist": "torch.distributed", "nn": "torch.nn", "F": "torch.nn.functional"}
