@@ -123,6 +123,7 @@ def read_inventory() -> Dict[str, Any]:
         "writable": _writable(purelib),
         "pip": importlib.util.find_spec("pip") is not None,
         "dists": dists,
+        "sys_path": list(sys.path),
     }
 
 
