@@ -57,54 +57,63 @@ def prepended_entry() -> Optional[str]:
     return sys.path[0] if sys.path else None
 
 
-def find_module(name: str, entry: str) -> Optional[str]:
+def _names(entry: str, cache: Optional[Dict[str, List[str]]] = None) -> List[str]:
+    """The names in a sys.path entry (none for a zip or a missing folder), listed once per cache."""
+    if cache is not None and entry in cache:
+        return cache[entry]
+    try:
+        names = os.listdir(entry or ".")
+    except OSError:
+        names = []
+    if cache is not None:
+        cache[entry] = names
+    return names
+
+
+def find_module(name: str, entry: str, cache: Optional[Dict[str, List[str]]] = None) -> Optional[str]:
     """What ``import name`` finds in the sys.path ``entry``: a package's ``__init__``, a module
     file or an extension; ``None`` when nothing there would be imported. A folder without an
     ``__init__.py`` is a namespace portion, imported only when no other entry has the name: it
-    is returned as the folder itself."""
-    base = os.path.join(entry or ".", name)
+    is returned as the folder itself. ``cache`` keeps each entry's listing for the next call."""
+    folder = entry or "."
+    names = _names(entry, cache)
+    base = os.path.join(folder, name)
     try:
-        if os.path.isdir(base):
+        if name in names and os.path.isdir(base):
             for init in ("__init__.py", "__init__.pyc"):
                 if os.path.isfile(os.path.join(base, init)):
                     return os.path.join(base, init)
-        folder = entry or "."
-        if os.path.isdir(folder):
-            for fname in os.listdir(folder):
-                if fname.startswith(name + ".") and fname.endswith(_EXTENSIONS):
-                    stem = fname[len(name):]
-                    if stem in (".py", ".pyc") or stem.endswith((".so", ".pyd")):
-                        return os.path.join(folder, fname)
-        if os.path.isdir(base):
+        for fname in names:
+            if fname.startswith(name + ".") and fname.endswith(_EXTENSIONS):
+                stem = fname[len(name):]
+                if stem in (".py", ".pyc") or stem.endswith((".so", ".pyd")):
+                    return os.path.join(folder, fname)
+        if name in names and os.path.isdir(base):
             return base + os.sep
     except OSError:
         return None
     return None
 
 
-def installed_at(name: str, path: Sequence[str]) -> Optional[str]:
+def installed_at(name: str, path: Sequence[str], cache: Optional[Dict[str, List[str]]] = None) -> Optional[str]:
     """Where the distribution ``name`` is installed: the module ``import`` would find in the
     first ``path`` entry that holds its ``*.dist-info`` (or ``*.egg-info``)."""
     prefix = name.lower().replace("-", "_") + "-"
     for entry in path:
-        try:
-            names = os.listdir(entry or ".")
-        except OSError:
-            continue
-        for fname in names:
+        for fname in _names(entry, cache):
             if fname.lower().startswith(prefix) and fname.endswith((".dist-info", ".egg-info")):
-                found = find_module(name, entry)
+                found = find_module(name, entry, cache)
                 if found:
                     return found
     return None
 
 
-def _lookup(name: str, entries: Sequence[str]) -> Optional[tuple]:
+def _lookup(name: str, entries: Sequence[str], cache: Dict[str, List[str]]) -> Optional[tuple]:
     """(entry, file) that ``import name`` takes along ``entries``: the first regular module or
     package; a namespace folder only when there is none."""
     namespace = None
     for entry in entries:
-        found = find_module(name, entry)
+        found = find_module(name, entry, cache)
         if not found:
             continue
         if found.endswith(os.sep):
@@ -134,12 +143,13 @@ def shadows(path: Sequence[str], cwd: Optional[str] = None,
         pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     search = [cwd] + [p for p in path if not _same(p, cwd)]
     out: List[Dict[str, Any]] = []
+    cache: Dict[str, List[str]] = {}
     for name in names:
-        first = _lookup(name, search)
+        first = _lookup(name, search, cache)
         if first is None:
             continue
-        installed = installed_at(name, path)
-        reference = installed or (_lookup(name, path) or (None, None))[1]
+        installed = installed_at(name, path, cache)
+        reference = installed or (_lookup(name, path, cache) or (None, None))[1]
         if reference is not None and _same(first[1], reference):
             continue  # the installed one (or, without metadata, the one the path itself gives)
         via = _via(first[0], cwd, pythonpath)
