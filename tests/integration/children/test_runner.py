@@ -70,6 +70,7 @@ def test_a_torch_folder_where_envcheck_runs_is_reported_not_imported(tmp_path):
 
 
 @needs_torch
+@pytest.mark.torch
 def test_a_torch_on_pythonpath_is_imported_and_reported(tmp_path):
     shadow = _local(tmp_path / "pp", body="__version__ = '0.0.0+local'\n")
     env = dict(os.environ, PYTHONPATH=str(tmp_path / "pp"))
