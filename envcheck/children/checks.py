@@ -18,11 +18,10 @@ import os
 import sys
 import time
 import traceback
-import warnings
 from contextlib import contextmanager
 
 from envcheck.children import events
-from envcheck.children.torch_runtime import origin
+from envcheck.children.torch_runtime import origin, probe
 
 __all__ = ["Ctx", "STICKY", "Skip", "Wrong", "child_main", "cudnn_info", "device_info", "err", "fault",
            "full_error", "host_link_lock", "math_mode", "matmul_skip", "mem_available", "normwise",
@@ -254,40 +253,39 @@ def run_check(ev, name, fn, state):
 
 
 def torch_info(torch):
-    tv = getattr(torch, "version", None)  # a stand-in or a shadowing copy may have none
+    """The ``torch`` event: the build as the torch child sees it (one collector,
+    :func:`envcheck.children.torch_runtime.probe`, in verify's field names) plus what verify adds:
+    cuDNN's build/runtime agreement, the TF32 switches, the thread count, where it came from."""
+    res = probe(torch, devices=False)  # each child opens only its own GPU
+    errors = res["errors"]
+    available = bool(res.get("is_available"))
     info = {
-        "version": str(getattr(torch, "__version__", "")),
-        "cuda_build": getattr(tv, "cuda", None),
-        "hip": getattr(tv, "hip", None),
-        "file": getattr(torch, "__file__", None),
+        "version": res["version"],
+        "cuda_build": res["cuda_build"],
+        "hip": res["hip"],
+        "file": res["torch_file"],
+        "is_available": available,
+        "available_warnings": res["available_warnings"],
+        "device_count": int(res.get("device_count") or 0) if available else 0,
     }
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            info["is_available"] = bool(torch.cuda.is_available())
-        except Exception as exc:
-            info["is_available"] = False
-            info["cuda_error"] = err(exc)
-    info["available_warnings"] = [str(w.message)[:1000] for w in caught]
-    try:
-        info["device_count"] = int(torch.cuda.device_count()) if info["is_available"] else 0
-    except Exception as exc:
-        info["device_count"] = 0
-        info["cuda_error"] = err(exc)
-    try:
-        info["arch_list"] = list(torch.cuda.get_arch_list()) if info["cuda_build"] else []
-    except Exception as exc:
-        info["arch_error"] = err(exc)
+    cuda_error = errors.get("is_available") or (errors.get("device_count") if available else None)
+    if cuda_error:
+        info["cuda_error"] = cuda_error
     if info["cuda_build"]:
+        if "arch_list" in res:
+            info["arch_list"] = res["arch_list"]
+        else:
+            info["arch_error"] = errors.get("arch_list")
         try:
             info["cudnn"] = cudnn_info(torch)
         except Exception as exc:
             info["cudnn_error"] = err(exc)
-        try:
-            v = torch.cuda.nccl.version()
-            info["nccl"] = ".".join(str(x) for x in v) if isinstance(v, tuple) else str(v)
-        except Exception as exc:
-            info["nccl_error"] = err(exc)
+        if "nccl_version" in res:
+            info["nccl"] = res["nccl_version"]
+        elif "nccl_version" in errors:
+            info["nccl_error"] = errors["nccl_version"]
+    else:
+        info["arch_list"] = []
     tf32 = {}
     for key, read in (
         ("matmul", lambda: torch.backends.cuda.matmul.allow_tf32),

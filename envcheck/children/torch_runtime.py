@@ -115,8 +115,10 @@ def _nccl(torch: Any, res: Dict[str, Any]) -> Optional[str]:
     return ".".join(str(x) for x in v) if isinstance(v, tuple) else str(v)
 
 
-def probe(torch: Any, stage: Any = lambda name: None) -> Dict[str, Any]:
-    """What ``torch`` (imported) can do; ``stage(name)`` is called before each step."""
+def probe(torch: Any, stage: Any = lambda name: None, devices: bool = True) -> Dict[str, Any]:
+    """What ``torch`` (imported) can do; ``stage(name)`` is called before each step. ``devices``:
+    read each GPU's name and capability too (that initialises CUDA on the first GPU: verify's
+    per-device children, each on its own GPU, leave it out)."""
     res: Dict[str, Any] = {"errors": {}}
     res["version"] = str(getattr(torch, "__version__", ""))
     tv = getattr(torch, "version", None)
@@ -147,19 +149,19 @@ def probe(torch: Any, stage: Any = lambda name: None) -> Dict[str, Any]:
             res["nccl_version"] = value
     except Exception as exc:
         res["errors"]["nccl_version"] = error_line(exc)
-    devices = []
-    if res.get("is_available"):
+    found = []
+    if devices and res.get("is_available"):
         for i in range(res.get("device_count") or 0):
             stage("device %d" % i)
             try:
                 cap = torch.cuda.get_device_capability(i)
                 props = torch.cuda.get_device_properties(i)
-                devices.append({"index": i, "name": torch.cuda.get_device_name(i),
-                                "capability": "%d.%d" % tuple(cap),
-                                "total_memory_mib": int(props.total_memory) // (1 << 20)})
+                found.append({"index": i, "name": torch.cuda.get_device_name(i),
+                              "capability": "%d.%d" % tuple(cap),
+                              "total_memory_mib": int(props.total_memory) // (1 << 20)})
             except Exception as exc:
                 res["errors"]["device %d" % i] = error_line(exc)
-    res["devices"] = devices
+    res["devices"] = found
     return res
 
 

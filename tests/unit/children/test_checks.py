@@ -147,3 +147,34 @@ def test_sticky_errors():
     assert checks.sticky("CUDA error: device-side assert triggered")
     assert not checks.sticky("CUDA out of memory. Tried to allocate 2.00 GiB")
     assert not checks.sticky(None)
+
+
+def test_torch_info_is_the_torch_childs_collector_without_opening_every_gpu():
+    """One collector for both children; verify's per-GPU children must not each initialise CUDA
+    on the first GPU by reading every device's properties."""
+    from envcheck.children import torch_runtime
+
+    t = standin.torch(count=8)
+
+    def never(i):
+        raise AssertionError("torch_info opened a device")
+
+    t.cuda.get_device_properties = never
+    info = checks.torch_info(t)
+    res = torch_runtime.probe(standin.torch(count=1))
+    assert info["device_count"] == 8 and "devices" not in info
+    for verify_key, runtime_key in (("version", "version"), ("cuda_build", "cuda_build"), ("file", "torch_file"),
+                                    ("arch_list", "arch_list"), ("nccl", "nccl_version")):
+        assert info[verify_key] == res[runtime_key]
+
+
+def test_a_failing_arch_list_or_nccl_is_named_not_raised():
+    t = standin.torch(nccl=RuntimeError("NCCL error: unhandled system error"))
+
+    def broken():
+        raise RuntimeError("no arch list")
+
+    t.cuda.get_arch_list = broken
+    info = checks.torch_info(t)
+    assert info["arch_error"] == "RuntimeError: no arch list" and "arch_list" not in info
+    assert info["nccl_error"] == "RuntimeError: NCCL error: unhandled system error" and "nccl" not in info
