@@ -21,7 +21,7 @@ import traceback
 from contextlib import contextmanager
 
 from envcheck.children import events
-from envcheck.children.torch_runtime import origin, probe
+from envcheck.children.torch_runtime import error_line, origin, probe
 
 __all__ = ["Ctx", "STICKY", "Skip", "Wrong", "child_main", "cudnn_info", "device_info", "err", "fault",
            "full_error", "host_link_lock", "math_mode", "matmul_skip", "mem_available", "normwise",
@@ -60,9 +60,7 @@ class Skip(Exception):
 
 
 def err(exc):
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    return "%s: %s" % (type(exc).__name__, first[:600])
+    return error_line(exc, 600)
 
 
 def full_error(exc):

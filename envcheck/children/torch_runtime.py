@@ -13,6 +13,7 @@ torch only.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import traceback
@@ -28,10 +29,11 @@ LIBRARIES = ("libcudart", "libcudnn", "libnccl", "libcublas", "libnvJitLink", "l
              "libamdhip64", "libtorch_cuda")
 
 
-def error_line(exc: BaseException) -> str:
-    """``Type: first line of the message``."""
+def error_line(exc: BaseException, limit: Optional[int] = None) -> str:
+    """``Type: first line of the message`` (that line cut at ``limit`` characters)."""
     text = str(exc).strip()
-    return "%s: %s" % (type(exc).__name__, text.splitlines()[0] if text else "")
+    first = text.splitlines()[0] if text else ""
+    return "%s: %s" % (type(exc).__name__, first[:limit] if limit else first)
 
 
 def loaded_libraries(maps: str = "/proc/self/maps") -> Optional[List[str]]:
@@ -62,7 +64,13 @@ def origin() -> Dict[str, Any]:
         mod = sys.modules.get(name)
         if mod is not None:
             modules[name] = getattr(mod, "__file__", None) or str(getattr(mod, "__path__", ""))
-    return {"sys_path": list(sys.path), "modules": modules, "shadows": syspath.shadows(sys.path)}
+    return {"sys_path": list(sys.path), "modules": modules, "shadows": _shadows(tuple(sys.path), os.getcwd())}
+
+
+@functools.lru_cache(maxsize=4)
+def _shadows(path: tuple, cwd: str) -> List[Dict[str, Any]]:
+    """Scanned once per path and folder: a child reports its origin in several events."""
+    return syspath.shadows(path, cwd)
 
 
 def torchvision_check(torch: Any, stage: Any) -> Dict[str, Any]:
