@@ -199,7 +199,7 @@ def _refusal(inv: "Inventory", manager: Manager, *, break_system: bool,
     if is_system_python(inv) and not break_system:
         why = "marked EXTERNALLY-MANAGED, PEP 668" if inv.externally_managed else "not in a virtual environment"
         return ("{} is the system's Python ({}): envcheck fix does not install into it".format(inv.executable, why),
-                "make a virtual environment (python3 -m venv .venv; .venv/bin/python -m pip install envcheck; "
+                "make a virtual environment (python3 -m venv .venv; .venv/bin/python -m pip install torch-envcheck; "
                 ".venv/bin/envcheck fix), or pass --break-system-packages if you mean to")
     if not inv.writable:
         return ("{} is not writable: nothing was changed".format(inv.site_packages),

@@ -36,7 +36,7 @@ class Doc:
     name: str  # "driver-too-old"
     severity: str  # error | warning | info
     title: str  # one line, general (a finding's own title names this machine's values)
-    refs: Tuple[str, ...]  # failure modes (F1..F11) of docs' failure-modes list
+    refs: Tuple[str, ...]  # failure modes (F1..F11) of rules/failure-modes.md
     meaning: str
     detection: str
     fix: str
@@ -666,7 +666,7 @@ def render_markdown() -> str:
         "names no interpreter). A machine without torch gives EC002, a warning: exit 0.",
         "",
         "Codes are stable: `EC` and three digits (hundreds: the area) plus a name; `explain`",
-        "accepts either. Failure modes F1-F11 refer to `failure-modes.md`.",
+        "accepts either. Failure modes F1-F11 refer to [`failure-modes.md`](failure-modes.md), beside this file.",
         "",
         "| code | name | severity | failure modes |",
         "|---|---|---|---|",

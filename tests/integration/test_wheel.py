@@ -24,7 +24,7 @@ def wheel(tmp_path_factory) -> Path:
         capture_output=True, text=True, timeout=300,
     )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    (whl,) = out.glob("envcheck-*.whl")
+    (whl,) = out.glob("torch_envcheck-*.whl")
     return whl
 
 
@@ -34,7 +34,12 @@ def test_wheel_carries_the_data_once(wheel):
         assert f"envcheck/_matrices/{f}" in names
     assert not any(n.startswith("matrices/") for n in names)
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
-    assert "Requires-Dist: click" in meta and "torch" not in meta.split("Provides-Extra")[0].replace("pytorch", "")
+    assert "\nName: torch-envcheck\n" in meta  # the free name; `envcheck` on the index is another project
+    for shipped in ("envcheck/py.typed", "envcheck/rules/findings.md", "envcheck/rules/failure-modes.md"):
+        assert shipped in names
+    requires = [line for line in meta.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    assert "Requires-Dist: click>=8.0" in requires
+    assert not [r for r in requires if "torch" in r], requires  # torch is never a dependency
 
 
 def test_installed_wheel_answers_outside_the_repo(wheel, tmp_path):

@@ -85,3 +85,26 @@ def test_finding_takes_severity_and_refs_from_the_catalog():
 
 def test_unobservable_items_are_documented():
     assert catalog.UNOBSERVABLE and "fork" in render_markdown()
+
+
+def test_failure_modes_doc_ships_beside_findings_and_lists_exactly_the_codes_that_cite_each_entry():
+    """findings.md cites F1-F11: the document it cites is in the repository (and the wheel, as
+    package data of envcheck/rules), and each entry's ``findings:`` line names exactly the codes
+    whose refs point at it, so neither can drift from the catalogue."""
+    with open(os.path.join(RULES_DIR, "failure-modes.md"), encoding="utf-8") as fh:
+        text = fh.read()
+    sections = re.split(r"^## ", text, flags=re.M)[1:]
+    listed = {}
+    for sec in sections:
+        head = re.match(r"(F\d+)\.", sec)
+        if head is None:
+            continue
+        line = re.search(r"^- findings: (.+)$", sec, flags=re.M)
+        assert line, "failure-modes.md: {} has no findings: line".format(head.group(1))
+        listed[head.group(1)] = [c.strip() for c in line.group(1).split(",")]
+    cited = {}
+    for d in CATALOG:
+        for r in d.refs:
+            cited.setdefault(r, []).append(d.code)
+    assert listed == cited
+    assert "[`failure-modes.md`](failure-modes.md)" in render_markdown()
