@@ -18,7 +18,18 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-__all__ = ["ChildRun", "ProcResult", "RUNNER", "run", "run_child", "stream"]
+__all__ = ["ChildRun", "ProcResult", "RUNNER", "run", "run_child", "stream", "check_python"]
+
+
+def check_python(python: str, error: type | None = None) -> None:
+    """A --python that is not an executable file: ``error`` (default CannotRunError, exit 3)."""
+    from envcheck.errors import CannotRunError
+
+    if not os.path.isfile(python) or not os.access(python, os.X_OK):
+        raise (error or CannotRunError)(
+            "--python {!r}: not an executable file".format(python),
+            hint="give the path of a Python interpreter, e.g. .venv/bin/python",
+        )
 
 _POSIX = os.name == "posix"
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "children", "__runner__.py")

@@ -60,7 +60,7 @@ def _writable(path: Optional[str]) -> bool:
         if parent == path:
             break
         path = parent
-    return bool(path) and os.access(path, os.W_OK | os.X_OK)
+    return path is not None and bool(path) and os.access(path, os.W_OK | os.X_OK)
 
 
 def read_inventory() -> Dict[str, Any]:

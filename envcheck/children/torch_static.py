@@ -187,7 +187,7 @@ def _scan_dists(search: Sequence[str]) -> List[Dict[str, Any]]:
                 continue
             is_dir = os.path.isdir(folder)
             installer = _read_text_bounded(os.path.join(folder, "INSTALLER"), 256) if is_dir else None
-            record = {
+            record: Dict[str, Any] = {
                 "name": real,
                 "canon": canon,
                 "version": fields.get("Version") or "",

@@ -176,7 +176,7 @@ def _decode(tp: Any, value: Any, where: str, source: str) -> Any:
             except InputError:
                 continue
         raise _fail(source, where, " or ".join(map(str, options)), value)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise _fail(source, where, "an object ({})".format(tp.__name__), value)
         hints = _hints(tp)
@@ -202,7 +202,7 @@ def _decode(tp: Any, value: Any, where: str, source: str) -> Any:
                 and f.name not in value
                 and f.default is dataclasses.MISSING
                 and f.default_factory is dataclasses.MISSING
-            ):  # type: ignore[misc]
+            ):
                 raise InputError("{}: field {!r} is missing".format(source, _join(where, f.name)))
         return tp(**kwargs)
     if origin is tuple:

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from envcheck.errors import EXIT_CANNOT_RUN, EXIT_MANUAL, EXIT_OK, EXIT_PROBLEMS
+from envcheck.errors import EXIT_MANUAL, EXIT_OK
 from envcheck.install.repair import (PYTORCH_INDEX, Manager, Plan, Step, install_args, mirror, plan_fix,
                                      restore_commands)
 
@@ -34,7 +34,7 @@ __all__ = ["StepResult", "Change", "FixReport", "fix", "choose_manager", "QUICK_
 
 QUICK_CHECKS = ("tensor", "copy", "matmul-fp32")  # verify's quick proof: a tensor, copies, a matmul
 INSTALL_TIMEOUT = 1800.0  # seconds per install: a CUDA build with its nvidia-* wheels is ~3 GB
-EXIT_INTERRUPTED = 130
+from envcheck.outcome import EXIT_INTERRUPTED  # noqa: E402 - re-exported
 
 Progress = Optional[Callable[[str], None]]
 
@@ -100,16 +100,16 @@ class FixReport:
 
     @property
     def exit_code(self) -> int:
-        if self.interrupted:
-            return EXIT_INTERRUPTED
-        if self.decision == "refused":
-            return EXIT_CANNOT_RUN
+        from envcheck.outcome import fix_exit
+
+        refused = self.decision == "refused"
+        if self.interrupted or refused:
+            return fix_exit(interrupted=self.interrupted, refused=refused, unapplied_plan=False, failed=False,
+                            manual=False)
         installable, manual = self.remaining()
-        if self.decision in ("dry-run", "declined") and self.plan.steps:
-            return EXIT_PROBLEMS
-        if any(s.status not in ("ok", "skipped") for s in self.steps) or installable or self.verify_failed:
-            return EXIT_PROBLEMS
-        return EXIT_MANUAL if manual else EXIT_OK
+        failed = any(s.status not in ("ok", "skipped") for s in self.steps) or bool(installable) or self.verify_failed
+        return fix_exit(interrupted=False, refused=False, failed=failed, manual=bool(manual),
+                        unapplied_plan=self.decision in ("dry-run", "declined") and bool(self.plan.steps))
 
     @property
     def outcome(self) -> str:

@@ -67,6 +67,14 @@ class Target:
             out.append(f"  torch: {self.torch}")
         return out
 
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source, "os": self.os, "python": self.python, "driver": self.driver,
+            "driver_cuda": f"{self.driver_cuda[0]}.{self.driver_cuda[1]}" if self.driver_cuda else None,
+            "gpus": [str(c) for c in self.gpus], "gpu_names": list(self.gpu_names),
+            "asked_for": self.want.label if self.want else None, "torch": self.torch, "detected": list(self.detected),
+        }
+
     def with_flags(self, **flags) -> "Target":
         """This (detected) target with what the user typed laid over it (flags win; a driver or
         GPU given describes another machine): :func:`target_from_options` with ``base=self``."""
@@ -227,14 +235,14 @@ def _variant_ok(matrix: Matrix, target: Target, release: Release, v: Variant) ->
     if v.kind == "cuda" and target.gpus:
         wa = _archs.wheel_archs(matrix, release, v, target.os)
         for cc in target.gpus:
-            verdict = wa.runs_on(cc)
-            if verdict is not None and not verdict.runs:
-                return False, f"no code for the {cc} GPU ({_archs.generation(cc)}): {verdict.reason}", None
-            if verdict is not None and verdict.jit and status == "compat":
+            runs = wa.runs_on(cc)
+            if runs is not None and not runs.runs:
+                return False, f"no code for the {cc} GPU ({_archs.generation(cc)}): {runs.reason}", None
+            if runs is not None and runs.jit and status == "compat":
                 # The PTX was made by the build's toolkit, newer than the driver: in
                 # compatibility mode the driver cannot JIT it, so nothing runs on that GPU.
                 return False, (
-                    f"the {cc} GPU would need PTX JIT ({verdict.how.split(' (')[0]}), which driver "
+                    f"the {cc} GPU would need PTX JIT ({runs.how.split(' (')[0]}), which driver "
                     f"{target.driver} cannot do for CUDA {v.dotted} in minor-version compatibility mode"
                 ), None
     return True, "", status
@@ -503,9 +511,9 @@ def _finish(matrix: Matrix, choice: Choice, rejected: list[Rejected]) -> Choice:
                 choice.warnings.append(f"{cc} GPU: {verdict.reason}")
             if verdict is not None and wa.confidence != "official":
                 choice.caveats.append(f"architectures of torch {rel.torch} {v.label} on {target.os} are {wa.confidence} ({wa.note or wa.row.evidence if wa.row else ''})")
-    off = off_selector_words(rel, v)
-    if off:
-        choice.reasons.append(off)
+    off_words = off_selector_words(rel, v)
+    if off_words:
+        choice.reasons.append(off_words)
         if v.kind == "cuda" and not target.gpus and not _archs.wheel_archs(matrix, rel, v, target.os).known:
             choice.caveats.append(f"the GPU code of torch {rel.torch}+{v.label} is not known: give the GPU "
                                   "(--compute-capability) to have it checked")

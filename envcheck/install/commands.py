@@ -21,8 +21,9 @@ from envcheck.matrix.variants import Variant
 
 if TYPE_CHECKING:  # pragma: no cover
     from envcheck.install.choose import Choice
+    from envcheck.matrix.store import Matrix
 
-__all__ = ["Pin", "PipPlan", "pins", "pip_plan", "pip_command", "uv_command", "uv_pyproject", "conda_command", "conda_forge_command",
+__all__ = ["alternative", "InstallAnswer", "install_answer", "Pin", "PipPlan", "pins", "pip_plan", "pip_command", "uv_command", "uv_pyproject", "conda_command", "conda_forge_command",
            "CondaRoute", "conda_route", "choice_plan", "manager_command", "last_conda_release", "CONDA_FORGE_NOTE"]
 
 PYPI = "https://pypi.org/simple"
@@ -66,7 +67,8 @@ def pins(release: Release, variant: Variant, os_name: str, *, audio_always: bool
     override = release.overrides.get(variant.label, {})
     label = None if os_name == "macos" or variant.kind == "cpu" and os_name == "macos" else variant.label
     out = [Pin("torch", release.torch, label)]
-    tv = override["torchvision"] if "torchvision" in override else release.torchvision
+    given = override["torchvision"] if "torchvision" in override else release.torchvision
+    tv = given if isinstance(given, str) else None
     if tv:
         out.append(Pin("torchvision", tv, label))
     elif release.torchvision is None:
@@ -277,3 +279,56 @@ def manager_command(choice: "Choice", manager: str = "pip", pip: tuple[str, ...]
     if manager == "conda":
         return conda_command(choice.release, choice.variant, choice.target.os) or pip_command(plan, pip)
     return pip_command(plan, pip)
+
+
+def alternative(choice: "Choice", manager: str = "pip") -> dict | None:
+    """The fully supported alternative to a compatibility-mode choice, with its command in the
+    form of the package manager asked for."""
+    alt = choice.alternative
+    if alt is None:
+        return None
+    out = alt.summary()
+    out["command"] = manager_command(alt, manager)
+    return out
+
+
+@dataclass
+class InstallAnswer:
+    """``envcheck install-command``'s answer: the command (stdout), its notes and the JSON data."""
+
+    command: str
+    notes: list[str]
+    data: dict
+    exit_code: int  # 1: the build asked for cannot run on the target (the command is still given)
+
+
+def install_answer(matrix: "Matrix", choice: "Choice", manager: str = "pip", *, pyproject: bool = False) -> InstallAnswer:
+    """The command that installs a choice with ``manager`` (pip, uv or conda), and why."""
+    rel, v, t = choice.release, choice.variant, choice.target
+    plan = choice_plan(choice)
+    pip_cmd = pip_command(plan)
+    notes = list(plan.notes)
+    data: dict = {"target": t.to_dict(), "choice": choice.to_dict(), "manager": manager, "pip": pip_cmd}
+    if choice.alternative is not None:
+        data["choice"]["alternative"] = alternative(choice, manager)
+    if manager == "uv":
+        cmd, alt = uv_command(plan, rel, v)
+        if alt:
+            notes.append(f"for a uv that does not know --torch-backend={v.label} yet: {alt}")
+        data["uv"] = cmd
+        data["uv_index_form"] = alt
+        if pyproject:
+            cmd = uv_pyproject(plan, v).rstrip("\n")
+            data["pyproject"] = cmd
+    elif manager == "conda":
+        route = conda_route(matrix.releases, rel, v, t.os)
+        data["conda"] = route.command
+        if route.command is None:
+            data["conda_forge"] = route.forge
+            notes += route.notes
+        cmd = route.command or pip_cmd
+    else:
+        cmd = pip_cmd
+    data["command"] = cmd
+    data["notes"] = notes
+    return InstallAnswer(cmd, notes, data, 1 if choice.will_not_run else 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envcheck import __version__
 from envcheck.errors import InputError
@@ -20,7 +21,10 @@ from envcheck.matrix.model import Release
 from envcheck.matrix.store import Matrix
 from envcheck.matrix.variants import InvalidVariant, Variant, parse_variant
 
-__all__ = ["render", "check", "CheckResult", "Problem"]
+if TYPE_CHECKING:  # pragma: no cover
+    from envcheck.install.target import TargetOptions
+
+__all__ = ["render", "check", "check_for", "write", "Written", "CheckResult", "Problem"]
 
 
 def _lines_for(plan: commands.PipPlan, release: Release, variant: Variant, os_name: str) -> tuple[list[str], list[str]]:
@@ -84,6 +88,12 @@ class CheckResult:
     variant: str | None = None
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        from envcheck.outcome import problems_exit
+
+        return problems_exit(bool(self.problems))
 
     def to_dict(self) -> dict:
         return {
@@ -189,17 +199,19 @@ def check(
             tp["line"],
         ))
     off = rel.off_selector_build(variant) if variant is not None and label else None
-    if off is not None and os_name in rel.platforms and os_name not in off.os:
+    if off is not None and variant is not None and os_name in rel.platforms and os_name not in off.os:
         res.problems.append(Problem(
             "no-such-build",
             f"torch {rel.torch}+{variant.label} is published for {', '.join(off.os)} only, not for {os_name} "
             f"(its {os_name} builds: {', '.join(v.label for v in rel.variants_for_os(os_name))})",
             tp["line"],
         ))
-    elif off is not None:
+    elif off is not None and variant is not None:
         from envcheck.install.choose import off_selector_words
 
-        res.notes.append(off_selector_words(rel, variant))
+        words = off_selector_words(rel, variant)
+        if words:
+            res.notes.append(words)
     # Partners.
     for name, want in (("torchvision", rel.torchvision), ("torchaudio", rel.torchaudio)):
         if name not in res.pins:
@@ -245,3 +257,45 @@ def _compat_note(matrix: Matrix, rel, variant, driver: str, gpus: tuple, os_name
         note += (f"; torch {full.release.torch}+{full.variant.label} is fully supported by this driver "
                  f"(envcheck requirements --torch {full.release.torch} --driver {driver} writes it)")
     return note
+
+
+def check_for(matrix: Matrix, path: str, opts: "TargetOptions") -> CheckResult:
+    """``requirements --check``: the file against the target the options describe (this
+    machine's OS and Python unless given; ``--python-version any``: no Python constraint)."""
+    from envcheck.install.choose import running_os, running_python
+    from envcheck.matrix.variants import parse_cc
+
+    version = opts.python_version
+    if version is None and opts.python:
+        from envcheck.install.target import python_of
+
+        version = python_of(opts.python)
+    py = None if (version or "").strip().lower() == "any" else (version or running_python())
+    return check(matrix, Path(path), driver=opts.driver, gpus=tuple(parse_cc(c) for c in opts.ccs),
+                 os_name=opts.os_name or running_os(), python=py)
+
+
+@dataclass
+class Written:
+    """A requirements file made for a choice: its text, and where it was written (None: stdout)."""
+
+    text: str
+    data: dict
+
+
+def write(matrix: Matrix, choice: Choice, output: str | None, *, force: bool = False, command_line: str) -> Written:
+    """The requirements file of a choice, written atomically to ``output`` when given (never over
+    an existing file without ``force``). A build that cannot run on the target is refused."""
+    from envcheck.files import write_atomic
+
+    if choice.will_not_run:
+        raise InputError(f"not writing a requirements file that cannot work: {choice.warnings[0]}")
+    text = render(matrix, choice, command_line=command_line)
+    described = choice.to_dict()
+    if choice.alternative is not None:
+        described["alternative"] = commands.alternative(choice)
+    data = {"target": choice.target.to_dict(), "choice": described, "text": text, "written": None}
+    if output:
+        write_atomic(Path(output), text, force=force)
+        data["written"] = output
+    return Written(text, data)

@@ -15,15 +15,80 @@ One way to build a target, with one precedence: **flags, then environment, then 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
-from envcheck.install.choose import Target
+from envcheck.install.choose import Choice, Target
 from envcheck.matrix.variants import parse_cc
 
 if TYPE_CHECKING:  # pragma: no cover
     from envcheck.facts.machine import Machine
+    from envcheck.matrix.store import Matrix
 
-__all__ = ["from_machine", "machine_for"]
+__all__ = ["from_machine", "machine_for", "TargetOptions", "resolve"]
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """What the user said about the machine to install for (``install-command``, ``requirements``).
+
+    ``python`` is an interpreter (a PATH) whose Python version (and, when detecting, whose torch)
+    the target takes; ``python_version`` a target's Python (``"3.11"``, ``"any"``). Cross-option
+    rules are checked here, without click.
+    """
+
+    cuda: Optional[str] = None
+    rocm: Optional[str] = None
+    cpu: bool = False
+    driver: Optional[str] = None
+    ccs: Tuple[str, ...] = ()
+    python: Optional[str] = None
+    python_version: Optional[str] = None
+    os_name: Optional[str] = None
+    torch: Optional[str] = None
+    strict_driver: bool = False
+    facts_file: Optional[str] = None
+    manager: str = "pip"
+
+    def __post_init__(self) -> None:
+        from envcheck.errors import InputError
+
+        if self.facts_file and self.python:
+            raise InputError("--facts describes a recorded machine: --python (an interpreter here) does not apply; "
+                             "give its Python as --python-version")
+
+    @property
+    def described(self) -> bool:
+        """A driver, GPU or build given: the target is described, not detected."""
+        return bool(self.driver or self.ccs or self.cuda or self.rocm or self.cpu)
+
+    def flags(self, python_version: Optional[str] = None) -> Dict[str, Any]:
+        return dict(cuda=self.cuda, rocm=self.rocm, cpu=self.cpu, driver=self.driver, ccs=tuple(self.ccs),
+                    python=self.python_version or python_version, os_name=self.os_name, torch=self.torch,
+                    strict_driver=self.strict_driver, manager=self.manager)
+
+
+def resolve(matrix: "Matrix", opts: TargetOptions) -> Choice:
+    """The target (detected from this machine, a ``--facts`` file or a ``--python`` interpreter,
+    or described by the flags) and the choice for it."""
+    from envcheck.install import choose as ch
+
+    if opts.facts_file or not opts.described:
+        if opts.facts_file:
+            source = f"facts {opts.facts_file}"
+        else:
+            source = f"this machine, Python {opts.python}" if opts.python else "this machine"
+        t = from_machine(machine_for(opts.facts_file, python=opts.python), source=source).with_flags(**opts.flags())
+    elif opts.python:  # a described machine, with the Python of this interpreter
+        t = ch.target_from_options(**opts.flags(python_of(opts.python)))
+    else:
+        t = ch.target_from_options(**opts.flags())
+    return ch.choose(matrix, t)
+
+
+def python_of(python: str) -> Optional[str]:
+    """An interpreter's "X.Y", read the way diagnose reads it (its torch's static reader)."""
+    return machine_for(python=python).python
 
 
 def from_machine(machine: "Machine", *, source: str = "this machine") -> Target:
@@ -78,10 +143,11 @@ def from_machine(machine: "Machine", *, source: str = "this machine") -> Target:
     )
 
 
-def machine_for(facts_file: Optional[str] = None) -> "Machine":
+def machine_for(facts_file: Optional[str] = None, python: Optional[str] = None) -> "Machine":
     """The machine a command without a described target installs for: a ``--facts`` file (a bare
     snapshot or a ``--json`` envelope), else this machine through the quick probes, exactly as
-    ``envcheck diagnose --quick`` sees it."""
+    ``envcheck diagnose --quick`` sees it (with ``python``: as ``diagnose --quick --python``
+    sees that interpreter)."""
     from envcheck.facts import load_facts
     from envcheck.facts.machine import Machine
 
@@ -89,4 +155,4 @@ def machine_for(facts_file: Optional[str] = None) -> "Machine":
         return Machine.from_facts(load_facts(facts_file))
     from envcheck.probes import collect
 
-    return Machine.from_facts(collect(quick=True))
+    return Machine.from_facts(collect(quick=True, python=python))

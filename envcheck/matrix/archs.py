@@ -58,7 +58,7 @@ class ArchVerdict:
         return self.how.startswith("ptx")
 
 
-def _split(target: str) -> tuple[int, int, str]:
+def split_target(target: str) -> tuple[int, int, str]:
     suffix = target[-1] if target[-1] in "af" else ""
     base = target[:-1] if suffix else target
     cc = parse_cc(base)
@@ -71,7 +71,7 @@ def runs_on(cc: ComputeCapability, sass: tuple[str, ...], ptx: tuple[str, ...]) 
     jetson = gpu in JETSON
     best = None
     for target in sass:
-        major, minor, suffix = _split(target)
+        major, minor, suffix = split_target(target)
         tj = (major, minor) in JETSON
         if suffix == "a":
             ok = (major, minor) == gpu
@@ -89,8 +89,8 @@ def runs_on(cc: ComputeCapability, sass: tuple[str, ...], ptx: tuple[str, ...]) 
             f"sass {label}",
             f"the wheel carries {label} code" + ("" if exact else f", which runs on {cc} (same major, newer minor)"),
         )
-    for target in sorted(ptx, key=lambda t: _split(t)[:2], reverse=True):
-        major, minor, suffix = _split(target)
+    for target in sorted(ptx, key=lambda t: split_target(t)[:2], reverse=True):
+        major, minor, suffix = split_target(target)
         if suffix == "a":
             ok = (major, minor) == gpu
         elif suffix == "f":
@@ -109,7 +109,7 @@ def runs_on(cc: ComputeCapability, sass: tuple[str, ...], ptx: tuple[str, ...]) 
     have = ", ".join([f"sm_{t.replace('.', '')}" for t in sass] + [f"compute_{t.replace('.', '')}" for t in ptx])
     if jetson:
         why = f"{cc} is an integrated/Jetson GPU: desktop wheels carry no code for it (use NVIDIA's JetPack wheels)"
-    elif sass and all(_split(t)[0] > cc.major for t in sass):
+    elif sass and all(split_target(t)[0] > cc.major for t in sass):
         why = f"the oldest code in the wheel is for newer GPUs than sm_{cc.major}{cc.minor} ({generation(cc)}): support was dropped"
     else:
         why = f"no code the GPU can run: the wheel has {have}"

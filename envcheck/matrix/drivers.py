@@ -51,7 +51,7 @@ def at_least(driver: str, need: str) -> bool:
     return d >= n
 
 
-def driver_need(matrix: Matrix, cuda: tuple[int, int], os_name: str = "linux") -> DriverNeed:
+def driver_need(matrix: Matrix, cuda: tuple[int, ...], os_name: str = "linux") -> DriverNeed:
     """The Table 3 and Table 2 minimum drivers for CUDA ``major.minor`` (its GA release)."""
     rows = [t for t in matrix.toolkits if t.major_minor == tuple(cuda[:2])]
     # The GA release's driver is the minimum for full support (11.0 had an RC row before it).
@@ -76,7 +76,7 @@ def driver_need(matrix: Matrix, cuda: tuple[int, int], os_name: str = "linux") -
         if compat is None and linux_compat and "." not in linux_compat:
             compat = linux_compat
             conf = "inferred"
-    return DriverNeed(tuple(cuda[:2]), full, compat, ga, conf)
+    return DriverNeed((cuda[0], cuda[1]), full, compat, ga, conf)
 
 
 def cuda_of_driver(matrix: Matrix, driver: str, os_name: str = "linux") -> tuple[int, int] | None:

@@ -211,6 +211,12 @@ class _Where:
             raise self.fail(f"field {key!r} must be {names}, got {value!r}")
         return value
 
+    def required_number(self, obj: Mapping[str, Any], key: str) -> float:
+        value = self.number(obj, key, optional=False)
+        if value is None:  # pragma: no cover - get() raised already
+            raise self.fail(f"field {key!r} is missing")
+        return value
+
     def number(self, obj: Mapping[str, Any], key: str, *, optional: bool = True) -> Optional[float]:
         value = self.get(obj, key, (int, float), optional=optional)
         if value is not None and not value > 0:
@@ -347,8 +353,8 @@ def load_file(path: Path) -> GpuTable:
     updated = doc["updated"]
     verdict = top.get(doc, "verdict", dict)
     vctx = _Where(path, "verdict")
-    spread = vctx.number(verdict, "spread", optional=False)
-    floor = vctx.number(verdict, "floor", optional=False)
+    spread = vctx.required_number(verdict, "spread")
+    floor = vctx.required_number(verdict, "floor")
     if not (0 < floor < spread <= 1):
         raise vctx.fail(f"need 0 < floor < spread <= 1, got floor {floor!r}, spread {spread!r}")
     link = top.get(doc, "host_link", dict)

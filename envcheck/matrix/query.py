@@ -90,12 +90,12 @@ def no_such_build(asked: list[Release], variant: Variant, having: list[Release],
     kind = "conda package" if conda else "build"
     # Name the OS only where it matters: the release has the build, but not for this OS.
     elsewhere = bool(os_name) and not conda and any(
-        variant in r.variants and variant not in r.variants_for_os(os_name) for r in asked)
+        variant in r.variants and variant not in r.variants_for_os(os_name or "") for r in asked)
     where = f" for {os_name}" if elsewhere else ""
     if conda:
         def names(r: Release) -> list[str]:
             return [v.label for v in r.conda.variants]
-    elif where:
+    elif where and os_name:
         def names(r: Release) -> list[str]:
             return [v.label for v in r.variants_for_os(os_name)]
     else:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
 from envcheck.matrix import archs as _archs
 from envcheck.matrix import query
 from envcheck.matrix.model import Release
 from envcheck.matrix.store import Matrix
 from envcheck.matrix.variants import ComputeCapability, Variant
 
-__all__ = ["data_info", "release_entry", "variant_entry", "off_selector_entry", "gpu_entry", "overview"]
+__all__ = ["data_info", "release_entry", "variant_entry", "off_selector_entry", "gpu_entry", "overview",
+           "MatrixQuery", "MatrixAnswer", "matrix_answer"]
 
 PIP_FORM_WORDS = {
     "direct-wheel": "download the wheel file for your Python from download.pytorch.org/whl/<variant>/",
@@ -56,7 +60,7 @@ def data_info(matrix: Matrix) -> dict:
 def _span(targets: tuple[str, ...]) -> str:
     if not targets:
         return ""
-    ccs = sorted((_archs._split(t)[:2] for t in targets))
+    ccs = sorted((_archs.split_target(t)[:2] for t in targets))
     lo = ComputeCapability(*ccs[0])
     hi = ComputeCapability(*ccs[-1])
     return f"{_archs.generation(lo)} to {_archs.generation(hi)}"
@@ -180,3 +184,65 @@ def overview(matrix: Matrix, *, conda: bool = False) -> list[dict]:
         }
         for r in matrix.releases
     ]
+
+
+@dataclass(frozen=True)
+class MatrixQuery:
+    """What ``envcheck matrix`` was asked: at most one of ``cuda``/``rocm``/``cpu``; ``cc``; ``torch``."""
+
+    torch: Optional[str] = None
+    cuda: Optional[str] = None
+    rocm: Optional[str] = None
+    cpu: bool = False
+    conda: bool = False
+    cc: Optional[str] = None
+    os_name: str = "linux"
+
+
+@dataclass
+class MatrixAnswer:
+    """The answer to a :class:`MatrixQuery`: ``kind`` is ``builds`` (releases with a build),
+    ``gpu`` (which builds run on a compute capability), ``releases`` (the entries of --torch) or
+    ``overview``; ``data`` is the JSON document; ``off_selector`` counts builds off the install
+    selector (``builds`` only)."""
+
+    kind: str
+    data: Dict[str, Any]
+    info: Dict[str, Any]
+    warnings: List[str] = field(default_factory=list)
+    variant: Optional[Variant] = None
+    off_selector: int = 0
+    count: int = 0  # releases with the build (``builds`` only)
+
+
+def matrix_answer(m: Matrix, q: MatrixQuery) -> MatrixAnswer:
+    """Answer ``envcheck matrix``'s question from the data (pure given the loaded matrix)."""
+    from envcheck.errors import InputError
+    from envcheck.matrix.variants import parse_cc, parse_cuda, parse_rocm
+
+    picked = [x for x in (q.cuda, q.rocm, q.cpu or None) if x]
+    if len(picked) > 1:
+        raise InputError("give only one of --cuda, --rocm and --cpu")
+    info = data_info(m)
+    releases = query.find_releases(m, q.torch) if q.torch else list(m.releases)
+    if picked:
+        variant = parse_cuda(q.cuda) if q.cuda else parse_rocm(q.rocm) if q.rocm else Variant("cpu")
+        having = query.releases_with(m, variant, conda=q.conda)
+        chosen = [r for r in releases if r in having]
+        if not chosen:
+            raise query.no_such_build(releases, variant, having, conda=q.conda)
+        rows = [r for r in overview(m, conda=q.conda) if any(r["torch"] == c.torch for c in chosen)]
+        warnings: List[str] = []
+        for r in chosen:
+            warnings += query.caveats(r)
+        off = [r for r in chosen if not q.conda and not r.on_selector(variant)]
+        return MatrixAnswer("builds", {"variant": variant.label, "conda": q.conda, "releases": rows}, info,
+                            sorted(set(warnings)), variant, len(off), len(chosen))
+    if q.cc:
+        gpu = parse_cc(q.cc)
+        rows = gpu_entry(m, releases, gpu, q.os_name)
+        return MatrixAnswer("gpu", {"compute_capability": str(gpu), "generation": _archs.generation(gpu),
+                                    "os": q.os_name, "releases": rows}, info)
+    if q.torch:
+        return MatrixAnswer("releases", {"releases": [release_entry(m, r, q.os_name) for r in releases]}, info)
+    return MatrixAnswer("overview", {"releases": overview(m)}, info)

@@ -31,7 +31,7 @@ from envcheck.matrix.model import (
     Release,
     Toolkit,
 )
-from envcheck.matrix.variants import parse_variant, version_key
+from envcheck.matrix.variants import Variant, parse_variant, version_key
 
 __all__ = [
     "FILES",
@@ -124,6 +124,13 @@ class _Row:
             raise self.fail(f"field {key!r} is not a version string: {value!r}")
         return value
 
+    def required_version(self, row: dict, key: str) -> str:
+        """A version field that must be there (a missing one is a DataError naming the row)."""
+        value = self.version(row, key)
+        if value is None:  # pragma: no cover - get() raised already
+            raise self.fail(f"field {key!r} is missing")
+        return value
+
     def strings(self, row: dict, key: str, pattern: re.Pattern | None = None) -> tuple[str, ...]:
         value = self.get(row, key, list)
         for item in value:
@@ -193,7 +200,7 @@ def _release(path: Path, i: int, row: Any) -> Release:
     ctx = _Row(path, f"release row {i + 1} (torch {name})" if name else f"release row {i + 1}")
     if not isinstance(row, dict):
         raise ctx.fail("expected an object")
-    torch = ctx.version(row, "torch")
+    torch = ctx.required_version(row, "torch")
     tv = ctx.version(row, "torchvision", optional=True)
     ta = ctx.version(row, "torchaudio", optional=True)
     partners_note = ctx.get(row, "partners_note", str, optional=True) if "partners_note" in row else None
@@ -210,7 +217,7 @@ def _release(path: Path, i: int, row: Any) -> Release:
     labels = ctx.strings(pip, "variants")
     variants = tuple(ctx.variant(v) for v in labels)
     default_raw = ctx.get(pip, "default", dict)
-    default = {}
+    default: dict[str, Variant | None] = {}
     for os_name in OSES:
         label = default_raw.get(os_name)
         if label is None:
@@ -330,7 +337,7 @@ def _package_index(ctx: _Row, row: dict, default: dict, tv: str | None, ta: str 
         if os_name == "linux":
             cuda = entry.get("cuda")
     if defaults and all(os_name in defaults for os_name in ctx.strings(row, "platforms")) and all(
-            (default.get(o).label if default.get(o) else None) == defaults[o].get("variant") for o in defaults):
+            _label_of(default.get(o)) == defaults[o].get("variant") for o in defaults):
         settled.add("default_variant")
     python = raw.get("python")
     if python and list(python) == list(row["python"]) and list(raw.get("python_experimental") or []) == list(
@@ -375,7 +382,7 @@ def _toolkit(path: Path, i: int, row: Any) -> Toolkit:
     ctx = _Row(path, f"toolkit row {i + 1}")
     if not isinstance(row, dict):
         raise ctx.fail("expected an object")
-    cuda = ctx.version(row, "cuda")
+    cuda = ctx.required_version(row, "cuda")
     ctx = _Row(path, f"toolkit row {i + 1} (CUDA {cuda})")
     return Toolkit(
         cuda=cuda,
@@ -402,7 +409,7 @@ def _arch(path: Path, i: int, row: Any) -> ArchRow:
     ctx = _Row(path, f"arch row {i + 1}")
     if not isinstance(row, dict):
         raise ctx.fail("expected an object")
-    torch = ctx.version(row, "torch")
+    torch = ctx.required_version(row, "torch")
     variant = ctx.variant(ctx.get(row, "variant", str))
     ctx = _Row(path, f"arch row {i + 1} (torch {torch} {variant.label})")
     os_name = ctx.get(row, "os", str)
@@ -497,6 +504,10 @@ def read_updated(directory: Path) -> str | None:
 _CACHE: dict[tuple, Matrix] = {}
 
 
+def _label_of(variant: Variant | None) -> str | None:
+    return variant.label if variant is not None else None
+
+
 def load(*, use_user_data: bool = True) -> Matrix:
     """The data set in use: refreshed user data when newer than the shipped data.
 
@@ -509,7 +520,7 @@ def load(*, use_user_data: bool = True) -> Matrix:
         udir = user_dir()
         user_updated = read_updated(udir)
         if user_updated and (shipped_updated is None or user_updated > shipped_updated):
-            key = ("user", str(udir), user_updated, shipped_updated)
+            key: tuple = ("user", str(udir), user_updated, shipped_updated)
             if key not in _CACHE:
                 _CACHE[key] = load_dir(udir, "user", shipped_updated)
             return _CACHE[key]

@@ -879,7 +879,7 @@ def merge(rows: list[dict], obs: Observed, ctx: Context) -> tuple[list[dict], li
     for i, row in enumerate(rows):
         change = _extend(row, obs, ctx)
         if change is not None:
-            out[i] = change.row
+            out[i] = change.row if change.row is not None else row
             changes.append(change)
 
     known = {r["torch"] for r in rows}
@@ -913,7 +913,7 @@ def merge(rows: list[dict], obs: Observed, ctx: Context) -> tuple[list[dict], li
         change.row = settled
         change.added["index"] = items
     newest = max(obs.pypi.get("torch", ()), key=version_key, default=None)
-    if newest in known and obs.projects and newest not in obs.facts:
+    if newest is not None and newest in known and obs.projects and newest not in obs.facts:
         changes.append(Change(newest, "pending", reason=(
             "the newest release on the package index lacks its official fields: its wheels' metadata "
             "could not be read (see the warnings)")))
@@ -1022,7 +1022,9 @@ class UpdateResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.check and not self.in_sync else 0
+        from envcheck.outcome import problems_exit
+
+        return problems_exit(self.check and not self.in_sync)
 
     @property
     def data_info(self) -> dict | None:
@@ -1048,39 +1050,6 @@ class UpdateResult:
                 "updated": self.updated,
             },
         }
-
-    def text_lines(self) -> list[str]:
-        lines = [line for c in self.changes for line in c.lines()]
-        found = sum(1 for p in self.pages if p.found)
-        where = self.source.get("directory") or f"{self.source.get('package_index')} and {self.source.get('index_url')}"
-        wheels = ""
-        if self.reads:
-            size = sum(r.bytes for r in self.reads) / 1e6
-            wheels = (f" and the metadata of {len(self.reads)} wheels ({sum(r.requests for r in self.reads)} "
-                      f"range requests, {size:.1f} MB)")
-        lines.append(
-            f"read {len(self.pages)} pages ({found} found, {len(self.pages) - found} missing){wheels} "
-            f"from {where}; compared with the {self.base['origin']} data of {self.base['updated']}"
-        )
-        if self.in_sync:
-            newest = (f"; the newest release on the package index, torch {self.newest_on_index}, is known and "
-                      "its official fields are settled") if self.newest_on_index else ""
-            lines.append("in sync: upstream has no release or build that the data lacks" + newest)
-        else:
-            n = len(self.new) + len(self.changed)
-            lines.append(
-                f"{len(self.new)} new, {len(self.changed)} extended, {len(self.pending)} pending"
-                + ("" if n or not self.pending else " (pending releases are not written)")
-            )
-            if self.written:
-                lines.append(f"wrote {', '.join(Path(p).name for p in self.written)} to {self.target} "
-                             f"(updated {self.updated})")
-            elif self.write:
-                lines.append("nothing to write")
-            elif n:
-                lines.append("not written: run with --write to save it"
-                             + (f" to {self.target}" if self.target else ""))
-        return lines
 
 
 # ------------------------------------------------------------------------------------------- run

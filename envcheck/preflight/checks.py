@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from envcheck.outcome import GATE_STATUSES as STATUSES  # worst first
 from envcheck.preflight.units import format_size
 
 __all__ = [
@@ -39,8 +40,6 @@ __all__ = [
     "apply_severity",
 ]
 
-STATUSES = ("fail", "not-run", "warn", "pass", "n/a")  # worst first
-_RANK = {s: i for i, s in enumerate(STATUSES)}
 
 CHECK_IDS = (
     "gpu.count",
@@ -130,20 +129,16 @@ class HostReadings:
 
 
 def worst(statuses: Iterable[str]) -> str:
-    found = [s for s in statuses]
-    if not found:
-        return "n/a"
-    return min(found, key=lambda s: _RANK.get(s, 0))
+    from envcheck.outcome import worst_gate
+
+    return worst_gate(statuses)
 
 
 def exit_code(checks: Iterable[Check], *, strict: bool = False) -> int:
     """1 when a check failed (or warned, with ``strict``); 3 when one could not run; else 0."""
-    statuses = {c.status for c in checks}
-    if "fail" in statuses or (strict and "warn" in statuses):
-        return 1
-    if "not-run" in statuses:
-        return 3
-    return 0
+    from envcheck.outcome import gate_exit
+
+    return gate_exit((c.status for c in checks), strict=strict)
 
 
 def not_run(check_id: str, why: str, threshold: str = "", source: str = "") -> Check:
@@ -162,7 +157,7 @@ def _apply_severity(check: Check, th: Any) -> Optional[Check]:
 # --------------------------------------------------------------------------------- GPU checks
 
 
-def _ranges(indexes: Sequence[int]) -> str:
+def gpu_ranges(indexes: Sequence[int]) -> str:
     """[0,1,2,5] -> "0-2,5"."""
     out: List[str] = []
     idx = sorted(indexes)
@@ -196,7 +191,7 @@ def _per_gpu(
     if bad:
         same = len({r[2] for r in bad}) == 1
         if same:
-            measured = "GPU {}: {}".format(_ranges([r[0] for r in bad]), bad[0][2])
+            measured = "GPU {}: {}".format(gpu_ranges([r[0] for r in bad]), bad[0][2])
         else:
             measured = "; ".join("GPU {}: {}".format(r[0], r[2]) for r in bad)
         others = len(rows) - len(bad)
@@ -204,7 +199,7 @@ def _per_gpu(
             measured += " ({} other GPU(s) fine)".format(others)
     else:
         distinct = list(dict.fromkeys(r[2] for r in rows))
-        label = "GPU {}".format(_ranges([r[0] for r in rows]))
+        label = "GPU {}".format(gpu_ranges([r[0] for r in rows]))
         measured = "{}: {}".format(label, distinct[0] if len(distinct) == 1 else ", ".join(distinct[:4]) + (" ..." if len(distinct) > 4 else ""))
     values = [r[3] for r in rows]
     return Check(
@@ -212,7 +207,7 @@ def _per_gpu(
         status,
         measured,
         threshold,
-        subject="gpu" + _ranges([r[0] for r in rows]),
+        subject="gpu" + gpu_ranges([r[0] for r in rows]),
         value=values if len(values) > 1 else values[0],
         limit=limit,
         source=source,

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["FIELDS", "Field", "Comparison", "compare_facts", "compare_files", "text_lines"]
+__all__ = ["FIELDS", "Field", "Comparison", "compare_facts", "compare_files"]
 
 LEGEND = "legend: DIFFERS matters for a job (exit 1); differs is informational (exit 0)"
 
@@ -150,7 +150,9 @@ class Comparison:
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(f["important"] for f in self.differing) else 0
+        from envcheck.outcome import problems_exit
+
+        return problems_exit(any(f["important"] for f in self.differing))
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -236,35 +238,3 @@ def compare_files(paths: Sequence[str]) -> Comparison:
             raise InputError("{}: given twice{}; name each snapshot once".format(p, same))
         seen[real] = p
     return compare_facts([load_facts(p) for p in paths], paths)
-
-
-def text_lines(c: Comparison, *, show_all: bool = False) -> List[str]:
-    lines = ["compared {} snapshots: {}".format(len(c.labels), ", ".join(c.labels))]
-    for n in c.not_collected:
-        lines.append("not collected in {}{}: {} (not compared there)".format(
-            n["snapshot"], " (quick snapshot)" if n["quick"] else "", ", ".join(n["sources"])))
-    show = {fd.path: fd.show for fd in FIELDS}
-    diff = c.differing
-    if diff:
-        lines.append(LEGEND)
-    else:
-        lines.append("every compared field agrees")
-    for row in diff:
-        mark, fmt = "DIFFERS" if row["important"] else "differs", show[row["path"]]
-        if row["majority"] is None:
-            parts = "; ".join("{} on {}".format(fmt(s["value"]), ", ".join(s["snapshots"])) for s in row["split"])
-            lines.append("  {:<8}{}: no majority: {}".format(mark, row["path"], parts))
-        else:
-            lines.append("  {:<8}{}: {} on {} of {}".format(mark, row["path"], fmt(row["majority"]), row["majority_count"], row["compared"]))
-            for o in row["outliers"]:
-                lines.append("            odd one out {}: {}".format(o["snapshot"], fmt(o["value"])))
-    if show_all:
-        for row in c.fields:
-            if row["agree"]:
-                lacking = " (not collected in {})".format(", ".join(row["not_collected"])) if "not_collected" in row else ""
-                lines.append("  {:<8}{}: {}{}".format("same", row["path"], show[row["path"]](row["value"]), lacking))
-    important = [r["path"] for r in diff if r["important"]]
-    lines.append("result: {} (exit {})".format(
-        "differences that matter for a job: " + ", ".join(important) if important else "no difference that matters for a job",
-        c.exit_code))
-    return lines

@@ -92,7 +92,7 @@ FIELDS: Dict[str, Tuple[str, Optional[str]]] = {
 }
 _TABLES = ("min_free_disk", "perf_fractions", "severity", "distributed")
 _META = ("extends",)
-# the flag of a key when it is not "--" + the key with dashes (cli_preflight's options)
+# the flag of a key when it is not "--" + the key with dashes (envcheck.cli.preflight's options)
 _FLAGS = {"max_temperature_c": "--max-temperature", "timeout_s": "--timeout",
           "min_busbw_intra_gbs": "--min-busbw-intra", "min_busbw_inter_gbs": "--min-busbw-inter"}
 # int keys bounded beyond >= 0: (lowest, highest, what the message says is expected)

@@ -18,8 +18,8 @@ Each rank (started by torchrun or srun, see :mod:`envcheck.preflight.launcher`):
 Never hangs: the work runs in a worker thread while the main thread supervises. Every phase
 has a deadline (the timeout plus a grace); past it, or on SIGTERM (torchrun stopping the job
 because another rank died), rank 0 prints the report of what it has and the others post an
-error, and the process leaves with ``os._exit`` (a wedged NCCL communicator must not hold the
-process at exit). The store itself is only used with timeouts.
+error, and ``envcheck.cli.main`` leaves with ``os._exit`` (the rank's result asks for a hard exit:
+a wedged NCCL communicator must not hold the process at exit). The store itself is only used with timeouts.
 
 Exit codes: rank 0 exits with the job's code (0, 1 or 3); other ranks exit 0 once rank 0 has
 collected their reports, 3 when rank 0 never did. So ``srun`` and ``torchrun`` both return
@@ -33,7 +33,6 @@ import json
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ from envcheck.errors import CannotRunError
 from envcheck.preflight.checks import Check, apply_severity, not_run
 from envcheck.preflight.units import format_size
 
-__all__ = ["RankResult", "run_rank", "busbw_gbs", "hard_exit", "GRACE"]
+__all__ = ["RankResult", "run_rank", "busbw_gbs", "GRACE"]
 
 GRACE = 15.0  # seconds a phase may overrun its own timeout before the supervisor steps in
 _POLL = 0.1
@@ -64,16 +63,6 @@ def busbw_gbs(nbytes: int, seconds: float, n: int) -> Tuple[float, float]:
         return 0.0, 0.0
     alg = nbytes / seconds / 1e9
     return alg, alg * 2 * (n - 1) / n
-
-
-def hard_exit(code: int) -> None:
-    """Flush and leave now: no atexit, no process-group destructors that could hang."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:  # noqa: BLE001
-            pass
-    os._exit(code)
 
 
 class _Ctx:
@@ -424,9 +413,9 @@ def _empty_report(ctx: _Ctx, why: str) -> Any:
 
 
 def _rank_list(ranks: List[int]) -> str:
-    from envcheck.preflight.checks import _ranges
+    from envcheck.preflight.checks import gpu_ranges
 
-    return _ranges(ranks)
+    return gpu_ranges(ranks)
 
 
 def _wait_joins(ctx: _Ctx, timeout: float) -> List[int]:

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from envcheck.outcome import gate_of_verdict
 from envcheck.preflight.checks import Check, HostReadings, apply_severity, exit_code, finding_checks, node_checks, not_run
 
 __all__ = [
@@ -72,7 +73,9 @@ class NodeReport:
 
     @property
     def status(self) -> str:
-        return {0: "pass", 1: "fail", 3: "not-run"}[self.exit_code]
+        from envcheck.outcome import gate_status
+
+        return gate_status(self.exit_code)
 
     def counts(self) -> Dict[str, int]:
         out: Dict[str, int] = {}
@@ -132,7 +135,7 @@ def summarize(facts: Any) -> Dict[str, Any]:
 
 def measure_disks(paths: Sequence[str], timeout: float = _DISK_TIMEOUT) -> Tuple[Tuple[str, Optional[int], Optional[str]], ...]:
     """Free bytes on each path, each ``statvfs`` bounded by ``timeout`` (a hung mount)."""
-    from envcheck.probes._bounded import run_bounded
+    from envcheck.probes.bounded import run_bounded
 
     def free(path: str) -> int:
         try:
@@ -339,7 +342,6 @@ def verify_checks(report: Any, th: Any, driver: Any = None) -> Tuple[List[Check]
         else:
             out.append(not_run("verify", "verify ran no check", "passes"))
     if th.perf:
-        status_of = {"fail": "fail", "low": "warn", "ok": "pass", "high": "pass", "none": "not-run"}
         per_gpu, texts = [], []
         for d in report.devices:
             p = d.perf
@@ -354,7 +356,7 @@ def verify_checks(report: Any, th: Any, driver: Any = None) -> Tuple[List[Check]
                 verdict = line.verdict
                 if override is not None and line.metric.startswith("matmul") and line.fraction is not None:
                     verdict = "fail" if line.fraction < override else ("ok" if verdict == "fail" else verdict)
-                st = status_of.get(verdict, "not-run")
+                st = gate_of_verdict(verdict)
                 if st == "fail" or (st == "warn" and worst_line != "fail") or (st == "not-run" and worst_line == "pass"):
                     worst_line = st
                 frac = " ({:.2f} of peak)".format(line.fraction) if line.fraction is not None else ""

@@ -78,7 +78,7 @@ def collect(
         TorchRuntimeFacts,
         TorchStaticFacts,
     )
-    from envcheck.probes._bounded import Job
+    from envcheck.probes.bounded import Job
     from envcheck.probes.host import probe_host
     from envcheck.probes.nvcc import NVCC_TIMEOUT, probe_nvcc
     from envcheck.probes.nvml import probe_nvml, read_kernel_module

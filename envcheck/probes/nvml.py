@@ -484,7 +484,7 @@ def probe_nvml(
         facts = _guarded(nvml)
     else:
         from envcheck import faults
-        from envcheck.probes._bounded import run_bounded
+        from envcheck.probes.bounded import run_bounded
 
         module = nvml
         nvml_timeout = faults.bound("nvml", nvml_timeout)  # ENVCHECK_FAULT=timeout.nvml=S cuts it

@@ -6,6 +6,16 @@ also when the command failed::
     {"envcheck_result_version": 1, "command": "matrix", "status": "ok" | "problems" | "error",
      "exit_code": 0, "envcheck_version": "0.1.0", "data_info": {...} | null,
      "data": ..., "warnings": [...], "errors": [{"kind": ..., "message": ...}]}
+
+One exception, kept on purpose: ``envcheck facts --json`` prints the bare facts snapshot (schema
+``envcheck.facts/1``), the same document ``-o FILE`` writes, because that is what ``--facts``
+reads back and what users attach to bug reports (``envcheck.facts.load_facts`` reads both
+forms). Its errors still come as one envelope.
+
+Every renderer lives in this package: ``diagnose_text`` (diagnose, facts), ``matrix_text``
+(matrix, matrix update), ``install_text`` (install-command, requirements), ``fix_text``,
+``verify_text``, ``preflight_text`` (node and cluster reports, compare). :func:`emit` writes a
+command's :class:`envcheck.outcome.Result`; only ``envcheck.cli.main`` calls it.
 """
 
 from __future__ import annotations
@@ -13,9 +23,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, TextIO
+from typing import Any, List, TextIO
 
-__all__ = ["RESULT_VERSION", "envelope", "emit_json", "use_color", "style", "err"]
+__all__ = ["RESULT_VERSION", "envelope", "emit_json", "emit", "out", "use_color", "style", "err"]
 
 RESULT_VERSION = 1
 
@@ -30,13 +40,9 @@ def envelope(
     data_info: dict | None = None,
 ) -> dict:
     from envcheck import __version__
+    from envcheck.outcome import envelope_status
 
-    if errors:
-        status = "error"
-    elif exit_code == 1:
-        status = "problems"
-    else:
-        status = "ok"
+    status = envelope_status(exit_code, bool(errors))
     return {
         "envcheck_result_version": RESULT_VERSION,
         "command": command,
@@ -54,6 +60,29 @@ def emit_json(doc: dict, stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
     stream.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     stream.flush()
+
+
+def emit(result: Any) -> None:
+    """Write a command's result: its envelope (``--json``), its raw text, or its lines on stdout
+    with its log and warnings on stderr."""
+    if result.raw is not None:
+        sys.stdout.write(result.raw)
+        sys.stdout.flush()
+        return
+    for line in result.log:
+        err(line)
+    if result.as_json:
+        if not result.quiet:
+            emit_json(envelope(result.command, exit_code=result.exit_code, data=result.data,
+                               warnings=result.warnings, data_info=result.data_info))
+        return
+    if not result.quiet:
+        out = sys.stdout
+        for line in result.lines:
+            out.write(line + "\n")
+        out.flush()
+    for w in result.warnings:
+        err(f"envcheck: warning: {w}")
 
 
 def use_color(stream: TextIO) -> bool:
@@ -76,6 +105,13 @@ def style(text: str, *names: str, stream: TextIO | None = None) -> str:
         return text
     codes = ";".join(_CODES[n] for n in names)
     return f"\033[{codes}m{text}\033[0m"
+
+
+def out(lines: List[str]) -> None:
+    """Lines of the product on stdout before the result is complete (fix's plan, shown before it asks)."""
+    for line in lines:
+        sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def err(line: str) -> None:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from envcheck.facts.machine import Machine
     from envcheck.rules import Diagnosis, Finding
 
-__all__ = ["machine", "text_lines", "markdown", "facts_lines", "headline", "report_lines"]
+__all__ = ["machine", "text_lines", "markdown", "facts_lines", "headline", "report_lines", "result"]
 
 WIDTH = 100
 _CUDA_WORDS = {
@@ -544,3 +544,39 @@ def _driver_detail(facts: "Facts") -> str:
         return "a driver listing {} GPU(s); its version {}".format(
             len(d.gpus), "is not in the report" if facts.report is not None else "was not read")
     return "no NVIDIA driver ({})".format(d.error_code or d.status)
+
+
+def result(facts: "Facts", diag: "Diagnosis", matrix: Any, *, source: str, fail_on: str = "error",
+           fmt: str = "text", redact: bool = True) -> Any:
+    """``envcheck diagnose``'s result: text (coloured on a terminal), Markdown for a bug report,
+    or the JSON data (machine, diagnosis, facts, and the maintainer's reply for a pasted report)."""
+    import json
+    import sys
+
+    from envcheck.facts import to_json
+    from envcheck.outcome import Result, diagnose_exit
+    from envcheck.render import use_color
+
+    code = diagnose_exit((f.severity for f in diag.findings), fail_on)
+    answer = None
+    if facts.report is not None:
+        from envcheck.reports.reply import reply
+
+        answer = reply(facts, diag)
+    said = answer.lines() if answer else None
+    if fmt == "markdown":
+        return Result("diagnose", None, markdown(facts, diag, to_json(facts, redact=redact), said).rstrip("\n").split("\n"),
+                      code)
+    if fmt == "json":
+        from envcheck.matrix.report import data_info
+
+        data = {
+            "source": source,
+            "machine": machine(facts, diag.machine),
+            "diagnosis": diag.to_dict(),
+            "facts": json.loads(to_json(facts, redact=redact)),
+        }
+        if answer is not None:
+            data["reply"] = answer.to_dict()
+        return Result("diagnose", data, [], code, data_info=data_info(matrix), as_json=True)
+    return Result("diagnose", None, text_lines(facts, diag, color=use_color(sys.stdout), reply=said), code)

@@ -4,7 +4,27 @@ from __future__ import annotations
 
 from envcheck.render import style
 
-__all__ = ["release_text", "variant_table_text", "gpu_text", "overview_text", "info_line"]
+__all__ = ["release_text", "variant_table_text", "gpu_text", "overview_text", "info_line", "answer_lines", "update_lines"]
+
+
+def answer_lines(answer) -> list[str]:
+    """``envcheck matrix``'s text for a :class:`envcheck.matrix.report.MatrixAnswer`."""
+    d = answer.data
+    if answer.kind == "builds":
+        v = answer.variant
+        what = "conda packages" if d["conda"] else "pip wheels"
+        offside = f" ({answer.off_selector} of them off the install selector)" if answer.off_selector else ""
+        lines = [f"{v.describe()} ({v.label}) {what} exist for {answer.count} releases{offside}:"]
+        lines += overview_text(d["releases"])
+    elif answer.kind == "gpu":
+        lines = gpu_text(d["compute_capability"], d["generation"], d["releases"])
+    elif answer.kind == "releases":
+        lines = []
+        for e in d["releases"]:
+            lines += release_text(e) + [""]
+    else:
+        lines = overview_text(d["releases"])
+    return lines + [info_line(answer.info)]
 
 
 def info_line(info: dict) -> str:
@@ -142,4 +162,41 @@ def overview_text(rows: list[dict]) -> list[str]:
         )
     if any(r["off_selector"] for r in rows):
         lines.append(OFF_LEGEND)
+    return lines
+
+
+def update_lines(result) -> list[str]:
+    """``envcheck matrix update``: each change, what was read, and whether it was written."""
+    from pathlib import Path
+
+    lines = [line for c in result.changes for line in c.lines()]
+    found = sum(1 for p in result.pages if p.found)
+    where = result.source.get("directory") or f"{result.source.get('package_index')} and {result.source.get('index_url')}"
+    wheels = ""
+    if result.reads:
+        size = sum(r.bytes for r in result.reads) / 1e6
+        wheels = (f" and the metadata of {len(result.reads)} wheels ({sum(r.requests for r in result.reads)} "
+                  f"range requests, {size:.1f} MB)")
+    lines.append(
+        f"read {len(result.pages)} pages ({found} found, {len(result.pages) - found} missing){wheels} "
+        f"from {where}; compared with the {result.base['origin']} data of {result.base['updated']}"
+    )
+    if result.in_sync:
+        newest = (f"; the newest release on the package index, torch {result.newest_on_index}, is known and "
+                  "its official fields are settled") if result.newest_on_index else ""
+        lines.append("in sync: upstream has no release or build that the data lacks" + newest)
+    else:
+        n = len(result.new) + len(result.changed)
+        lines.append(
+            f"{len(result.new)} new, {len(result.changed)} extended, {len(result.pending)} pending"
+            + ("" if n or not result.pending else " (pending releases are not written)")
+        )
+        if result.written:
+            lines.append(f"wrote {', '.join(Path(p).name for p in result.written)} to {result.target} "
+                         f"(updated {result.updated})")
+        elif result.write:
+            lines.append("nothing to write")
+        elif n:
+            lines.append("not written: run with --write to save it"
+                         + (f" to {result.target}" if result.target else ""))
     return lines

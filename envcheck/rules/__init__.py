@@ -41,8 +41,9 @@ class Diagnosis:
         return not any(f.severity in ("error", "warning") for f in self.findings)
 
     def exit_code(self, fail_on: str = "error") -> int:
-        worst = ("error",) if fail_on == "error" else ("error", "warning")
-        return 1 if any(f.severity in worst for f in self.findings) else 0
+        from envcheck.outcome import diagnose_exit
+
+        return diagnose_exit((f.severity for f in self.findings), fail_on)
 
     def to_dict(self) -> Dict[str, Any]:
         return {

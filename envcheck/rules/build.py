@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple
 
 from envcheck.rules.findings import Finding, ev, finding
 from envcheck.rules.view import View, cc_of, parse_arch, fix_fields
+
+if TYPE_CHECKING:  # pragma: no cover
+    from envcheck.matrix.variants import ComputeCapability
 
 __all__ = [
     "build_vs_gpus",
@@ -121,7 +124,7 @@ def gpu_code(v: View) -> Iterator[Finding]:
         return
     from envcheck.matrix.archs import generation, runs_on
 
-    groups: Dict[object, List] = {}
+    groups: Dict["ComputeCapability", List[Any]] = {}
     for g in v.gpus:
         cc = cc_of(g)
         if cc is not None:
@@ -139,7 +142,7 @@ def gpu_code(v: View) -> Iterator[Finding]:
         gpus = groups[cc]
         told = refused.get("sm_{}{}".format(cc.major, cc.minor))
         if sass is not None:
-            verdict = runs_on(cc, sass, ptx)
+            verdict = runs_on(cc, sass, ptx or ())
             runs, jit, reason = verdict.runs, verdict.jit, "{} (from {})".format(verdict.reason, where)
         elif told:
             runs, jit, reason = False, False, "torch's own warning says it has no code for sm_{}{}".format(
@@ -189,14 +192,14 @@ def gpu_code(v: View) -> Iterator[Finding]:
         )
 
 
-def _cc_ev(gpu: object) -> str:
+def _cc_ev(gpu: Any) -> str:
     """A GPU's compute capability as evidence: NVML's, or torch's for a device only torch saw."""
     if getattr(gpu, "source", None) == "torch":
         return ev("torch_runtime.devices[{}].capability".format(gpu.index), gpu.compute_capability)
     return ev("driver.gpus[{}].compute_capability".format(gpu.index), gpu.compute_capability)
 
 
-def _cudnn(v: View) -> Tuple[Optional[Tuple[int, int]], Optional[str]]:
+def _cudnn(v: View) -> Optional[Tuple[Tuple[int, int], str]]:
     rt = v.runtime
     if rt is not None and isinstance(rt.cudnn_version, int) and rt.cudnn_version > 0:
         n = rt.cudnn_version
@@ -211,17 +214,22 @@ def _cudnn(v: View) -> Tuple[Optional[Tuple[int, int]], Optional[str]]:
             parts = (base or "").split(".")
             if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
                 return (int(parts[0]), int(parts[1])), ev("torch.cuda_packages[{}]".format(p.name), p.version)
-    return None, None
+    return None
+
+
+def _below(cc: Optional["ComputeCapability"], floor: Tuple[int, int]) -> bool:
+    return cc is not None and (cc.major, cc.minor) < floor
 
 
 def cudnn_vs_gpus(v: View) -> Iterator[Finding]:
     """EC206: cuDNN >= 9.11 with a GPU below sm_75."""
     if not v.is_cuda_build:
         return
-    version, where = _cudnn(v)
-    if version is None or version < (9, 11):
+    found = _cudnn(v)
+    if found is None or found[0] < (9, 11):
         return
-    old = [g for g in v.facts.driver.gpus if cc_of(g) is not None and (cc_of(g).major, cc_of(g).minor) < (7, 5)]
+    version, where = found
+    old = [g for g in v.facts.driver.gpus if _below(cc_of(g), (7, 5))]
     if not old:
         return
     fix = v.install(keep_torch=True, keep_variant=True)

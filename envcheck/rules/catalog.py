@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-__all__ = ["Doc", "CATALOG", "SEVERITIES", "AREAS", "lookup", "explain_lines", "render_markdown"]
+from envcheck.outcome import SEVERITIES
 
-SEVERITIES = ("error", "warning", "info")
+__all__ = ["Doc", "CATALOG", "SEVERITIES", "AREAS", "lookup", "explain_lines", "render_markdown"]
 
 AREAS = (
     ("0", "Inspection and overall state"),
@@ -632,6 +632,12 @@ def lookup(text: str) -> Optional[Doc]:
     if doc is not None and tail.strip().lower() == doc.name:
         return doc
     return None
+
+
+def list_lines() -> List[str]:
+    """``envcheck explain`` without a code: one line per finding."""
+    lines = ["{} {:<32} {:<8} {}".format(d.code, d.name, d.severity, d.title) for d in CATALOG]
+    return lines + ["", "envcheck explain CODE (or NAME) for one of them"]
 
 
 def explain_lines(doc: Doc, width: int = 100) -> List[str]:

@@ -91,7 +91,7 @@ def driver_vs_torch(v: View) -> Iterator[Finding]:
             text = "No torch build in the data runs on this driver: upgrade the NVIDIA driver"
             if want:
                 text += " to >= {}".format(want)
-        if want and need.full and need.full != want:
+        if want and need is not None and need.full and need.full != want:
             text += " (>= {} for full support)".format(need.full)
         text += "."
         yield finding(

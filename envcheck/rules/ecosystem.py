@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterator, List, Optional, Tuple
 
+from envcheck.facts.model import Package
 from envcheck.rules.findings import Finding, ev, finding
 from envcheck.rules.view import View, split_version
 
@@ -87,7 +88,7 @@ def requires_other_torch(v: View) -> Iterator[Finding]:
     if t.status != "ok" or not t.packages:
         return
     installed = _installed(v)
-    bad: List[Tuple[object, str, str, str]] = []  # (package, required name, spec, source)
+    bad: List[Tuple[Package, str, str, str]] = []  # (package, required name, spec, source)
     evidence: List[str] = []
     for pkg in t.packages:
         canon = _canon(pkg.name)
@@ -122,7 +123,7 @@ def requires_other_torch(v: View) -> Iterator[Finding]:
     if fits and len(fits) == len(names):
         fix = ("Install the release{} built for torch {}: {} (from each package's own metadata on the "
                "package index).".format("s" if len(fits) > 1 else "", v.torch_base, ", ".join(fits)))
-        command = "pip install " + " ".join("'{}'".format(f) for f in fits)
+        command: Optional[str] = "pip install " + " ".join("'{}'".format(f) for f in fits)
     else:
         unknown = [n for n in names if not any(f.startswith(n + "==") for f in fits)]
         fix = ("Pair them: either install torch{} as {} requires{} (`envcheck install-command --torch "
@@ -245,7 +246,7 @@ def built_for_other_torch(v: View) -> Iterator[Finding]:
     torch_mm = ".".join(v.torch_base.split(".")[:2])
     torch_major = _cuda_major(v.variant_label)
     abi, abi_source = _torch_abi(v)
-    problems: List[Tuple[object, str, List[str], Optional[str]]] = []
+    problems: List[Tuple[Package, str, List[str], Optional[str]]] = []
     evidence = [ev("torch.version", t.version)]
     abi_cited = False
     for pkg in t.packages:

@@ -38,9 +38,11 @@ def _partner(v: View, field: str) -> Optional[str]:
     if rel is None:
         return None
     override = rel.overrides.get(v.variant_label or "", {}) if v.variant_label else {}
-    if field in override and isinstance(override[field], str):
-        return override[field]
-    return getattr(rel, field)
+    given = override.get(field)
+    if isinstance(given, str):
+        return given
+    value = getattr(rel, field)
+    return value if isinstance(value, str) else None
 
 
 def _check_partner(v: View, field: str) -> List[str]:
@@ -65,6 +67,7 @@ def _check_partner(v: View, field: str) -> List[str]:
                             "another torch".format(rel.torch, base))
     # The builds: a missing label means the PyPI default build of the partner's own release.
     torch_label = v.variant_label
+    partner_label: Optional[str]
     if label:
         partner_label = label
     else:
@@ -84,7 +87,7 @@ def torchvision_partner(v: View) -> Iterator[Finding]:
     if t.torchvision is not None:
         evidence.append(ev("torch.torchvision.version", t.torchvision.version))
     expected = _partner(v, "torchvision")
-    if expected and problems:
+    if expected and problems and v.release is not None:
         evidence.append(ev("matrix.releases[{}].torchvision".format(v.release.torch), expected))
     rt = v.runtime
     if rt is not None and rt.torchvision is not None and rt.torchvision.status in (
@@ -114,15 +117,16 @@ def torchaudio_partner(v: View) -> Iterator[Finding]:
     """EC302: torchaudio's version or build differs from torch's partner."""
     t = v.facts.torch
     problems = _check_partner(v, "torchaudio")
-    if not problems:
+    audio = t.torchaudio
+    if not problems or audio is None:  # a partner problem needs an installed torchaudio
         return
     expected = _partner(v, "torchaudio")
-    evidence = [ev("torch.version", v.torch_version), ev("torch.torchaudio.version", t.torchaudio.version)]
+    evidence = [ev("torch.version", v.torch_version), ev("torch.torchaudio.version", audio.version)]
     if v.release is not None:
         evidence.append(ev("matrix.releases[{}].torchaudio".format(v.release.torch), expected))
     if expected is None and v.release is not None:
         fix_text = "Uninstall torchaudio: torch {} has no torchaudio partner.".format(v.release.torch)
-        command = "pip uninstall -y torchaudio"
+        command: Optional[str] = "pip uninstall -y torchaudio"
     else:
         fix = v.install(keep_torch=True, keep_variant=True)
         fix_text = "Reinstall from one index in one pinned command (the command below{}).".format(
@@ -130,7 +134,7 @@ def torchaudio_partner(v: View) -> Iterator[Finding]:
         command = fix.command if fix else None
     yield finding(
         "EC302",
-        "torchaudio {} does not match {}".format(t.torchaudio.version, v.torch_text()),
+        "torchaudio {} does not match {}".format(audio.version, v.torch_text()),
         evidence,
         cause="; ".join(problems) + ". torchaudio's extension only loads into the torch it was "
         "built for.",

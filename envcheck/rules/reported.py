@@ -89,7 +89,7 @@ def _pinned_release(v: "View", detail, cause: str, fix: str):
     """pip found no ``torch==X[+label]``: the Pythons the data says release X has wheels for."""
     m = _PIN.match((detail or "").strip())
     rel = v.matrix.get(m.group(1)) if m else None
-    if rel is None or not rel.python:
+    if m is None or rel is None or not rel.python:
         return cause, fix, []
     pythons = list(rel.python)
     cause = ("torch {} published wheels for 64-bit Python {} to {} only; for any other Python, or "

@@ -29,10 +29,9 @@ def nvcc_vs_torch(v: View) -> Iterator[Finding]:
     ]
     if v.facts.driver.cuda_max:
         evidence.append(ev("driver.cuda_max", v.facts.driver.cuda_max))
-    same_major = [t for t in n.toolkits if t.status == "ok" and cuda_tuple(t.release)
-                  and cuda_tuple(t.release)[0] == torch_cuda[0]]
+    same_major = [t for t in n.toolkits if t.status == "ok" and (cuda_tuple(t.release) or (None,))[0] == torch_cuda[0]]
     exact = [t for t in same_major if cuda_tuple(t.release) == torch_cuda]
-    better = (exact or same_major or [None])[0]
+    better = (exact or same_major)[0] if (exact or same_major) else None
     if nvcc[0] != torch_cuda[0]:
         fix = ("Point CUDA_HOME at a CUDA {}.x toolkit before building extensions{}.".format(
             torch_cuda[0], " ({} is one)".format(better.root) if better else

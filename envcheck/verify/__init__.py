@@ -11,7 +11,7 @@ Its parts, each with one job: :mod:`~envcheck.verify.plan` (devices and checks, 
 ``verify_multi``, their events as they come, NVML) -> :mod:`~envcheck.verify.report` (events ->
 results, pure) with :mod:`~envcheck.verify.classify` (failures in words, fixes) ->
 :mod:`~envcheck.verify.perf` (the figures judged against the GPU table, pure) ->
-:mod:`~envcheck.verify.model` -> :mod:`~envcheck.verify.render`. Only ``run`` starts processes
+:mod:`~envcheck.verify.model` -> :mod:`envcheck.render.verify_text` (the text). Only ``run`` starts processes
 and imports the other parts; ``plan``, ``report`` and ``perf`` import none of each other.
 Importing this package imports neither torch nor NVML.
 """

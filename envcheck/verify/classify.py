@@ -108,7 +108,7 @@ def classify_text(text: str) -> str:
     return "error"
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
     for line in (text or "").splitlines():
         if line.strip():
             return line.strip()[:500]
@@ -308,7 +308,7 @@ def failure_for_error(text: str, ctx: FixContext, *, check: str = "") -> Failure
         return Failure(kind, f"torch cannot start CUDA{where}", evidence,
                        "envcheck diagnose explains why (driver, device nodes, CUDA_VISIBLE_DEVICES)",
                        install_command(driver_facts=ctx.driver_facts, keep=ctx.torch_version))
-    return Failure("error", f"error{where}: {_first_line(text)}", evidence)
+    return Failure("error", f"error{where}: {first_line(text)}", evidence)
 
 
 def failure_for_wrong(detail: str, *, check: str = "") -> Failure:
@@ -389,7 +389,7 @@ def cuda_unavailable_reason(torch_info: Mapping[str, Any], env: Optional[Mapping
         return f"torch {version} is a CPU-only build (torch.version.cuda is None)"
     reasons = []
     for w in torch_info.get("available_warnings") or ():
-        reasons.append(_first_line(str(w)))
+        reasons.append(first_line(str(w)))
     if torch_info.get("cuda_error"):
         reasons.append(str(torch_info["cuda_error"]))
     visible = env.get("CUDA_VISIBLE_DEVICES")

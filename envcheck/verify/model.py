@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from envcheck.errors import EXIT_OK, EXIT_PROBLEMS
+from envcheck.outcome import CHECK_STATUSES as STATUSES
 
 __all__ = [
     "STATUSES",
@@ -21,8 +21,6 @@ __all__ = [
     "DeviceReport",
     "VerifyReport",
 ]
-
-STATUSES = ("passed", "failed", "skipped", "not-run")
 
 
 @dataclass(frozen=True)
@@ -180,7 +178,10 @@ class VerifyReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_PROBLEMS if self.failed else EXIT_OK
+        from envcheck.outcome import verify_exit
+
+        verdicts = [line.verdict for d in self.devices if d.perf is not None for line in d.perf.lines]
+        return verify_exit([c.status for c in self.all_checks()], verdicts)
 
     def summary(self) -> Dict[str, Any]:
         checks = self.all_checks()

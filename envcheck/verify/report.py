@@ -297,7 +297,7 @@ def _torch_unusable_error(events: Sequence[Mapping[str, Any]], result: Any, pyth
                           driver: Any) -> Optional[CannotRunError]:
     failed = first_event(events, "import-failed")
     if failed is not None:
-        error = _classify._first_line(str(failed.get("error") or ""))
+        error = _classify.first_line(str(failed.get("error") or ""))
         started = first_event(events, "start") or {}
         command = _classify.install_command(driver_facts=driver, python_exe=python,
                                             python_version=started.get("python_version"))

@@ -20,10 +20,7 @@ from envcheck.probes import nvml
 from envcheck.verify import run as verify_run
 
 ROOT = paths.ROOT
-WRAPPER = (
-    "import envcheck.cli as c; from envcheck import cli_verify; "
-    "c.cli.add_command(cli_verify.verify); c.main()"
-)
+WRAPPER = "import envcheck.cli as c; c.main()"
 
 
 def _gpu_count() -> int:

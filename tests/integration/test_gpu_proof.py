@@ -27,7 +27,8 @@ from envcheck.facts.codec import load_facts
 from envcheck.probes.nvml import probe_nvml
 from envcheck.proc import ProcResult
 from envcheck.render import envelope
-from envcheck.verify import perf, plan as verify_plan, render, report as verify_report
+from envcheck.render import verify_text as render
+from envcheck.verify import perf, plan as verify_plan, report as verify_report
 from envcheck.verify.model import DeviceReport, VerifyReport
 from helpers.fakes import FakeNvml, load_recording
 

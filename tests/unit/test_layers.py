@@ -162,3 +162,147 @@ def test_verify_plan_report_and_perf_start_nothing_and_import_no_other_part():
         assert not deps & {"envcheck.verify.run", "envcheck.verify.plan", "envcheck.verify.report",
                            "envcheck.verify.perf"}, (part, deps)
         assert "envcheck.proc" not in imports(PKG / "verify" / f"{part}.py")
+
+
+# --------------------------------------------------------------------- the contract of issue 29
+
+# The layers, lowest first. A module of a layer imports only from the layers listed for it (its
+# own package included), at any depth (function-level imports too).
+LOWEST = ("envcheck.errors",)
+
+
+def _envcheck_imports(path: Path) -> list:
+    return [m for m in imports(path) if m.startswith("envcheck")]
+
+
+def test_the_outcome_vocabulary_imports_nothing_above_errors():
+    found = imports(PKG / "outcome.py")
+    assert found, "nothing read: the test would pass vacuously"
+    assert [m for m in found if m.startswith("envcheck") and m not in LOWEST] == []
+
+
+# Probes read the machine into the model. Besides the model, proc and errors they may use what
+# runs below them: envcheck.children (standard library only: the static torch reader, which the
+# probe also runs in-process for this interpreter, and the event framing it parses) and the one
+# fault seam (envcheck.faults, stdlib only, inert unless ENVCHECK_FAULT is set).
+PROBES_MAY_IMPORT = ("envcheck.facts.model", "envcheck.proc", "envcheck.errors", "envcheck.probes",
+                     "envcheck.children", "envcheck.faults")
+
+
+@pytest.mark.parametrize("path", sorted((PKG / "probes").glob("*.py")), ids=lambda p: p.name)
+def test_probes_import_only_the_model_proc_errors_and_what_runs_below_them(path):
+    bad = [m for m in _envcheck_imports(path) if m != "envcheck" and not m.startswith(PROBES_MAY_IMPORT)]
+    assert bad == [], f"probes/{path.name} imports {bad}"
+
+
+def test_the_probe_contract_catches_a_probe_that_reaches_up():
+    """The check above is not vacuous: a probe importing the rules would be caught."""
+    offending = ["envcheck.rules", "envcheck.facts.model", "envcheck.render.diagnose_text"]
+    assert [m for m in offending if not m.startswith(PROBES_MAY_IMPORT)] == ["envcheck.rules",
+                                                                              "envcheck.render.diagnose_text"]
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _package_of(module: str) -> str:
+    return module.rsplit(".", 1)[0]
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PKG.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _private_uses(path: Path) -> list:
+    """``from envcheck.x import _name``, ``mod._name`` on an imported envcheck module, and a
+    ``_private`` module of another package."""
+    me = _module_name(path)
+    my_package = me if path.name == "__init__.py" else _package_of(me)
+    found, aliases = [], {}
+    for node in ast.walk(tree(path)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.startswith("envcheck"):
+            parts = node.module.split(".")
+            for i, part in enumerate(parts):
+                if _is_private(part) and not my_package.startswith(".".join(parts[:i])):
+                    found.append(f"{node.module} (a private module of another package)")
+            for a in node.names:
+                target = f"{node.module}.{a.name}"
+                if _is_private(a.name) and node.module != me:
+                    # a private module of one's own package is the package's business
+                    if not ((PKG.parent / target.replace(".", "/")).with_suffix(".py").exists()
+                            and my_package.startswith(node.module)):
+                        found.append(f"{node.module}.{a.name}")
+                aliases[a.asname or a.name] = target
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("envcheck") and a.asname:
+                    aliases[a.asname] = a.name
+    for node in ast.walk(tree(path)):
+        if (isinstance(node, ast.Attribute) and _is_private(node.attr) and isinstance(node.value, ast.Name)
+                and node.value.id in aliases):
+            target = aliases[node.value.id]
+            if (PKG.parent / target.replace(".", "/")).with_suffix(".py").exists() or \
+                    (PKG.parent / target.replace(".", "/") / "__init__.py").exists():
+                found.append(f"{target}.{node.attr}")
+    return found
+
+
+def test_nothing_imports_another_modules_private_names():
+    offenders = {str(p.relative_to(PKG)): _private_uses(p) for p in sorted(PKG.rglob("*.py"))}
+    offenders = {k: v for k, v in offenders.items() if v}
+    assert offenders == {}
+
+
+def test_the_private_name_check_finds_one(tmp_path, monkeypatch):
+    """Held against a file that does each of the three things the contract forbids."""
+    bad = PKG / "verify" / "zz_layers_probe.py"
+    try:
+        bad.write_text("from envcheck.matrix import archs as a\nfrom envcheck.preflight.checks import _x\n"
+                       "from envcheck.probes.bounded import run_bounded\nfrom envcheck.cli._options import json_option\n"
+                       "y = a._hidden\n", encoding="utf-8")
+        tree.cache_clear()
+        assert sorted(_private_uses(bad)) == ["envcheck.cli._options (a private module of another package)",
+                                              "envcheck.matrix.archs._hidden", "envcheck.preflight.checks._x"]
+    finally:
+        bad.unlink()
+        tree.cache_clear()
+
+
+# Only ``envcheck.cli.main`` leaves the process. The children are separate programs (they exit with
+# their own status); faults.py's injected crash is the rehearsal of a crash.
+MAY_EXIT = {"cli/__init__.py", "faults.py"}
+
+
+def test_only_main_exits():
+    offenders = []
+    for path in sorted(PKG.rglob("*.py")):
+        rel = str(path.relative_to(PKG))
+        if rel in MAY_EXIT or rel.startswith("children/"):
+            continue
+        for node in ast.walk(tree(path)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("exit", "_exit") \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id in ("sys", "os"):
+                offenders.append(f"{rel}:{node.lineno}")
+    assert offenders == []
+
+
+def test_commands_write_nothing_themselves():
+    """A command returns a Result; main renders it. No print, echo or stream write in cli/ but main."""
+    offenders = []
+    for path in sorted((PKG / "cli").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        for node in ast.walk(tree(path)):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+                stream = isinstance(f, ast.Attribute) and isinstance(f.value, ast.Attribute) and f.value.attr in ("stdout", "stderr")
+                if name in ("print", "echo", "secho") or (name == "write" and stream):
+                    offenders.append(f"cli/{path.name}:{node.lineno} {name}")
+    assert offenders == []
+    assert len(list((PKG / "cli").glob("*.py"))) >= 7, "the cli package is not where the test looks"

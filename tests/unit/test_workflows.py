@@ -243,6 +243,7 @@ def test_cpu_torch_job_installs_cpu_torch_and_runs_torch_tests():
     [
         r"^ruff check\b",
         r"pip install .*ruff",
+        r"^python -m mypy$",  # its files and settings are in pyproject.toml
         r"^python -m pytest .*tests/unit/test_static\.py .*tests/integration/test_static\.py",
         r"^python -m pytest .*tests/unit/test_workflows\.py",
     ],

@@ -84,11 +84,11 @@ def test_diagnose_without_torch(cli, bare_venv, quick):
 
 def test_importing_cli_diagnose_costs_only_click():
     code = (
-        "import sys, envcheck.cli_diagnose, envcheck.cli\n"
+        "import sys, envcheck.cli.diagnose, envcheck.cli\n"
         "heavy = ('psutil', 'pynvml', 'torch', 'packaging', 'envcheck.probes', 'envcheck.rules',"
         " 'envcheck.matrix.store', 'envcheck.facts')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
-        "print(sorted(n for n in ('diagnose', 'facts', 'explain') if n in envcheck.cli.cli.commands))"
+        "print(sorted(n for n in ('diagnose', 'facts', 'explain') if n in envcheck.cli.cli.lazy))"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=os.path.dirname(HERE))

@@ -89,7 +89,7 @@ def test_show_config():
 
 
 def test_importing_the_commands_stays_light():
-    code = ("import sys; import envcheck.cli_preflight, envcheck.preflight; "
+    code = ("import sys; import envcheck.cli.preflight, envcheck.preflight.options, envcheck.preflight; "
             "heavy = [m for m in ('torch', 'pynvml', 'psutil', 'torch.distributed') if m in sys.modules]; "
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), cwd=str(ROOT),

@@ -23,6 +23,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from envcheck.render.matrix_text import update_lines
 from envcheck.errors import DataError, InputError, NetworkError
 from envcheck.matrix import pyindex, store, update
 
@@ -68,7 +69,7 @@ def snapshot(directory: Path) -> dict:
 
 
 def diff_lines(result) -> list[str]:
-    return [line for line in result.text_lines() if line[:2] in ("+ ", "~ ", "! ")]
+    return [line for line in update_lines(result) if line[:2] in ("+ ", "~ ", "! ")]
 
 
 def rows_of(directory: Path) -> list[dict]:
@@ -82,7 +83,7 @@ def test_sync_pages_are_in_sync(dataset):
     result = update.run(output=dataset, source=SYNC, check=True, now=NOW)
     assert diff_lines(result) == [], REGENERATE
     assert result.in_sync and result.exit_code == 0 and result.warnings == []
-    assert result.text_lines()[-1] == ("in sync: upstream has no release or build that the data lacks; the newest "
+    assert update_lines(result)[-1] == ("in sync: upstream has no release or build that the data lacks; the newest "
                                        "release on the package index, torch 2.15.0, is known and its official "
                                        "fields are settled")
     assert result.reads == []  # every wheel's hash is already recorded: nothing is read again
@@ -95,8 +96,8 @@ def test_drift_shows_a_readable_diff(dataset):
     result = update.run(output=dataset, source=DRIFT, now=NOW)
     assert diff_lines(result) == DRIFT_LINES
     assert result.exit_code == 0  # without --check changes are not a failure
-    assert "1 new, 2 extended, 0 pending" in result.text_lines()
-    assert result.text_lines()[-1] == f"not written: run with --write to save it to {dataset}"
+    assert "1 new, 2 extended, 0 pending" in update_lines(result)
+    assert update_lines(result)[-1] == f"not written: run with --write to save it to {dataset}"
 
 
 def test_check_exits_1_on_drift(dataset):
@@ -189,7 +190,7 @@ def test_write_replaces_the_three_files_and_they_load(dataset):
     assert sorted(p.name for p in dataset.iterdir()) == sorted([*store.FILES, "README.md"])
     assert (dataset / "README.md").read_text(encoding="utf-8") == "mine\n"
     assert [Path(p).name for p in result.written] == list(store.FILES)
-    assert result.text_lines()[-1] == (
+    assert update_lines(result)[-1] == (
         f"wrote releases.json, cuda.json, wheel_archs.json to {dataset} (updated {STAMP})"
     )
     m = store.load_dir(dataset)
@@ -232,7 +233,7 @@ def test_written_data_is_in_sync_afterwards(dataset):
     before = snapshot(dataset)
     again = update.run(write=True, output=dataset, source=DRIFT, check=True, now=NOW)
     assert again.in_sync and again.exit_code == 0 and again.written == []
-    assert again.text_lines()[-1].endswith("torch 2.16.0, is known and its official fields are settled")
+    assert update_lines(again)[-1].endswith("torch 2.16.0, is known and its official fields are settled")
     assert snapshot(dataset) == before
 
 

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from envcheck.errors import InputError
-from envcheck.preflight.compare import compare_files, text_lines
+from envcheck.preflight.compare import compare_files
+from envcheck.render.preflight_text import compare_lines as text_lines
 
 from helpers.cli import invoke
 from helpers.preflight import PROBES

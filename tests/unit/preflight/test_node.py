@@ -11,7 +11,7 @@ from envcheck.preflight import config, node
 from envcheck.preflight.checks import Check
 from envcheck.preflight.node import NodeReport, PcieSampler, measure_disks, run_node
 from envcheck.preflight.perf import judge_tflops
-from envcheck.preflight.render import node_lines
+from envcheck.render.preflight_text import node_lines
 
 from helpers.preflight import facts_with_driver, load_fakes, snapshot
 

@@ -10,7 +10,8 @@ import pytest
 from envcheck.errors import InputError
 from envcheck.facts.model import DriverFacts, GpuFacts
 from envcheck.proc import ProcResult
-from envcheck.verify import plan as verify_plan, render, report as verify_report, run as verify_run
+from envcheck.render import verify_text as render
+from envcheck.verify import plan as verify_plan, report as verify_report, run as verify_run
 from envcheck.verify.model import DeviceReport, VerifyReport
 
 EVENTS = paths.DATA / "verify" / "events"

@@ -1,14 +1,17 @@
 """``envcheck verify``: run real work on every device and check the answers.
 
-Registered by ``envcheck.cli`` (``cli.add_command(cli_verify.verify)``). Glue only: the work is
-in :mod:`envcheck.verify`, imported when the command runs.
+Glue only: the work is in :mod:`envcheck.verify`, the text in :mod:`envcheck.render.verify_text`,
+both imported when the command runs.
 """
 
 from __future__ import annotations
 
+from typing import Optional, Tuple
+
 import click
 
-from envcheck.cli import Outcome, finish, json_option
+from envcheck.cli._options import json_option, quiet_option
+from envcheck.outcome import Result
 
 __all__ = ["verify"]
 
@@ -21,9 +24,9 @@ __all__ = ["verify"]
               help="Also measure matmul TFLOP/s and copy bandwidths against the GPU's datasheet.")
 @click.option("--timeout", type=click.FloatRange(min=1.0), metavar="SECONDS",
               help="Per device process (default 120, 300 with --perf); a check that hangs is killed then.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@quiet_option()
 @json_option
-def verify(devices, perf, timeout, quiet, as_json):
+def verify(devices: Tuple[str, ...], perf: bool, timeout: Optional[float], quiet: bool, as_json: bool) -> Result:
     """Run real work on each device and check the answers.
 
     \b
@@ -42,9 +45,9 @@ def verify(devices, perf, timeout, quiet, as_json):
     Exit codes: 0 all passed, 1 a check failed, 2 bad input (no such device), 3 could not run
     (torch missing or broken, CUDA unusable for a GPU asked for).
     """
-    from envcheck.render import err
-    from envcheck.verify import render, run
+    from envcheck.render import err, verify_text
+    from envcheck.verify import run
 
-    progress = None if quiet else err
-    report = run.verify(devices, perf=perf, timeout=timeout, progress=progress)
-    finish(Outcome("verify", report.to_dict(), render.text_lines(report), report.exit_code, report.warnings), as_json)
+    report = run.verify(devices, perf=perf, timeout=timeout, progress=None if quiet else err)
+    return Result("verify", report.to_dict(), verify_text.text_lines(report), report.exit_code, report.warnings,
+                  as_json=as_json)

@@ -3,16 +3,18 @@ is :func:`envcheck.install.apply.fix`, the text :mod:`envcheck.render.fix_text`.
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import click
 
-from envcheck.cli import Outcome, finish, json_option
+from envcheck.cli._options import DEFAULT_TIMEOUT, json_option, python_option, quick_option, quiet_option
+from envcheck.outcome import Result
 
 __all__ = ["fix"]
 
 
 @click.command("fix")
-@click.option("--python", "python", metavar="PATH",
-              help="Repair this interpreter's torch (a venv's python) instead of envcheck's own.")
+@python_option("Repair this interpreter's torch (a venv's python) instead of envcheck's own.")
 @click.option("-y", "--yes", is_flag=True, help="Install without asking.")
 @click.option("--dry-run", is_flag=True, help="Show the plan and stop; nothing is changed.")
 @click.option("--manager", type=click.Choice(["auto", "pip", "uv"]), default="auto", show_default=True,
@@ -22,16 +24,17 @@ __all__ = ["fix"]
 @click.option("--break-system-packages", "break_system", is_flag=True,
               help="Allow installing into a system Python (outside any virtual environment); passed on to pip.")
 @click.option("--allow-conda-base", is_flag=True, help="Allow installing into conda's base environment.")
-@click.option("--quick", is_flag=True, help="Diagnose without importing torch (verify still proves the result).")
+@quick_option
 @click.option("--no-verify", is_flag=True, help="Do not run verify's quick checks after the install.")
-@click.option("--timeout", type=click.FloatRange(min=1.0), default=10.0, show_default=True,
+@click.option("--timeout", type=click.FloatRange(min=1.0), default=DEFAULT_TIMEOUT, show_default=True,
               help="Seconds allowed for diagnose's torch child.")
 @click.option("--install-timeout", type=click.FloatRange(min=1.0), default=1800.0, show_default=True,
               help="Seconds allowed for each install.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress and no installer output on stderr.")
+@quiet_option("No progress and no installer output on stderr.")
 @json_option
-def fix(python, yes, dry_run, manager, torch_index, break_system, allow_conda_base, quick, no_verify, timeout,
-        install_timeout, quiet, as_json):
+def fix(python: Optional[str], yes: bool, dry_run: bool, manager: str, torch_index: str, break_system: bool,
+        allow_conda_base: bool, quick: bool, no_verify: bool, timeout: float, install_timeout: float, quiet: bool,
+        as_json: bool) -> Result:
     """Repair this machine's torch: diagnose, show the plan, ask, install, prove.
 
     \b
@@ -49,16 +52,14 @@ def fix(python, yes, dry_run, manager, torch_index, break_system, allow_conda_ba
     failed install, a finding still there, verify failed); 2 bad input; 3 refused or could not
     run; 6 what remains needs you (a driver, a reboot), not an install; 130 interrupted.
     """
-    import sys
-
     from envcheck.install.apply import fix as run_fix
-    from envcheck.render import err
+    from envcheck.render import err, out
     from envcheck.render import fix_text
 
     if python:
-        from envcheck.cli_diagnose import _check_python
+        from envcheck.proc import check_python
 
-        _check_python(python)
+        check_python(python)
     from envcheck.errors import InputError
 
     if yes and dry_run:
@@ -67,18 +68,16 @@ def fix(python, yes, dry_run, manager, torch_index, break_system, allow_conda_ba
         raise InputError("--torch-index {!r}: not an index URL".format(torch_index),
                          hint="give PyTorch's https://download.pytorch.org/whl or your mirror of it")
 
-    def on_plan(report) -> None:
+    def on_plan(report: Any) -> None:
         lines = fix_text.plan_lines(report)
         if as_json:
             if not quiet and report.decision == "installed" and not yes:
                 for line in lines:  # the question needs the plan in sight; stdout is for the JSON
                     err(line)
             return
-        for line in lines:
-            sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+        out(lines)  # before the question: the plan cannot wait for the result
 
-    def confirm(plan) -> bool:
+    def confirm(plan: Any) -> bool:
         if yes:
             return True
         try:
@@ -95,4 +94,4 @@ def fix(python, yes, dry_run, manager, torch_index, break_system, allow_conda_ba
                      on_output=None if quiet else (lambda line: err("  | " + line)),
                      prove=not no_verify, install_timeout=install_timeout)
     lines = [] if as_json else fix_text.result_lines(report)
-    finish(Outcome("fix", report.to_dict(), lines, report.exit_code), as_json)
+    return Result("fix", report.to_dict(), lines, report.exit_code, as_json=as_json)

@@ -1,0 +1,200 @@
+"""The command line: a click group with a lazy command table, and :func:`main`.
+
+Each command lives in a module of this package (``matrix``, ``install``, ``diagnose``,
+``verify``, ``fix``, ``preflight``) that imports click and :mod:`envcheck.cli._options` only; it
+is imported when the command runs or its help is shown, so ``envcheck --help`` and ``envcheck
+--version`` stay fast. A command body turns options into one library call and returns an
+:class:`envcheck.outcome.Result`.
+
+:func:`main` is the only place that writes a result or an error and the only one that leaves the
+process: it renders the result (``envcheck.render.emit``), turns an ``EnvcheckError`` into one
+line on stderr (or one JSON envelope on stdout with ``--json``; a traceback only with
+``--debug``) and exits with the documented code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any, Dict, List, Optional
+
+import click
+
+from envcheck import __version__
+from envcheck.errors import EXIT_USAGE, EnvcheckError
+
+__all__ = ["cli", "main", "COMMANDS", "EXIT_INTERNAL"]
+
+EXIT_INTERNAL = 70
+
+# name -> "module:attribute"; the module is imported only when the command is used (or listed).
+COMMANDS: Dict[str, str] = {
+    "diagnose": "envcheck.cli.diagnose:diagnose",
+    "facts": "envcheck.cli.diagnose:facts",
+    "explain": "envcheck.cli.diagnose:explain",
+    "fix": "envcheck.cli.fix:fix",
+    "install-command": "envcheck.cli.install:install_command",
+    "requirements": "envcheck.cli.install:requirements",
+    "matrix": "envcheck.cli.matrix:matrix",
+    "verify": "envcheck.cli.verify:verify",
+    "preflight": "envcheck.cli.preflight:preflight",
+    "compare": "envcheck.cli.preflight:compare",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use (click's documented lazy-loading pattern)."""
+
+    def __init__(self, *args: Any, lazy: Optional[Dict[str, str]] = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, _, attr = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attr)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+def _version_text() -> str:
+    from envcheck.matrix import store
+
+    try:
+        m = store.load()
+    except EnvcheckError as exc:
+        return f"envcheck {__version__}\ndata: unusable ({exc.message})"
+    from envcheck.matrix.report import age_words
+
+    i = m.info
+    origin = "refreshed" if i.origin == "user" else "shipped"
+    return (
+        f"envcheck {__version__}\n"
+        f"data: {origin}, updated {i.updated[:10]} ({age_words(i.updated)}), newest torch {i.newest_release} "
+        f"({i.releases} releases) from {i.directory}"
+    )
+
+
+def _print_version(ctx: click.Context, _param: Any, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(_version_text())
+    ctx.exit(0)
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True)
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show envcheck's version and the date and newest release of its data.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> Any:
+    """envcheck: make PyTorch + CUDA installs boring.
+
+    Exit codes: 0 ok, 1 problems found, 2 bad input, 3 could not inspect or run,
+    4 corrupt data, 5 network failure, 6 fix: what remains needs you, 70 internal error,
+    130 interrupted.
+    """
+    ctx.obj = {"debug": debug}
+    if ctx.invoked_subcommand is None:  # bare `envcheck`: the help, not a usage error
+        from envcheck.outcome import Result
+
+        return Result("", lines=[ctx.get_help()])
+    return None
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def _wants_json(argv: List[str]) -> bool:
+    return "--json" in argv
+
+
+def _command_name(argv: List[str]) -> str:
+    words = [a for a in argv if not a.startswith("-")]
+    return " ".join(words[:2]) if words[:1] == ["matrix"] and words[1:2] == ["update"] else (words[0] if words else "")
+
+
+def _leave(result: Any) -> None:
+    """Render a command's result and exit with its code (``os._exit`` where it asks for a hard exit)."""
+    from envcheck.render import emit
+
+    code = result.exit_code
+    try:
+        emit(result)
+    finally:
+        if result.hard_exit:  # a distributed rank: no process-group destructors at exit, they can hang
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:  # noqa: BLE001
+                    pass
+            os._exit(code)
+    sys.exit(code)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Entry point: run the CLI, render its result and map every failure to a documented exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    as_json = _wants_json(args)
+    if os.environ.get("ENVCHECK_FAULT"):  # a rehearsal: refuse a malformed one, say it is on
+        from envcheck import faults
+
+        try:
+            entries = faults.check()
+        except faults.FaultSpecError as exc:
+            _fail(args, as_json, "input", str(exc), EXIT_USAGE, hint="README: Rehearsing failures")
+        if entries:  # a value of only separators injects nothing
+            sys.stderr.write("envcheck: warning: {}\n".format(faults.describe()))
+    try:
+        result = cli.main(args=args, prog_name="envcheck", standalone_mode=False)
+        if isinstance(result, int):  # ctx.exit(code): --version, --help
+            sys.exit(result)
+        if result is not None:
+            _leave(result)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("envcheck: aborted\n")
+        sys.exit(130)
+    except click.ClickException as exc:  # usage errors: unknown option, bad choice...
+        _fail(args, as_json, "usage", exc.format_message(), EXIT_USAGE, hint="see envcheck --help")
+    except EnvcheckError as exc:
+        if debug:
+            raise
+        if getattr(exc, "stderr_only", False):  # a distributed rank other than 0: rank 0 owns stdout
+            as_json = False
+        _fail(args, as_json, exc.kind, exc.message, exc.exit_code, hint=exc.hint)
+    except KeyboardInterrupt:
+        sys.stderr.write("envcheck: interrupted\n")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except BrokenPipeError:  # `envcheck matrix | head`
+        sys.exit(0)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        if debug:
+            raise
+        _fail(args, as_json, "internal", f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", EXIT_INTERNAL)
+    sys.exit(0)
+
+
+def _fail(args: List[str], as_json: bool, kind: str, message: str, code: int, hint: Optional[str] = None) -> None:
+    if as_json:
+        from envcheck.render import emit_json, envelope
+
+        error = {"kind": kind, "message": message}
+        if hint:
+            error["hint"] = hint
+        emit_json(envelope(_command_name(args), exit_code=code, errors=[error]))
+    else:
+        line = f"envcheck: error: {message}"
+        if hint:
+            line += f" ({hint})"
+        sys.stderr.write(line + "\n")
+    sys.exit(code)
