@@ -3,7 +3,7 @@ is :func:`envcheck.install.apply.fix`, the text :mod:`envcheck.render.fix_text`.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import click
 
@@ -53,33 +53,54 @@ def fix(python: Optional[str], yes: bool, dry_run: bool, manager: str, torch_ind
     run; 6 what remains needs you (a driver, a reboot), not an install; 130 interrupted.
     """
     from envcheck.install.apply import fix as run_fix
-    from envcheck.render import err, out
-    from envcheck.render import fix_text
+    from envcheck.render import err, fix_text
+
+    _check(python, yes, dry_run, torch_index)
+    report = run_fix(python, quick=quick, timeout=timeout, manager=manager, torch_index=torch_index,
+                     break_system=break_system, allow_conda_base=allow_conda_base, dry_run=dry_run,
+                     confirm=_confirm(yes), on_plan=_show_plan(as_json, quiet, yes), progress=None if quiet else err,
+                     on_output=None if quiet else (lambda line: err("  | " + line)),
+                     prove=not no_verify, install_timeout=install_timeout)
+    return Result("fix", report.to_dict(), [] if as_json else fix_text.result_lines(report), report.exit_code,
+                  as_json=as_json)
+
+
+def _check(python: Optional[str], yes: bool, dry_run: bool, torch_index: str) -> None:
+    from envcheck.errors import InputError
 
     if python:
         from envcheck.proc import check_python
 
         check_python(python)
-    from envcheck.errors import InputError
-
     if yes and dry_run:
         raise InputError("give only one of --yes and --dry-run")
     if not torch_index.startswith(("https://", "http://", "file://")):
         raise InputError("--torch-index {!r}: not an index URL".format(torch_index),
                          hint="give PyTorch's https://download.pytorch.org/whl or your mirror of it")
 
+
+def _show_plan(as_json: bool, quiet: bool, yes: bool) -> Callable[[Any], None]:
+    """The plan, shown before the question: it cannot wait for the result. With --json, stdout
+    is for the envelope: the plan goes to stderr, and only when a question needs it in sight."""
+    from envcheck.render import err, fix_text, out
+
     def on_plan(report: Any) -> None:
         lines = fix_text.plan_lines(report)
-        if as_json:
-            if not quiet and report.decision == "installed" and not yes:
-                for line in lines:  # the question needs the plan in sight; stdout is for the JSON
-                    err(line)
-            return
-        out(lines)  # before the question: the plan cannot wait for the result
+        if not as_json:
+            out(lines)
+        elif not quiet and report.decision == "installed" and not yes:
+            for line in lines:
+                err(line)
 
+    return on_plan
+
+
+def _confirm(yes: bool) -> Callable[[Any], bool]:
     def confirm(plan: Any) -> bool:
         if yes:
             return True
+        from envcheck.render import err
+
         try:
             return click.confirm("Install ({} step{})?".format(len(plan.steps), "" if len(plan.steps) == 1 else "s"),
                                  default=False, err=True)
@@ -87,11 +108,4 @@ def fix(python: Optional[str], yes: bool, dry_run: bool, manager: str, torch_ind
             err("")
             return False
 
-    progress = None if quiet else err
-    report = run_fix(python, quick=quick, timeout=timeout, manager=manager, torch_index=torch_index,
-                     break_system=break_system, allow_conda_base=allow_conda_base, dry_run=dry_run,
-                     confirm=confirm, on_plan=on_plan, progress=progress,
-                     on_output=None if quiet else (lambda line: err("  | " + line)),
-                     prove=not no_verify, install_timeout=install_timeout)
-    lines = [] if as_json else fix_text.result_lines(report)
-    return Result("fix", report.to_dict(), lines, report.exit_code, as_json=as_json)
+    return confirm

@@ -77,7 +77,7 @@ def resolve(matrix: "Matrix", opts: TargetOptions) -> Choice:
         if opts.facts_file:
             source = f"facts {opts.facts_file}"
         else:
-            source = f"this machine, Python {opts.python}" if opts.python else "this machine"
+            source = f"this machine, the interpreter {opts.python}" if opts.python else "this machine"
         t = from_machine(machine_for(opts.facts_file, python=opts.python), source=source).with_flags(**opts.flags())
     elif opts.python:  # a described machine, with the Python of this interpreter
         t = ch.target_from_options(**opts.flags(python_of(opts.python)))

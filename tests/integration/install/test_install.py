@@ -67,3 +67,34 @@ def test_diagnose_fix_installs_into_the_inspected_interpreter(cli, tmp_path):
     py = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     r = cli("diagnose", "--quick", "--python", str(py))
     assert f"{py} -m pip install torch==" in r.stdout
+
+
+def _pythons():
+    """This interpreter, and an older one where this machine has it (a pyenv 3.9)."""
+    import glob
+    import sys
+
+    found = [(sys.executable, "{}.{}".format(*sys.version_info[:2]))]
+    for path in sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.9*/bin/python")))[:1]:
+        found.append((path, "3.9"))
+    return found
+
+
+@pytest.mark.parametrize("python, version", _pythons())
+def test_python_path_is_an_interpreter_whose_version_the_target_takes(cli, python, version):
+    """``--python PATH`` names an interpreter: the target's Python is that interpreter's, read the
+    way diagnose reads it (no deprecation warning: this is the new meaning)."""
+    import json
+
+    described = cli("install-command", "--driver", "550.54.14", "--cc", "8.6", "--os", "linux",
+                    "--python", python, "--json")
+    assert described.returncode == 0, described.stderr
+    doc = json.loads(described.stdout)
+    assert doc["data"]["target"]["python"] == version
+    assert not [w for w in doc["warnings"] if "deprecated" in w]
+    detected = cli("install-command", "--python", python, "--json")
+    assert detected.returncode == 0, detected.stderr
+    target = json.loads(detected.stdout)["data"]["target"]
+    assert target["python"] == version and target["source"] == "this machine, the interpreter " + python
+    text = cli("requirements", "--driver", "550.54.14", "--cc", "8.6", "--os", "linux", "--python", python)
+    assert text.returncode == 0 and "deprecated" not in text.stderr and f"os linux, python {version}" in text.stderr
