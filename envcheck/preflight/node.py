@@ -342,6 +342,8 @@ def verify_checks(report: Any, th: Any, driver: Any = None) -> Tuple[List[Check]
         else:
             out.append(not_run("verify", "verify ran no check", "passes"))
     if th.perf:
+        from envcheck.verify.perf import with_profile_floor
+
         per_gpu, texts = [], []
         for d in report.devices:
             p = d.perf
@@ -354,8 +356,8 @@ def verify_checks(report: Any, th: Any, driver: Any = None) -> Tuple[List[Check]
                 if line.status != "measured":
                     continue
                 verdict = line.verdict
-                if override is not None and line.metric.startswith("matmul") and line.fraction is not None:
-                    verdict = "fail" if line.fraction < override else ("ok" if verdict == "fail" else verdict)
+                if line.metric.startswith("matmul"):
+                    verdict = with_profile_floor(verdict, line.fraction, override)
                 st = gate_of_verdict(verdict)
                 if st == "fail" or (st == "warn" and worst_line != "fail") or (st == "not-run" and worst_line == "pass"):
                     worst_line = st

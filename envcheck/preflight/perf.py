@@ -1,12 +1,15 @@
-"""The performance sanity check: measured matmul throughput against the GPU's class.
+"""The performance sanity check of a distributed rank: its measured matmul throughput judged by
+verify's one perf judge over the GPU table.
 
 :func:`judge_tflops` is pure given the GPU table (``envcheck.matrix.gpus``): the GPU's NVML
 name picks its row (datasheet dense peak per dtype) and its class (the healthy fraction of that
-peak for a quick ``torch.mm``). The verdict, as the table states it:
+peak for a quick ``torch.mm``). The verdict is :func:`envcheck.verify.perf.matmul_verdict`'s, the
+same the single-node path gives, and :func:`envcheck.outcome.gate_of_verdict` makes it a check:
 
 * fail below ``low x floor`` (floor 0.71: DCGM fails below ~0.71 of a measured-good value), or
   below the profile's ``perf_fractions`` value for the class when one is set;
-* warn below ``low x spread`` (spread 0.95: identical cards differ ~5%);
+* warn below ``low x spread`` (spread 0.95: identical cards differ ~5%), and where the table's
+  peak is marked uncertain, instead of fail;
 * pass otherwise. A GPU the table does not know, or without a peak for the dtype, is
   ``not-run`` (no verdict is not a pass); a MIG slice is ``n/a``.
 
@@ -61,8 +64,12 @@ def judge_tflops(name: Optional[str], tflops: float, dtype: str, th: Any, table:
     fail, warn, where = floor_for(table, m.row, dtype, th)
     if fail is None:
         return Check("perf", "not-run", measured + " ({})".format(where), "per GPU class", value=tflops)
+    from envcheck.outcome import gate_of_verdict
+    from envcheck.verify.perf import matmul_verdict
+
     frac = tflops / peak
-    status = "fail" if frac < fail else ("warn" if frac < warn else "pass")
+    override = th.fraction_for(m.row.gpu_class) if th is not None else None
+    status = gate_of_verdict(matmul_verdict(table, m.row, dtype, frac, override))
     return Check("perf", status, "{} = {:.2f} of the {:.0f} TFLOP/s peak".format(measured, frac, peak),
                  ">= {:.2f} x peak ({:.0f} TFLOP/s)".format(fail, fail * peak), value=round(frac, 4), limit=round(fail, 4),
                  source=where)

@@ -29,7 +29,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 from envcheck.matrix import gpus
 from envcheck.verify.model import PerfLine, PerfReport
 
-__all__ = ["METRICS", "judge", "readings_from_gpu", "verdict_for"]
+__all__ = ["METRICS", "judge", "readings_from_gpu", "verdict_for", "matmul_verdict", "with_profile_floor"]
 
 METRICS = ("matmul-bf16", "matmul-fp16", "matmul-tf32", "matmul-fp32", "copy-d2d", "copy-h2d", "copy-d2h")
 _UNITS = {"matmul": "TFLOP/s", "copy": "GB/s"}
@@ -45,6 +45,31 @@ def verdict_for(fraction: float, healthy: Tuple[float, float], spread: float, fl
     if fraction > high / spread:
         return "high"
     return "ok"
+
+
+def with_profile_floor(verdict: str, fraction: Optional[float], floor: Optional[float]) -> str:
+    """A preflight profile's ``perf_fractions`` value for the GPU's class replaces the table's fail
+    line: below it is ``fail``; above it, what the table would fail is ``low`` (still below the
+    class's healthy range). No verdict stays no verdict."""
+    if floor is None or fraction is None or verdict == "none":
+        return verdict
+    if fraction < floor:
+        return "fail"
+    return "low" if verdict == "fail" else verdict
+
+
+def matmul_verdict(table: gpus.GpuTable, row: gpus.GpuRow, dtype: str, fraction: float,
+                   floor: Optional[float] = None) -> str:
+    """The verdict on one matmul measurement (a fraction of the row's dense ``dtype`` peak), the
+    same one :func:`judge` gives, with a profile's floor applied: preflight's distributed ranks
+    judge with this, the single-node path through :func:`judge`."""
+    peak, healthy, _, uncertain = _reference("matmul-" + dtype, row, table.gpu_class(row), table, None)
+    if healthy is None:
+        return "none"
+    verdict = verdict_for(fraction, (healthy.low, healthy.high), table.spread, table.floor)
+    if verdict == "fail" and uncertain:
+        verdict = "low"
+    return with_profile_floor(verdict, fraction, floor)
 
 
 def readings_from_gpu(gpu: Any, when: str) -> Dict[str, Any]:

@@ -243,3 +243,47 @@ def test_perf_fraction_override_per_class():
     th = config.resolve("default", None, {"perf_fractions": {"hbm-datacenter": 0.85}})
     c = judge_tflops("NVIDIA H100 80GB HBM3", 790.0, "bf16", th)
     assert c.status == "fail" and c.source == "profile perf_fractions.hbm-datacenter"
+
+
+@pytest.mark.parametrize("name", ["NVIDIA H100 80GB HBM3", "NVIDIA A10G", "NVIDIA GeForce RTX 4090"])
+@pytest.mark.parametrize("override", [None, 0.40, 0.85])
+def test_one_perf_judge_for_the_distributed_rank_and_the_single_node_path(name, override):
+    """A rank's judge_tflops and verify's judge (what run_node reads, with the profile's floor)
+    give the same status for the same fraction, across the whole range, the uncertain-peak row
+    (A10G) included: one judge over the GPU table."""
+    from envcheck.matrix import gpus
+    from envcheck.outcome import gate_of_verdict
+    from envcheck.verify import perf
+
+    table = gpus.load()
+    row = gpus.match(table, name).row
+    overrides = {"perf_fractions": {row.gpu_class: override}} if override is not None else {}
+    th = config.resolve("default", None, overrides)
+    peak = row.peaks["bf16"]
+    seen = set()
+    for pct in range(5, 130, 3):
+        tflops = peak * pct / 100
+        line = perf.judge("cuda:0", name, {"matmul-bf16": {"status": "passed", "value": tflops}}, None, table).lines[0]
+        single = gate_of_verdict(perf.with_profile_floor(line.verdict, line.fraction, th.fraction_for(row.gpu_class)))
+        rank = judge_tflops(name, tflops, "bf16", th, table).status
+        assert rank == single, (pct, line.verdict, rank, single)
+        seen.add(rank)
+    # the grid crossed the lines it is meant to test (a floor of 0.85 leaves no warn band)
+    assert "pass" in seen and ("warn" in seen or override == 0.85)
+    if not row.peak_uncertain("bf16") or override is not None:
+        assert "fail" in seen
+
+
+@pytest.mark.parametrize("verdict, fraction, floor, expected", [
+    ("ok", 0.80, None, "ok"),
+    ("ok", 0.80, 0.85, "fail"),      # the profile asks for more than the table
+    ("fail", 0.45, 0.40, "low"),     # the profile accepts less: still below the class's range
+    ("low", 0.60, 0.40, "low"),
+    ("high", 1.20, 0.40, "high"),
+    ("none", 0.30, 0.40, "none"),    # no verdict (a MIG slice, no range) is not made one
+    ("fail", None, 0.40, "fail"),
+])
+def test_a_profile_floor_replaces_the_tables_fail_line(verdict, fraction, floor, expected):
+    from envcheck.verify.perf import with_profile_floor
+
+    assert with_profile_floor(verdict, fraction, floor) == expected
