@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from envcheck.outcome import GATE_STATUSES as STATUSES  # worst first
 from envcheck.preflight.units import format_size
+
+if TYPE_CHECKING:  # pragma: no cover
+    from envcheck.rules.findings import Finding
 
 __all__ = [
     "STATUSES",
@@ -521,28 +524,25 @@ def _host_checks(host: Any, th: Any, readings: HostReadings) -> List[Check]:
 # ---------------------------------------------------------------------------------- findings
 
 
-def finding_checks(findings: Optional[Sequence[Mapping[str, Any]]], why_not: str = "") -> List[Check]:
-    """diagnose's findings as checks: an error fails, a warning warns, info is left out.
+def finding_checks(findings: Optional[Sequence["Finding"]], why_not: str = "") -> List[Check]:
+    """diagnose's findings (typed :class:`envcheck.rules.findings.Finding`) as checks: an error
+    fails, a warning warns, info is left out.
 
     ``findings`` is None when diagnose could not run: one ``not-run`` check with ``why_not``.
-    Each finding is a mapping with ``code``, ``severity`` and ``title`` (optionally ``name``).
     """
     if findings is None:
         return [not_run("diagnose", why_not or "diagnose is not available", "no errors")]
     out: List[Check] = []
     for f in findings:
-        sev = f.get("severity")
-        if sev not in ("error", "warning"):
+        if f.severity not in ("error", "warning"):
             continue
-        label = f.get("code", "?") + (" " + f["name"] if f.get("name") else "")
-        detail = str(f.get("fix", "") or "")
-        if f.get("command"):  # the fix text may say "the command below": it has to be there
-            detail = (detail + "\n" if detail else "") + str(f["command"])
-        alt = f.get("alternative")
-        if f.get("command") and isinstance(alt, dict) and alt.get("command"):
-            detail += "\nor, {}: {}".format(alt.get("why") or "alternative", alt["command"])
-        out.append(Check("diagnose", "fail" if sev == "error" else "warn", str(f.get("title", "")), "no errors",
-                         subject=label, value=f.get("code"), detail=detail))
+        detail = f.fix or ""
+        if f.command:  # the fix text may say "the command below": it has to be there
+            detail = (detail + "\n" if detail else "") + f.command
+            if f.alternative:
+                detail += "\nor, {}: {}".format(f.alternative_why or "alternative", f.alternative)
+        out.append(Check("diagnose", "fail" if f.severity == "error" else "warn", f.title, "no errors",
+                         subject=f.label, value=f.code, detail=detail))
     if not out:
         out.append(Check("diagnose", "pass", "no errors or warnings", "no errors"))
     return out

@@ -254,8 +254,8 @@ class PcieSampler:
 # --------------------------------------------------------------------------- the integrations
 
 
-def run_diagnose(facts: Any) -> Tuple[Optional[List[Dict[str, Any]]], str]:
-    """diagnose's findings as dicts, or (None, why) when diagnose cannot run here."""
+def run_diagnose(facts: Any) -> Tuple[Optional[List[Any]], str]:
+    """diagnose's findings (typed ``Finding``s), or (None, why) when diagnose cannot run here."""
     try:
         from envcheck.rules import diagnose
     except ImportError as exc:
@@ -267,7 +267,7 @@ def run_diagnose(facts: Any) -> Tuple[Optional[List[Dict[str, Any]]], str]:
     except Exception as exc:  # noqa: BLE001 - corrupt data: diagnose cannot judge
         return None, "compatibility data unusable: {}".format(exc)
     result = diagnose(facts, matrix)
-    return [f.to_dict() for f in result.findings], ""
+    return list(result.findings), ""
 
 
 QUICK_CHECKS = ("tensor", "copy", "matmul-fp32", "matmul-bf16", "autograd")  # verify's suite, trimmed for time
@@ -437,7 +437,7 @@ def run_node(
         say("diagnose")
         findings, why = diagnose(facts)
         if findings is not None:
-            findings = [f for f in findings if f.get("code") not in COVERED_FINDINGS]
+            findings = [f for f in findings if f.code not in COVERED_FINDINGS]
         checks += apply_severity(finding_checks(findings, why), th)
     under_load: Dict[int, Tuple[int, int]] = {}
     extra: Dict[str, Any] = {}

@@ -217,13 +217,14 @@ def test_severity_off_drops_a_check():
 
 
 def test_findings_become_checks():
-    findings = [
-        {"code": "EC101", "name": "driver-too-old", "severity": "error", "title": "driver too old", "fix": "upgrade"},
-        {"code": "EC403", "name": "cuda-device-order", "severity": "warning", "title": "order"},
-        {"code": "EC102", "name": "driver-compat-mode", "severity": "info", "title": "compat"},
-    ]
+    from envcheck.rules.findings import finding
+
+    findings = [finding("EC101", "driver too old", fix="upgrade", command="pip install x"),
+                finding("EC403", "order"), finding("EC102", "compat")]
+    assert [f.severity for f in findings] == ["error", "warning", "info"]  # from the catalogue
     checks = finding_checks(findings)
     assert [(c.status, c.subject) for c in checks] == [("fail", "EC101 driver-too-old"), ("warn", "EC403 cuda-device-order")]
+    assert checks[0].detail == "upgrade\npip install x" and checks[0].measured == "driver too old"
     assert finding_checks([])[0].status == "pass"
     assert finding_checks(None, "no rules")[0].status == "not-run"
 
@@ -236,7 +237,7 @@ def test_a_finding_fix_and_its_alternative_reach_the_check(matrix):
     from helpers.facts import snapshot_path
 
     diag = diagnose(load_facts(snapshot_path("laptop-rtx3060-cpu-torch")), matrix)
-    [check] = [c for c in finding_checks([f.to_dict() for f in diag.findings]) if c.value == "EC201"]
+    [check] = [c for c in finding_checks(diag.findings) if c.value == "EC201"]
     command, alternative = check.detail.splitlines()[-2:]
     # the installed 2.13.0+cpu is replaced only by a pin that names the build (2.13.0 alone is "satisfied")
     assert command.startswith("pip install torch==2.13.0+cu126 ")

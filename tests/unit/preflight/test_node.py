@@ -53,9 +53,9 @@ def _run(facts, th, findings=(), verify_checks=None, best=None, progress=None):
 
 def test_node_run_combines_facts_diagnose_verify_and_thresholds():
     lines = []
-    findings = [{"code": "EC101", "name": "driver-too-old", "severity": "error", "title": "too old"},
-                {"code": "EC602", "name": "ecc-uncorrectable", "severity": "error", "title": "ECC"},
-                {"code": "EC102", "name": "driver-compat-mode", "severity": "info", "title": "compat"}]
+    from envcheck.rules.findings import finding
+
+    findings = [finding("EC101", "too old"), finding("EC602", "ECC"), finding("EC102", "compat")]
     vchecks = [Check("verify", "pass", "quick verify passed", "passes"), Check("perf", "pass", "0.79 of peak", ">= 0.53")]
     report, calls = _run(facts_with_driver("h100x8-healthy"), config.resolve("h100-sxm"), findings, vchecks,
                          best={i: (5, 16) for i in range(8)}, progress=lines.append)
@@ -171,7 +171,9 @@ def test_perf_fractions_override_verify_verdict():
 def test_real_diagnose_on_a_recorded_snapshot():
     findings, why = node.run_diagnose(snapshot("h100x8-torch2.11-cu130-driver580"))
     assert findings is not None, why
-    assert all({"code", "severity", "title"} <= set(f) for f in findings)
+    from envcheck.rules.findings import Finding
+
+    assert findings and all(isinstance(f, Finding) and f.code and f.title for f in findings)
 
 
 def test_report_round_trips_through_json():
