@@ -306,3 +306,23 @@ def test_commands_write_nothing_themselves():
                     offenders.append(f"cli/{path.name}:{node.lineno} {name}")
     assert offenders == []
     assert len(list((PKG / "cli").glob("*.py"))) >= 7, "the cli package is not where the test looks"
+
+
+def test_the_library_api_is_lazy_and_each_name_is_what_the_cli_calls():
+    """``import envcheck`` imports nothing; each API name loads its module on first use, and is
+    the very function the commands call (not a copy that could drift)."""
+    import envcheck
+    from envcheck.facts import load_facts
+    from envcheck.install.choose import choose
+    from envcheck.matrix.store import load
+    from envcheck.preflight.node import run_node
+    from envcheck.probes import collect
+    from envcheck.rules import diagnose
+
+    assert envcheck.collect is collect and envcheck.load_facts is load_facts and envcheck.load_matrix is load
+    assert envcheck.diagnose is diagnose and envcheck.choose is choose and envcheck.run_node is run_node
+    assert set(envcheck.__all__) <= set(dir(envcheck))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        envcheck.nope  # noqa: B018
+    # the only import in the package's own module is importlib, inside __getattr__
+    assert imports(PKG / "__init__.py") == ["importlib"]
