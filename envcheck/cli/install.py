@@ -38,11 +38,12 @@ def _check_environment(driver: Optional[str], ccs: Tuple[str, ...]) -> None:
 def _target(manager: str = "pip", **flags: Any) -> Tuple[Any, List[str]]:
     """Typed target options from the flags (``--python X.Y`` read as ``--python-version``, with
     its deprecation warning), the environment's values checked."""
-    from envcheck.proc import check_python
     from envcheck.install.target import TargetOptions
 
     python, python_version, warnings = split_python(flags.pop("python"), flags.pop("python_version"))
-    if python:
+    if python:  # proc (subprocess, threading) is imported only where an interpreter will be run
+        from envcheck.proc import check_python
+
         check_python(python)
     _check_environment(flags["driver"], flags["ccs"])
     return TargetOptions(python=python, python_version=python_version, manager=manager,
