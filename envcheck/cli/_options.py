@@ -30,6 +30,12 @@ def quiet_option(what: str = "No progress on stderr.") -> Callable[[F], F]:
 
 
 force_option = click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
+
+
+def output_option(what: str) -> Callable[[F], F]:
+    """``-o/--output FILE``: written atomically, never over an existing file without --force."""
+    return click.option("-o", "--output", type=click.Path(dir_okay=False), help=what)
+
 redact_option = click.option("--no-redact", is_flag=True, help="Keep the hostname and GPU UUIDs/serials in the facts.")
 timeout_option = click.option(
     "--timeout", type=click.FloatRange(min=1.0), default=DEFAULT_TIMEOUT, show_default=True,

@@ -20,6 +20,7 @@ from envcheck.cli._options import (
     debug,
     force_option,
     json_option,
+    output_option,
     python_option,
     quick_option,
     redact_option,
@@ -122,7 +123,7 @@ def diagnose(quick: bool, python: Optional[str], facts_file: Optional[str], repo
 @python_option("Inspect the torch of this interpreter (a venv's python) instead of envcheck's own.")
 @click.option("--json", "as_json", is_flag=True, help="Print the snapshot (JSON, schema envcheck.facts/1) on stdout.")
 @redact_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the snapshot here (atomically).")
+@output_option("Write the snapshot here (atomically).")
 @force_option
 @timeout_option
 def facts(quick: bool, python: Optional[str], as_json: bool, no_redact: bool, output: Optional[str], force: bool,

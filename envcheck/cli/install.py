@@ -7,7 +7,7 @@ from typing import Any, List, Optional, Tuple
 
 import click
 
-from envcheck.cli._options import force_option, json_option, quiet_option, split_python, target_options
+from envcheck.cli._options import force_option, json_option, output_option, quiet_option, split_python, target_options
 from envcheck.outcome import Result
 
 __all__ = ["install_command", "requirements"]
@@ -97,7 +97,7 @@ def _check_alone(**given: Any) -> None:
 
 @click.command("requirements")
 @target_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the file here (atomically); stdout otherwise.")
+@output_option("Write the file here (atomically); stdout otherwise.")
 @force_option
 @click.option("--check", "check_file", type=click.Path(dir_okay=False), help="Check an existing requirements file instead; exit 1 on problems.")
 @quiet_option("No explanation on stderr.")
