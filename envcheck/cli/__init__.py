@@ -23,6 +23,7 @@ import click
 
 from envcheck import __version__
 from envcheck.errors import EXIT_USAGE, EnvcheckError
+from envcheck.outcome import EXIT_INTERRUPTED
 
 __all__ = ["cli", "main", "COMMANDS", "EXIT_INTERNAL"]
 
@@ -161,7 +162,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         sys.stderr.write("envcheck: aborted\n")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:  # usage errors: unknown option, bad choice...
         _fail(args, as_json, "usage", exc.format_message(), EXIT_USAGE, hint="see envcheck --help")
     except EnvcheckError as exc:
@@ -172,7 +173,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         _fail(args, as_json, exc.kind, exc.message, exc.exit_code, hint=exc.hint)
     except KeyboardInterrupt:
         sys.stderr.write("envcheck: interrupted\n")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except SystemExit:
         raise
     except BrokenPipeError:  # `envcheck matrix | head`

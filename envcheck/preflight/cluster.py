@@ -24,7 +24,7 @@ import statistics
 from collections import Counter
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-__all__ = ["VERSION_FIELDS", "merge", "cluster_lines"]
+__all__ = ["VERSION_FIELDS", "merge"]
 
 # field -> status when a node differs from the majority
 VERSION_FIELDS: Tuple[Tuple[str, str], ...] = (
@@ -176,13 +176,10 @@ def merge(
         r.pop("_seen", None)
         r["ranks"] = sorted(x for x in r["ranks"] if x is not None)
         rows.append(r)
-    statuses = {r["status"] for r in rows} | {o["status"] for o in odd}
-    if missing_rows or "fail" in statuses or (strict and "warn" in statuses):
-        code = 1
-    elif "not-run" in statuses:
-        code = 3
-    else:
-        code = 0
+    from envcheck.outcome import gate_exit, gate_status
+
+    statuses = {r["status"] for r in rows} | {o["status"] for o in odd} | ({"fail"} if missing_rows else set())
+    code = gate_exit(statuses, strict=strict)
     reported = max(0, world_size - len(missing_rows))
     partial = sum(1 for rep in reports if isinstance(rep.get("extra"), dict) and rep["extra"].get("partial"))
     return {
@@ -193,40 +190,5 @@ def merge(
         "odd_ones_out": odd,
         "missing": missing_rows,
         "exit_code": code,
-        "status": {0: "pass", 1: "fail", 3: "not-run"}[code],
+        "status": gate_status(code),
     }
-
-
-def cluster_lines(report: Mapping[str, Any]) -> List[str]:
-    """One row per node, then the odd ones out, then the result."""
-    rows = report["nodes"]
-    head = "preflight cluster: {} node(s), {} of {} rank(s) reported".format(
-        len(rows), report["ranks_reported"], report["world_size"])
-    partial = report.get("ranks_partial") or 0
-    if partial:
-        head += " ({} more sent only their node checks)".format(partial)
-    lines = [head]
-    width = max([len(r["node"]) for r in rows] + [4])
-    lines.append("  {:<8}{:<{w}}  {:>5}  {:<12} {:<16} {:<10} {:>12} {:>12}".format(
-        "status", "node", "ranks", "driver", "torch", "torch CUDA", "intra GB/s", "inter GB/s", w=width))
-    for r in rows:
-        v = r["versions"]
-        lines.append("  {:<8}{:<{w}}  {:>5}  {:<12} {:<16} {:<10} {:>12} {:>12}".format(
-            r["status"].upper(), r["node"], len(r["ranks"]), str(v.get("driver") or "-")[:12], str(v.get("torch") or "-")[:16],
-            str(v.get("torch_cuda") or "-")[:10], _bw(r["busbw_intra_gbs"]), _bw(r["busbw_inter_gbs"]), w=width))
-        for p in r["problems"][:12]:
-            subject = "" if (p.get("subject") in (None, "", "node") or str(p.get("subject")).startswith("gpu")) else " " + str(p["subject"])
-            lines.append("      rank {} {} {}{}: {} [want {}]".format(p["rank"], p["status"].upper(), p["id"], subject,
-                                                                   p["measured"], p["threshold"]))
-        if len(r["problems"]) > 12:
-            lines.append("      ... and {} more (--json lists all)".format(len(r["problems"]) - 12))
-    if report["odd_ones_out"]:
-        lines.append("odd ones out:")
-        for o in report["odd_ones_out"]:
-            lines.append("  {:<8}{}: {}".format(o["status"].upper(), o["node"], o["text"]))
-    lines.append("result: {} (exit {})".format({0: "PASS", 1: "FAIL", 3: "COULD NOT RUN"}[report["exit_code"]], report["exit_code"]))
-    return lines
-
-
-def _bw(v: Any) -> str:
-    return "{:.1f}".format(v) if isinstance(v, (int, float)) else "-"

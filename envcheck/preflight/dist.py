@@ -530,7 +530,9 @@ def _gather(ctx: _Ctx, store: Any, *, joined: bool, deadline_s: Optional[float] 
                            strict=ctx.strict)  # type: ignore[attr-defined]
     if reason:
         merged["stopped"] = reason
-    lines = cluster.cluster_lines(merged)
+    from envcheck.render.preflight_text import cluster_lines
+
+    lines = cluster_lines(merged)
     if reason:
         lines.insert(1, "stopped early: {}".format(reason))
     data = {"mode": "cluster", "cluster": merged, "launch": launch.to_dict(), "thresholds": th.to_dict()}

@@ -3,14 +3,14 @@ and what differs between nodes' snapshots."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Sequence
 
 from envcheck.preflight.checks import Check
 
 if TYPE_CHECKING:  # pragma: no cover
     from envcheck.preflight.compare import Comparison
 
-__all__ = ["check_line", "node_lines", "compare_lines", "config_lines", "RESULT_WORDS"]
+__all__ = ["check_line", "node_lines", "compare_lines", "config_lines", "cluster_lines", "RESULT_WORDS"]
 
 RESULT_WORDS = {0: "PASS", 1: "FAIL", 3: "COULD NOT RUN"}
 _WORD = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "not-run": "NOT RUN", "n/a": "n/a"}
@@ -96,3 +96,38 @@ def config_lines(th: Any) -> List[str]:
     for key in config.FIELDS:
         lines.append("  {:<24} {:<40} from {}".format(key, config.shown(th, key), th.source_of(key)))
     return lines
+
+
+def cluster_lines(report: Mapping[str, Any]) -> List[str]:
+    """preflight --distributed on rank 0: one row per node, then the odd ones out, then the result."""
+    rows = report["nodes"]
+    head = "preflight cluster: {} node(s), {} of {} rank(s) reported".format(
+        len(rows), report["ranks_reported"], report["world_size"])
+    partial = report.get("ranks_partial") or 0
+    if partial:
+        head += " ({} more sent only their node checks)".format(partial)
+    lines = [head]
+    width = max([len(r["node"]) for r in rows] + [4])
+    lines.append("  {:<8}{:<{w}}  {:>5}  {:<12} {:<16} {:<10} {:>12} {:>12}".format(
+        "status", "node", "ranks", "driver", "torch", "torch CUDA", "intra GB/s", "inter GB/s", w=width))
+    for r in rows:
+        v = r["versions"]
+        lines.append("  {:<8}{:<{w}}  {:>5}  {:<12} {:<16} {:<10} {:>12} {:>12}".format(
+            r["status"].upper(), r["node"], len(r["ranks"]), str(v.get("driver") or "-")[:12], str(v.get("torch") or "-")[:16],
+            str(v.get("torch_cuda") or "-")[:10], _bw(r["busbw_intra_gbs"]), _bw(r["busbw_inter_gbs"]), w=width))
+        for p in r["problems"][:12]:
+            subject = "" if (p.get("subject") in (None, "", "node") or str(p.get("subject")).startswith("gpu")) else " " + str(p["subject"])
+            lines.append("      rank {} {} {}{}: {} [want {}]".format(p["rank"], p["status"].upper(), p["id"], subject,
+                                                                   p["measured"], p["threshold"]))
+        if len(r["problems"]) > 12:
+            lines.append("      ... and {} more (--json lists all)".format(len(r["problems"]) - 12))
+    if report["odd_ones_out"]:
+        lines.append("odd ones out:")
+        for o in report["odd_ones_out"]:
+            lines.append("  {:<8}{}: {}".format(o["status"].upper(), o["node"], o["text"]))
+    lines.append("result: {} (exit {})".format(RESULT_WORDS.get(report["exit_code"], report["exit_code"]), report["exit_code"]))
+    return lines
+
+
+def _bw(v: Any) -> str:
+    return "{:.1f}".format(v) if isinstance(v, (int, float)) else "-"

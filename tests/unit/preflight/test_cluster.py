@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 
-from envcheck.preflight.cluster import cluster_lines, merge
+from envcheck.preflight.cluster import merge
+from envcheck.render.preflight_text import cluster_lines
 
 from helpers.preflight import ROOT
 
@@ -84,8 +85,6 @@ def test_warnings_fail_only_when_strict():
 
 
 def test_ranks_that_sent_only_their_node_checks_are_counted_apart():
-    from envcheck.preflight.cluster import cluster_lines, merge
-
     def rep(rank, partial=False):
         extra = {"node": "n1"}
         if partial:
