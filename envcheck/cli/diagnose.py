@@ -164,7 +164,8 @@ def explain(code: Optional[str], as_json: bool) -> Result:
     import dataclasses
 
     from envcheck.errors import InputError
-    from envcheck.rules.catalog import CATALOG, explain_lines, list_lines, lookup
+    from envcheck.render.explain_text import explain_lines, list_lines
+    from envcheck.rules.catalog import CATALOG, lookup
 
     if not code:
         return Result("explain", [dataclasses.asdict(d) for d in CATALOG], list_lines(), as_json=as_json)

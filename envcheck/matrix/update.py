@@ -503,14 +503,14 @@ def _window(rows: list[dict]) -> list[dict]:
     return [r for r in rows if version_key(r["torch"])[:2] >= series[0]]
 
 
-def _off_labels(row: dict) -> list[str]:
+def off_labels(row: dict) -> list[str]:
     """The row's builds that are published but not on the install selector."""
     return [o["variant"] for o in row["pip"].get("off_selector") or []]
 
 
 def _published(row: dict) -> set:
     """Every build the row knows: the selector's and the off-selector ones."""
-    return set(row["pip"]["variants"]) | set(_off_labels(row))
+    return set(row["pip"]["variants"]) | set(off_labels(row))
 
 
 def plan_variants(rows: list[dict]) -> list[str]:
@@ -630,35 +630,8 @@ class Change:
             out["reason"] = self.reason
         return out
 
-    def lines(self) -> list[str]:
-        if self.kind == "pending":
-            return [f"! torch {self.torch}: {self.reason}"]
-        if self.kind == "new":
-            r = self.row or {}
-            partners = ", ".join(f"{p} {r[p]}" if r[p] else f"no {p}" for p in PARTNERS)
-            pythons = _pythons_text(r["python"], r["python_experimental"])
-            off = _off_labels(r)
-            builds = " ".join(r["pip"]["variants"]) + "".join(f" {v} (off the selector)" for v in off)
-            return [f"+ torch {self.torch} ({r['confidence']}): {partners}, {pythons}, builds {builds}"]
-        out = []
-        for v in self.added.get("variants", []):
-            out.append(f"~ torch {self.torch}: + build {v}")
-        for v in self.added.get("off_selector", []):
-            out.append(f"~ torch {self.torch}: + build {v} (not on the install selector)")
-        for item in self.added.get("off_selector_os", []):
-            out.append(f"~ torch {self.torch}: + build {item}")
-        for p in self.added.get("python", []):
-            out.append(f"~ torch {self.torch}: + python {p}")
-        for p in self.added.get("python_experimental", []):
-            out.append(f"~ torch {self.torch}: + python {p} (experimental)")
-        for pkg, (old, new) in self.partners.items():
-            out.append(f"~ torch {self.torch}: {pkg} {old or 'none'} -> {new}")
-        for item in self.added.get("index", []):
-            out.append(f"~ torch {self.torch}: {item} (package index)")
-        return out
 
-
-def _pythons_text(python: list[str], experimental: list[str]) -> str:
+def pythons_text(python: list[str], experimental: list[str]) -> str:
     if not python:
         text = "python unknown"
     else:
@@ -795,7 +768,7 @@ def _new_row(torch: str, prev: dict, obs: Observed, ctx: Context) -> dict:
     """A row for a release the data lacks, from its wheels; marked inferred and uncertain. Builds
     that were off the install selector in the previous release are taken to be off it here too."""
     published = sorted(obs.variants("torch", torch), key=_variant_key)
-    prev_off = set(_off_labels(prev))
+    prev_off = set(off_labels(prev))
     variants = [v for v in published if v not in prev_off]
     pythons = obs.pythons("torch", torch)
     python = sorted((p for p in pythons if not p.endswith("t")), key=_python_key)

@@ -12,9 +12,10 @@ One exception, kept on purpose: ``envcheck facts --json`` prints the bare facts 
 reads back and what users attach to bug reports (``envcheck.facts.load_facts`` reads both
 forms). Its errors still come as one envelope.
 
-Every renderer lives in this package: ``diagnose_text`` (diagnose, facts), ``matrix_text``
-(matrix, matrix update), ``install_text`` (install-command, requirements), ``fix_text``,
-``verify_text``, ``preflight_text`` (node and cluster reports, compare). :func:`emit` writes a
+Every renderer lives in this package: ``diagnose_text`` (diagnose, facts, a report's reply),
+``explain_text``, ``matrix_text`` (matrix, matrix update), ``install_text`` (install-command,
+requirements), ``fix_text``, ``verify_text``, ``preflight_text`` (node and cluster reports,
+--show-config, compare). :func:`emit` writes a
 command's :class:`envcheck.outcome.Result`; only ``envcheck.cli.main`` calls it.
 """
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from envcheck.facts.machine import Machine
     from envcheck.rules import Diagnosis, Finding
 
-__all__ = ["machine", "text_lines", "markdown", "facts_lines", "headline", "report_lines", "result"]
+__all__ = ["machine", "text_lines", "markdown", "facts_lines", "headline", "report_lines", "result", "reply_lines"]
 
 WIDTH = 100
 _CUDA_WORDS = {
@@ -563,7 +563,7 @@ def result(facts: "Facts", diag: "Diagnosis", matrix: Any, *, source: str, fail_
         from envcheck.reports.reply import reply
 
         answer = reply(facts, diag)
-    said = answer.lines() if answer else None
+    said = reply_lines(answer) if answer else None
     if fmt == "markdown":
         return Result("diagnose", None, markdown(facts, diag, to_json(facts, redact=redact), said).rstrip("\n").split("\n"),
                       code)
@@ -580,3 +580,21 @@ def result(facts: "Facts", diag: "Diagnosis", matrix: Any, *, source: str, fail_
             data["reply"] = answer.to_dict()
         return Result("diagnose", data, [], code, data_info=data_info(matrix), as_json=True)
     return Result("diagnose", None, text_lines(facts, diag, color=use_color(sys.stdout), reply=said), code)
+
+
+def reply_lines(answer: Any) -> List[str]:
+    """The maintainer's reply to a pasted report: contradictions, cause, fix, what to paste next."""
+    from envcheck.reports.reply import join_words
+
+    out = []
+    for c in answer.contradictions:
+        out.append("Note: " + c)
+    out.append("Cause: " + answer.cause)
+    if answer.command:
+        out.append("Fix: " + (answer.fix + " " if answer.fix else "") + "run")
+        out.append("    " + answer.command)
+    elif answer.fix:
+        out.append("Fix: " + answer.fix)
+    if answer.paste_next:
+        out.append("To settle it, please paste " + join_words(answer.paste_next) + ".")
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from envcheck.render import style
 
-__all__ = ["release_text", "variant_table_text", "gpu_text", "overview_text", "info_line", "answer_lines", "update_lines"]
+__all__ = ["release_text", "variant_table_text", "gpu_text", "overview_text", "info_line", "answer_lines", "update_lines", "change_lines"]
 
 
 def answer_lines(answer) -> list[str]:
@@ -169,7 +169,7 @@ def update_lines(result) -> list[str]:
     """``envcheck matrix update``: each change, what was read, and whether it was written."""
     from pathlib import Path
 
-    lines = [line for c in result.changes for line in c.lines()]
+    lines = [line for c in result.changes for line in change_lines(c)]
     found = sum(1 for p in result.pages if p.found)
     where = result.source.get("directory") or f"{result.source.get('package_index')} and {result.source.get('index_url')}"
     wheels = ""
@@ -200,3 +200,34 @@ def update_lines(result) -> list[str]:
             lines.append("not written: run with --write to save it"
                          + (f" to {result.target}" if result.target else ""))
     return lines
+
+
+def change_lines(change) -> list[str]:
+    """One release the refresh adds (+), extends (~) or leaves pending (!), one line per item."""
+    from envcheck.matrix.update import PARTNERS, off_labels, pythons_text
+
+    if change.kind == "pending":
+        return [f"! torch {change.torch}: {change.reason}"]
+    if change.kind == "new":
+        r = change.row or {}
+        partners = ", ".join(f"{p} {r[p]}" if r[p] else f"no {p}" for p in PARTNERS)
+        pythons = pythons_text(r["python"], r["python_experimental"])
+        off = off_labels(r)
+        builds = " ".join(r["pip"]["variants"]) + "".join(f" {v} (off the selector)" for v in off)
+        return [f"+ torch {change.torch} ({r['confidence']}): {partners}, {pythons}, builds {builds}"]
+    out = []
+    for v in change.added.get("variants", []):
+        out.append(f"~ torch {change.torch}: + build {v}")
+    for v in change.added.get("off_selector", []):
+        out.append(f"~ torch {change.torch}: + build {v} (not on the install selector)")
+    for item in change.added.get("off_selector_os", []):
+        out.append(f"~ torch {change.torch}: + build {item}")
+    for p in change.added.get("python", []):
+        out.append(f"~ torch {change.torch}: + python {p}")
+    for p in change.added.get("python_experimental", []):
+        out.append(f"~ torch {change.torch}: + python {p} (experimental)")
+    for pkg, (old, new) in change.partners.items():
+        out.append(f"~ torch {change.torch}: {pkg} {old or 'none'} -> {new}")
+    for item in change.added.get("index", []):
+        out.append(f"~ torch {change.torch}: {item} (package index)")
+    return out

@@ -35,22 +35,8 @@ class Reply:
         return {"cause": self.cause, "fix": self.fix, "command": self.command,
                 "paste_next": list(self.paste_next), "contradictions": list(self.contradictions)}
 
-    def lines(self) -> List[str]:
-        out = []
-        for c in self.contradictions:
-            out.append("Note: " + c)
-        out.append("Cause: " + self.cause)
-        if self.command:
-            out.append("Fix: " + (self.fix + " " if self.fix else "") + "run")
-            out.append("    " + self.command)
-        elif self.fix:
-            out.append("Fix: " + self.fix)
-        if self.paste_next:
-            out.append("To settle it, please paste " + _join(self.paste_next) + ".")
-        return out
 
-
-def _join(items: Tuple[str, ...]) -> str:
+def join_words(items: Tuple[str, ...]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,7 +1,7 @@
 """Every finding code envcheck can report, documented once, as data.
 
 ``envcheck/rules/findings.md`` is rendered from :data:`CATALOG` by :func:`render_markdown` (a test checks
-that the file matches byte for byte), and ``envcheck explain CODE`` prints :func:`explain_lines`.
+that the file matches byte for byte), and ``envcheck explain CODE`` prints :func:`envcheck.render.explain_text.explain_lines`.
 A finding's severity, name and failure-mode references come from here, so a rule cannot
 contradict its documentation.
 
@@ -13,11 +13,11 @@ name. Never renumber or reuse a code; retire it instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 from envcheck.outcome import SEVERITIES
 
-__all__ = ["Doc", "CATALOG", "SEVERITIES", "AREAS", "lookup", "explain_lines", "render_markdown"]
+__all__ = ["Doc", "CATALOG", "SEVERITIES", "AREAS", "lookup", "render_markdown"]
 
 AREAS = (
     ("0", "Inspection and overall state"),
@@ -632,28 +632,6 @@ def lookup(text: str) -> Optional[Doc]:
     if doc is not None and tail.strip().lower() == doc.name:
         return doc
     return None
-
-
-def list_lines() -> List[str]:
-    """``envcheck explain`` without a code: one line per finding."""
-    lines = ["{} {:<32} {:<8} {}".format(d.code, d.name, d.severity, d.title) for d in CATALOG]
-    return lines + ["", "envcheck explain CODE (or NAME) for one of them"]
-
-
-def explain_lines(doc: Doc, width: int = 100) -> List[str]:
-    import textwrap
-
-    def para(text: str) -> List[str]:
-        return textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
-
-    refs = ", ".join(doc.refs) if doc.refs else "none"
-    return (
-        ["{} {} ({})".format(doc.code, doc.name, doc.severity), doc.title, ""]
-        + para("What it means: " + doc.meaning) + [""]
-        + para("How it is detected: " + doc.detection) + [""]
-        + para("How to fix: " + doc.fix) + [""]
-        + ["Failure modes: " + refs]
-    )
 
 
 def render_markdown() -> str:

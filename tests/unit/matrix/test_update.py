@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from envcheck.render.matrix_text import update_lines
+from envcheck.render.matrix_text import change_lines, update_lines
 from envcheck.errors import DataError, InputError, NetworkError
 from envcheck.matrix import pyindex, store, update
 
@@ -313,7 +313,7 @@ def test_merge_pending_and_missing_partner(tmp_path):
     new_rows, changes = update.merge(rows, obs, ctx)
     assert json.dumps(rows) == before  # the input is not modified
     assert [(c.torch, c.kind) for c in changes] == [("2.16.0", "new"), ("2.17.0", "pending")]
-    assert changes[1].lines() == [
+    assert change_lines(changes[1]) == [
         ("! torch 2.17.0: on the package index but on none of the probed build indexes; not added "
          "(run again when its wheels are indexed)")
     ]

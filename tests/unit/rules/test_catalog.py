@@ -9,7 +9,8 @@ import re
 import pytest
 
 from envcheck.rules import catalog
-from envcheck.rules.catalog import CATALOG, SEVERITIES, explain_lines, lookup, render_markdown
+from envcheck.render.explain_text import explain_lines
+from envcheck.rules.catalog import CATALOG, SEVERITIES, lookup, render_markdown
 
 ROOT = str(paths.ROOT)
 RULES_DIR = os.path.join(ROOT, "envcheck", "rules")
