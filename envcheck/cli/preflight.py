@@ -122,7 +122,8 @@ def preflight(quiet: bool, as_json: bool, **flags: Any) -> Result:
             from envcheck.preflight import dist
 
             r = dist.run_rank(th, backend=opts.backend, progress=progress, strict=opts.strict, budget=opts.budget)
-            return Result("preflight", r.data, r.lines, r.exit_code, as_json=as_json, quiet=not r.print_report,
+            lines = preflight_text.rank_lines(r.data) if r.print_report else []
+            return Result("preflight", r.data, lines, r.exit_code, as_json=as_json, quiet=not r.print_report,
                           hard_exit=True)  # no process-group destructors at exit: they can hang
     from envcheck.preflight import node
 

@@ -54,7 +54,6 @@ class RankResult:
     print_report: bool  # rank 0 prints; the others stay silent on stdout
     exit_code: int
     data: Dict[str, Any] = field(default_factory=dict)
-    lines: List[str] = field(default_factory=list)
 
 
 def busbw_gbs(nbytes: int, seconds: float, n: int) -> Tuple[float, float]:
@@ -530,13 +529,8 @@ def _gather(ctx: _Ctx, store: Any, *, joined: bool, deadline_s: Optional[float] 
                            strict=ctx.strict)  # type: ignore[attr-defined]
     if reason:
         merged["stopped"] = reason
-    from envcheck.render.preflight_text import cluster_lines
-
-    lines = cluster_lines(merged)
-    if reason:
-        lines.insert(1, "stopped early: {}".format(reason))
     data = {"mode": "cluster", "cluster": merged, "launch": launch.to_dict(), "thresholds": th.to_dict()}
-    return RankResult(True, merged["exit_code"], data, lines)
+    return RankResult(True, merged["exit_code"], data)
 
 
 # ------------------------------------------------------------------------------ supervision
@@ -634,8 +628,6 @@ def _finish_early(ctx: _Ctx, reason: str) -> RankResult:
         if result is not None:
             result.exit_code = result.exit_code or 1
             return result
-        lines = ["preflight cluster: rank 0 could not gather the reports: {}".format(reason),
-                 "result: FAIL (exit 1)"]
         data = {"mode": "cluster", "cluster": None, "error": reason, "launch": launch.to_dict()}
-        return RankResult(True, 1, data, lines)
+        return RankResult(True, 1, data)
     return RankResult(False, 3)

@@ -10,7 +10,7 @@ from envcheck.preflight.checks import Check
 if TYPE_CHECKING:  # pragma: no cover
     from envcheck.preflight.compare import Comparison
 
-__all__ = ["check_line", "node_lines", "compare_lines", "config_lines", "cluster_lines", "RESULT_WORDS"]
+__all__ = ["check_line", "node_lines", "compare_lines", "config_lines", "cluster_lines", "rank_lines", "RESULT_WORDS"]
 
 RESULT_WORDS = {0: "PASS", 1: "FAIL", 3: "COULD NOT RUN"}
 _WORD = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "not-run": "NOT RUN", "n/a": "n/a"}
@@ -131,3 +131,16 @@ def cluster_lines(report: Mapping[str, Any]) -> List[str]:
 
 def _bw(v: Any) -> str:
     return "{:.1f}".format(v) if isinstance(v, (int, float)) else "-"
+
+
+def rank_lines(data: Mapping[str, Any]) -> List[str]:
+    """What rank 0 of ``preflight --distributed`` prints: the cluster report (and why it stopped
+    early), or why it could not gather one."""
+    cluster = data.get("cluster")
+    if cluster is None:
+        return ["preflight cluster: rank 0 could not gather the reports: {}".format(data.get("error")),
+                "result: FAIL (exit 1)"]
+    lines = cluster_lines(cluster)
+    if cluster.get("stopped"):
+        lines.insert(1, "stopped early: {}".format(cluster["stopped"]))
+    return lines

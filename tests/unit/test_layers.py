@@ -326,3 +326,17 @@ def test_the_library_api_is_lazy_and_each_name_is_what_the_cli_calls():
         envcheck.nope  # noqa: B018
     # the only import in the package's own module is importlib, inside __getattr__
     assert imports(PKG / "__init__.py") == ["importlib"]
+
+
+def test_the_library_neither_renders_nor_calls_the_cli():
+    """render/ and cli/ sit on top: they import the library, never the other way round (so every
+    piece of output text is in render/, and the library can be used without the CLI)."""
+    offenders = []
+    for path in sorted(PKG.rglob("*.py")):
+        rel = path.relative_to(PKG)
+        if rel.parts[0] in ("render", "cli", "__main__.py"):  # python -m envcheck runs the CLI
+            continue
+        bad = [m for m in imports(path) if m.startswith(("envcheck.render", "envcheck.cli"))]
+        if bad:
+            offenders.append(f"{rel}: {bad}")
+    assert offenders == []

@@ -97,3 +97,15 @@ def test_ranks_that_sent_only_their_node_checks_are_counted_apart():
     head = cluster_lines(merged)[0]
     assert head == "preflight cluster: 1 node(s), 1 of 2 rank(s) reported (1 more sent only their node checks)"
     assert "torch CUDA" in cluster_lines(merged)[1]
+
+
+def test_rank_zero_prints_the_cluster_why_it_stopped_or_why_it_has_none():
+    from envcheck.render.preflight_text import rank_lines
+
+    merged = merge([], world_size=2, missing=[{"rank": 1, "host": "n2", "phase": "checks", "reason": "never joined"}])
+    merged["stopped"] = "stopped by SIGTERM"
+    lines = rank_lines({"mode": "cluster", "cluster": merged})
+    assert lines[0].startswith("preflight cluster:") and lines[1] == "stopped early: stopped by SIGTERM"
+    assert lines[-1] == "result: FAIL (exit 1)" and merged["exit_code"] == 1
+    assert rank_lines({"mode": "cluster", "cluster": None, "error": "the store is gone"}) == [
+        "preflight cluster: rank 0 could not gather the reports: the store is gone", "result: FAIL (exit 1)"]
