@@ -340,3 +340,19 @@ def test_the_library_neither_renders_nor_calls_the_cli():
         if bad:
             offenders.append(f"{rel}: {bad}")
     assert offenders == []
+
+
+# Rules read the model and the data and decide; they never probe, run, render or install. The
+# install modules they may use are the pure decision path (choose, commands, fix); the report
+# error-line catalogue is data.
+RULES_MAY_IMPORT = ("envcheck.rules", "envcheck.facts", "envcheck.matrix", "envcheck.outcome", "envcheck.errors",
+                    "envcheck.install.fix", "envcheck.install.commands", "envcheck.install.choose",
+                    "envcheck.reports.errors")
+
+
+@pytest.mark.parametrize("path", sorted((PKG / "rules").glob("*.py")), ids=lambda p: p.name)
+def test_rules_import_only_the_model_the_data_and_the_install_decision(path):
+    bad = [m for m in _envcheck_imports(path) if not m.startswith(RULES_MAY_IMPORT)]
+    assert bad == [], f"rules/{path.name} imports {bad}"
+    for pure in ("choose", "commands", "fix"):  # what the rules may use starts nothing either
+        assert "envcheck.proc" not in imports(PKG / "install" / f"{pure}.py")
