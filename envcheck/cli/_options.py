@@ -26,6 +26,7 @@ quick_option = click.option("--quick", is_flag=True, help="Skip importing torch 
 
 
 def quiet_option(what: str = "No progress on stderr.") -> Callable[[F], F]:
+    """``-q/--quiet``: less on stderr (``what`` says what; warnings that matter still show)."""
     return click.option("-q", "--quiet", is_flag=True, help=what)
 
 
@@ -35,6 +36,7 @@ force_option = click.option("--force", is_flag=True, help="Overwrite an existing
 def output_option(what: str) -> Callable[[F], F]:
     """``-o/--output FILE``: written atomically, never over an existing file without --force."""
     return click.option("-o", "--output", type=click.Path(dir_okay=False), help=what)
+
 
 redact_option = click.option("--no-redact", is_flag=True, help="Keep the hostname and GPU UUIDs/serials in the facts.")
 timeout_option = click.option(
