@@ -28,24 +28,7 @@ from envcheck.cli._options import (
 )
 from envcheck.outcome import Result
 
-__all__ = ["diagnose", "facts", "explain", "DEFAULT_TIMEOUT", "collect_checked"]
-
-
-def collect_checked(quick: bool, python: Optional[str], timeout: float) -> Any:
-    """Probe this machine; a --python that does not run as Python is exit 3."""
-    from envcheck.errors import CannotRunError
-    from envcheck.probes import collect
-    from envcheck.proc import check_python
-
-    if python:
-        check_python(python)
-    snapshot = collect(quick=quick, python=python, timeout=timeout)
-    if python and snapshot.torch.status in ("failed", "timed-out"):
-        raise CannotRunError(
-            "could not inspect {}: {}".format(python, snapshot.torch.detail),
-            hint="--python must name a Python interpreter (3.8 or later)",
-        )
-    return snapshot
+__all__ = ["diagnose", "facts", "explain", "DEFAULT_TIMEOUT"]
 
 
 def _snapshot(quick: bool, python: Optional[str], facts_file: Optional[str], report_file: Optional[str],
@@ -65,6 +48,8 @@ def _snapshot(quick: bool, python: Optional[str], facts_file: Optional[str], rep
         from envcheck.facts import load_facts
 
         return load_facts(facts_file)
+    from envcheck.probes import collect_checked
+
     return collect_checked(quick, python, timeout)
 
 
@@ -141,6 +126,8 @@ def facts(quick: bool, python: Optional[str], as_json: bool, no_redact: bool, ou
 
     if output and Path(output).exists() and not force:
         raise OutputExistsError("{} exists; use --force to overwrite it".format(output))
+    from envcheck.probes import collect_checked
+
     snapshot = collect_checked(quick, python, timeout)
     text = to_json(snapshot, redact=not no_redact)
     if output:  # the file is the product: nothing more on stdout

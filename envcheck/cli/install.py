@@ -41,10 +41,6 @@ def _target(manager: str = "pip", **flags: Any) -> Tuple[Any, List[str]]:
     from envcheck.install.target import TargetOptions
 
     python, python_version, warnings = split_python(flags.pop("python"), flags.pop("python_version"))
-    if python:  # proc (subprocess, threading) is imported only where an interpreter will be run
-        from envcheck.proc import check_python
-
-        check_python(python)
     _check_environment(flags["driver"], flags["ccs"])
     return TargetOptions(python=python, python_version=python_version, manager=manager,
                          torch=flags.pop("torch_spec"), ccs=tuple(flags.pop("ccs")), **flags), warnings

@@ -153,6 +153,6 @@ def machine_for(facts_file: Optional[str] = None, python: Optional[str] = None) 
 
     if facts_file:
         return Machine.from_facts(load_facts(facts_file))
-    from envcheck.probes import collect
+    from envcheck.probes import collect_checked
 
-    return Machine.from_facts(collect(quick=True, python=python))
+    return Machine.from_facts(collect_checked(quick=True, python=python))

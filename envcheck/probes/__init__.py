@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 if TYPE_CHECKING:  # pragma: no cover
     from envcheck.facts.model import Facts
 
-__all__ = ["collect", "now_iso", "HOST_TIMEOUT", "NVML_TIMEOUT", "QUICK_BOUND"]
+__all__ = ["collect", "collect_checked", "now_iso", "HOST_TIMEOUT", "NVML_TIMEOUT", "QUICK_BOUND"]
 
 HOST_TIMEOUT = 5.0
 NVML_TIMEOUT = 6.0
@@ -56,6 +56,25 @@ def now_iso() -> str:
     import datetime
 
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def collect_checked(quick: bool = False, python: Optional[str] = None, timeout: Optional[float] = None) -> "Facts":
+    """:func:`collect`, for commands that name an interpreter (``--python PATH``): one that is not
+    an executable file, or does not run as Python (fails, hangs), is ``CannotRunError`` (exit 3),
+    never a silent fallback to this interpreter."""
+    if python:
+        from envcheck.proc import check_python
+
+        check_python(python)
+    snapshot = collect(quick=quick, python=python, timeout=timeout)
+    if python and snapshot.torch.status in ("failed", "timed-out"):
+        from envcheck.errors import CannotRunError
+
+        raise CannotRunError(
+            "could not inspect {}: {}".format(python, snapshot.torch.detail),
+            hint="--python must name a Python interpreter (3.8 or later)",
+        )
+    return snapshot
 
 
 def collect(

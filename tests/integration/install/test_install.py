@@ -98,3 +98,22 @@ def test_python_path_is_an_interpreter_whose_version_the_target_takes(cli, pytho
     assert target["python"] == version and target["source"] == "this machine, the interpreter " + python
     text = cli("requirements", "--driver", "550.54.14", "--cc", "8.6", "--os", "linux", "--python", python)
     assert text.returncode == 0 and "deprecated" not in text.stderr and f"os linux, python {version}" in text.stderr
+
+
+@pytest.mark.parametrize("script, said", [
+    ("#!/bin/sh\necho garbage\nexit 1\n", "exit status 1: garbage"),
+    ("#!/bin/sh\nsleep 60\n", "no answer within 1.0 s"),
+], ids=["fails", "hangs"])
+@pytest.mark.parametrize("command", [["install-command", "--cuda", "12.8"], ["install-command"],
+                                     ["requirements", "--driver", "550.54.14"]])
+@pytest.mark.skipif(os.name == "nt", reason="a shell script stands in for the interpreter")
+def test_an_interpreter_that_cannot_be_read_is_exit_3_never_this_pythons_answer(cli, tmp_path, script, said, command):
+    """--python names an interpreter: if it fails or hangs, the target's Python is unknown, so the
+    command refuses (exit 3) instead of answering for envcheck's own Python."""
+    fake = tmp_path / "python"
+    fake.write_text(script)
+    fake.chmod(0o755)
+    r = cli(*command, "--python", str(fake), env={"ENVCHECK_FAULT": "timeout.python=1"})
+    assert r.returncode == 3, (r.stdout, r.stderr)
+    assert r.stdout == ""
+    assert f"envcheck: error: could not inspect {fake}: " in r.stderr and said in r.stderr
