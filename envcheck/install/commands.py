@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from envcheck.install.choose import Choice
     from envcheck.matrix.store import Matrix
 
-__all__ = ["alternative", "InstallAnswer", "install_answer", "Pin", "PipPlan", "pins", "pip_plan", "pip_command", "uv_command", "uv_pyproject", "conda_command", "conda_forge_command",
+__all__ = ["alternative", "choice_data", "InstallAnswer", "install_answer", "Pin", "PipPlan", "pins", "pip_plan", "pip_command", "uv_command", "uv_pyproject", "conda_command", "conda_forge_command",
            "CondaRoute", "conda_route", "choice_plan", "manager_command", "last_conda_release", "CONDA_FORGE_NOTE"]
 
 PYPI = "https://pypi.org/simple"
@@ -292,6 +292,15 @@ def alternative(choice: "Choice", manager: str = "pip") -> dict | None:
     return out
 
 
+def choice_data(choice: "Choice", manager: str = "pip") -> dict:
+    """The JSON of a target and its choice (with the alternative's command for ``manager``), as
+    install-command and requirements both report them."""
+    described = choice.to_dict()
+    if choice.alternative is not None:
+        described["alternative"] = alternative(choice, manager)
+    return {"target": choice.target.to_dict(), "choice": described}
+
+
 @dataclass
 class InstallAnswer:
     """``envcheck install-command``'s answer: the command (stdout), its notes and the JSON data."""
@@ -308,9 +317,7 @@ def install_answer(matrix: "Matrix", choice: "Choice", manager: str = "pip", *, 
     plan = choice_plan(choice)
     pip_cmd = pip_command(plan)
     notes = list(plan.notes)
-    data: dict = {"target": t.to_dict(), "choice": choice.to_dict(), "manager": manager, "pip": pip_cmd}
-    if choice.alternative is not None:
-        data["choice"]["alternative"] = alternative(choice, manager)
+    data: dict = {**choice_data(choice, manager), "manager": manager, "pip": pip_cmd}
     if manager == "uv":
         cmd, alt = uv_command(plan, rel, v)
         if alt:

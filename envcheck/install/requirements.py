@@ -291,10 +291,7 @@ def write(matrix: Matrix, choice: Choice, output: str | None, *, force: bool = F
     if choice.will_not_run:
         raise InputError(f"not writing a requirements file that cannot work: {choice.warnings[0]}")
     text = render(matrix, choice, command_line=command_line)
-    described = choice.to_dict()
-    if choice.alternative is not None:
-        described["alternative"] = commands.alternative(choice)
-    data = {"target": choice.target.to_dict(), "choice": described, "text": text, "written": None}
+    data = {**commands.choice_data(choice), "text": text, "written": None}
     if output:
         write_atomic(Path(output), text, force=force)
         data["written"] = output

@@ -78,10 +78,7 @@ def emit(result: Any) -> None:
                                warnings=result.warnings, data_info=result.data_info))
         return
     if not result.quiet:
-        out = sys.stdout
-        for line in result.lines:
-            out.write(line + "\n")
-        out.flush()
+        out(result.lines)
     for w in result.warnings:
         err(f"envcheck: warning: {w}")
 
