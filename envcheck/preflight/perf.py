@@ -61,7 +61,7 @@ def judge_tflops(name: Optional[str], tflops: float, dtype: str, th: Any, table:
     if not peak:
         return Check("perf", "not-run", measured + " (no {} peak for {})".format(dtype, m.row.name), "per GPU class",
                      value=tflops)
-    fail, warn, where = floor_for(table, m.row, dtype, th)
+    fail, _, where = floor_for(table, m.row, dtype, th)  # the fail line, for the threshold text
     if fail is None:
         return Check("perf", "not-run", measured + " ({})".format(where), "per GPU class", value=tflops)
     from envcheck.outcome import gate_of_verdict
