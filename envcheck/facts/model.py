@@ -40,7 +40,7 @@ STATUSES: Dict[str, Tuple[str, ...]] = {
     "HostFacts": ("ok", "failed", "timed-out", "unknown"),
     "DriverFacts": ("ok", "missing", "failed", "timed-out", "unknown"),
     "GpuFacts": ("ok", "lost", "failed"),
-    "KernelModuleFacts": ("ok", "missing", "failed"),
+    "KernelModuleFacts": ("ok", "missing", "failed", "unknown"),
     "SmiFacts": ("ok", "missing", "failed", "timed-out"),
     "NvccFacts": ("ok", "missing", "failed", "timed-out", "unknown"),
     "Toolkit": ("ok", "missing", "failed", "timed-out"),
@@ -249,7 +249,7 @@ class GpuFacts:
 class KernelModuleFacts:
     """``/proc/driver/nvidia/version``: the kernel module actually loaded."""
 
-    status: str = "missing"  # ok | missing | failed
+    status: str = "missing"  # ok | missing | failed | unknown (a report that does not say)
     detail: str = ""
     version: Optional[str] = None  # "535.104.05"
     flavor: Optional[str] = None  # open | proprietary

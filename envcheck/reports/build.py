@@ -308,7 +308,14 @@ def _driver(r: _Resolved, scan: "P.Scan", table: Any) -> DriverFacts:
         cuda_max = "{}.{}".format(raw // 1000, (raw % 1000) // 10)
         r.derive("driver.cuda_max", cuda_max, "{}, line {}".format(P.ERROR, too_old.line))
     where_error = {e.kind: "{}, line {}".format(P.ERROR, e.line) for e in scan.errors}
-    module = KernelModuleFacts()
+    module = KernelModuleFacts(status="unknown", detail="the report does not say")
+    in_container = bool(kinds & {"docker-run-without-gpus", "container-no-driver", "container-toolkit-missing",
+                                 "container-cli-error"})
+    if in_container and not gpus and not r.has("driver.version"):
+        # nvidia-smi or torch ran in a container started without GPUs (or whose toolkit failed):
+        # what they say is about the container, not the host's driver.
+        return DriverFacts(status="unknown", detail="inside a container without GPUs: the host's driver is not in the report",
+                           cuda_max=cuda_max, kernel_module=module)
     if r.has("driver.kernel_module.version"):
         r.mark(("driver.kernel_module.status",), r.where("driver.kernel_module.version"))
         module = KernelModuleFacts(status="ok", detail="read from the report",
@@ -324,7 +331,7 @@ def _driver(r: _Resolved, scan: "P.Scan", table: Any) -> DriverFacts:
     if "smi-no-driver" in kinds and not gpus:
         r.mark(_DRIVER_FAILED, where_error["smi-no-driver"])
         return DriverFacts(status="failed", error_code="driver-not-loaded",
-                           detail="nvidia-smi could not communicate with the NVIDIA driver",
+                           detail="nvidia-smi could not communicate with the NVIDIA driver", kernel_module=module,
                            smi=SmiFacts(status="failed", detail="couldn't communicate with the NVIDIA driver"))
     if r.has("driver.version") or gpus:
         r.mark(("driver.status",), r.where("driver.version" if r.has("driver.version") else "driver.gpu_count"))

@@ -32,22 +32,115 @@ class Pattern:
     explained_by: Tuple[str, ...] = ()  # finding codes that already explain this line
     command: Optional[str] = None
     family: str = ""  # lines of one family are one finding ("no kernel image" after the sm_XY warning)
+    context: bool = False  # says where the error happened (a `docker run` line), never a finding alone
+    wsl: Optional[Tuple[str, str]] = None  # (cause, fix) when the report shows WSL
 
 
 _FAMILIES = {"arch-not-compatible": "gpu-code", "no-kernel-image": "gpu-code",
              "driver-too-old": "driver", "driver-insufficient": "driver",
-             "nvml-mismatch": "nvml", "torchvision-nms": "torchvision", "torchvision-cuda-major": "torchvision"}
+             "nvml-mismatch": "nvml", "torchvision-nms": "torchvision", "torchvision-cuda-major": "torchvision",
+             "torchaudio-cuda-major": "torchaudio", "partially-initialized": "shadow", "torch-c-missing": "shadow",
+             "shadowed-module": "shadow", "container-no-driver": "container", "container-toolkit-missing": "container",
+             "container-cli-error": "container", "container-without-gpus": "container"}
+
+# Lines that show torch (or nvidia-smi) found no GPU at all: inside a container started without
+# GPUs, the container is the cause, not the host's driver.
+NO_GPU_KINDS = ("smi-no-driver", "no-driver", "no-cuda-gpus", "libcuda-missing")
 
 
-def _p(kind, regex, summary, cause, fix, paste_next, explained_by=(), command=None) -> Pattern:
+def _p(kind, regex, summary, cause, fix, paste_next, explained_by=(), command=None, context=False,
+       wsl=None) -> Pattern:
     return Pattern(kind, re.compile(regex, re.IGNORECASE), summary, cause, fix, paste_next,
-                   tuple(explained_by), command, _FAMILIES.get(kind, kind))
+                   tuple(explained_by), command, _FAMILIES.get(kind, kind), context, wsl)
 
 
 _SMI = "the output of `nvidia-smi`"
 _ENV = "the output of `python -m torch.utils.collect_env`"
 
 PATTERNS: Tuple[Pattern, ...] = (
+    _p("container-toolkit-missing",
+       r'could not select device driver "[^"]{0,40}" with capabilities: \[\[gpu\]\]',
+       "Docker cannot give the container GPUs",
+       "`docker run --gpus` needs the NVIDIA Container Toolkit on the host; without it Docker "
+       "has no device driver for the `gpu` capability.",
+       "Install the NVIDIA Container Toolkit on the host, register it with Docker and restart "
+       "Docker: `sudo apt-get install -y nvidia-container-toolkit && sudo nvidia-ctk runtime "
+       "configure --runtime=docker && sudo systemctl restart docker`.",
+       "the output of `nvidia-smi` and `nvidia-ctk --version` on the host",
+       command="sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker"),
+    _p("container-cli-error", r"nvidia-container-cli: (?P<detail>initialization error[^\\\n]{0,120})",
+       "the NVIDIA Container Toolkit cannot reach the host's driver",
+       "The container toolkit mounts the host's NVIDIA driver into the container; it failed to "
+       "initialise, almost always because the host has no working NVIDIA driver (containers "
+       "bring the CUDA libraries, never the driver).",
+       "Install the NVIDIA driver on the host (not in the image) and check that `nvidia-smi` "
+       "works there before starting the container again.",
+       "the output of `nvidia-smi` on the host"),
+    _p("container-no-driver", r"The NVIDIA Driver was not detected\.\s+GPU functionality will not be available",
+       "the container was started without GPUs",
+       "The CUDA image's start-up check found no NVIDIA driver inside the container: it was "
+       "started without GPU access (plain `docker run`, no `--gpus`).",
+       "Start the container with GPUs: `docker run --gpus all ...` (compose: `gpus: all` or a "
+       "device reservation), with the NVIDIA Container Toolkit installed on the host.",
+       "the full `docker run` (or compose) command",
+       explained_by=("EC103",)),
+    _p("container-without-gpus", r"(?!)",  # not a line: a no-GPU line after a `docker run` without --gpus
+       "the container was started without GPUs",
+       "The container was started without GPU access (`docker run` without `--gpus`), so "
+       "inside it there is no NVIDIA driver and no GPU, whatever the host has.",
+       "Start the container with GPUs: `docker run --gpus all ...` (older Docker: "
+       "`nvidia-docker run` or `--runtime=nvidia`), with the NVIDIA Container Toolkit installed "
+       "on the host.",
+       "the full `docker run` command and `nvidia-smi` on the host"),
+    _p("docker-run-without-gpus",
+       r"(?<![\w-])docker run\b(?![^\n]*--gpus)(?![^\n]*--runtime[= ]?nvidia)(?![^\n]*nvidia\.com/gpu)",
+       "a container started without GPUs", "", "", "", context=True),
+    _p("cuda-oom", r"(?!)",  # the scan records it: CUDA ran out of memory, so CUDA works
+       "CUDA ran out of GPU memory", "", "", "", context=True),
+    _p("cuda-visible-devices-set",
+       r"CUDA_VISIBLE_DEVICES['\"]?\]?\s*=\s*['\"]?(?P<detail>[\w,-]{0,40})",
+       "CUDA_VISIBLE_DEVICES is set", "", "", "", context=True),
+    _p("shm-bus-error",
+       r"(?:workers are out of shared|insufficient shared memory \(shm\)|killed by signal: Bus error|"
+       r"out of shared memory)",
+       "DataLoader workers ran out of shared memory",
+       "DataLoader workers hand batches to the main process through /dev/shm; when it is full "
+       "a worker dies with a bus error. Docker gives a container only 64 MB of /dev/shm unless "
+       "told otherwise.",
+       "In Docker start the container with `--ipc=host` or `--shm-size=8g` (Kubernetes: an "
+       "`emptyDir` with `medium: Memory` at /dev/shm); outside containers enlarge it (`sudo "
+       "mount -o remount,size=8G /dev/shm`), or lower `num_workers`.",
+       "the output of `df -h /dev/shm` and how the container was started",
+       explained_by=("EC408",)),
+    _p("cudnn-sublib", r"Could not load library (?P<detail>libcudnn\w*\.so[\d.]*)",
+       "cuDNN could not load one of its libraries",
+       "cuDNN loads its sub-libraries at first use. When the error names libcuda.so, the loader "
+       "cannot find the driver's libcuda.so (WSL's /usr/lib/wsl/lib holds only libcuda.so.1); "
+       "otherwise the cuDNN libraries are missing or of another cuDNN version than torch's.",
+       "Reinstall torch from PyTorch's index so its nvidia-cudnn wheel matches it and drop "
+       "LD_LIBRARY_PATH entries that point at another cuDNN; on WSL put the driver's folder on "
+       "the loader's path: `sudo ldconfig /usr/lib/wsl/lib`.",
+       "the output of `pip list` and " + _ENV,
+       explained_by=("EC407", "EC405"),
+       wsl=("On WSL the driver's libraries live in /usr/lib/wsl/lib, which has libcuda.so.1 but "
+            "no libcuda.so: cuDNN's sub-libraries ask for libcuda.so and do not find it.",
+            "Put WSL's driver folder on the loader's path: `sudo ldconfig /usr/lib/wsl/lib` (or "
+            "`export LD_LIBRARY_PATH=/usr/lib/wsl/lib:$LD_LIBRARY_PATH` in the shell that runs "
+            "Python); do not copy or link driver libraries into site-packages.")),
+    _p("libcuda-missing", r"(?P<detail>libcuda\.so(?:\.1)?): cannot open shared object file",
+       "the NVIDIA driver's libcuda is not found",
+       "libcuda belongs to the NVIDIA driver, not to torch or the CUDA toolkit: no driver is "
+       "installed, the container was started without GPUs, or (for `libcuda.so` without `.1`) "
+       "only the versioned file exists.",
+       "Install the NVIDIA driver (containers: start them with `--gpus all`); if `libcuda.so.1` "
+       "exists, register its folder with `sudo ldconfig`.",
+       _SMI + " and `ldconfig -p | grep libcuda`",
+       explained_by=("EC103", "EC104", "EC407"),
+       wsl=("On WSL the Windows driver provides libcuda through /usr/lib/wsl/lib, which has "
+            "libcuda.so.1 but no libcuda.so: code that loads `libcuda.so` does not find it.",
+            "Put WSL's driver folder on the loader's path: `sudo ldconfig /usr/lib/wsl/lib` (or "
+            "`export LD_LIBRARY_PATH=/usr/lib/wsl/lib:$LD_LIBRARY_PATH`); never install a Linux "
+            "NVIDIA driver inside WSL.")),
     _p("arch-not-compatible",
        r"(?:(?P<name>\S[^\n]{0,80}?) )?with CUDA capability (?P<detail>sm_\d+[a-z]?) is not compatible "
        r"with the current PyTorch installation",
@@ -74,9 +167,11 @@ PATTERNS: Tuple[Pattern, ...] = (
        explained_by=("EC201",)),
     _p("no-driver", r"Found no NVIDIA driver on your system",
        "torch found no NVIDIA driver",
-       "torch could not load the driver's libcuda: no NVIDIA driver is installed, or this "
-       "container was started without GPUs.",
-       "Install the NVIDIA driver (or start the container with `--gpus all`).",
+       "torch could not load the NVIDIA driver's libcuda: the machine has no NVIDIA GPU, its "
+       "driver is not installed, or this container was started without GPUs.",
+       "With an NVIDIA GPU, install its driver (containers: start them with `--gpus all`). "
+       "Without one (Intel or AMD graphics, a CPU-only server) the code must run on the CPU: no "
+       "`.cuda()`, but `device = \"cuda\" if torch.cuda.is_available() else \"cpu\"`.",
        _SMI,
        explained_by=("EC103", "EC104", "EC107")),
     _p("driver-too-old", r"The NVIDIA driver on your system is too old\s*\(found version (?P<detail>\d+)\)",
@@ -107,7 +202,7 @@ PATTERNS: Tuple[Pattern, ...] = (
        "Reinstall the driver for the running kernel (or enrol its key for Secure Boot) and "
        "reboot.",
        "the output of `lsmod | grep nvidia` and `dmesg | grep -i nvidia`",
-       explained_by=("EC104",)),
+       explained_by=("EC104", "EC406")),
     _p("torchvision-nms", r"(?:operator )?torchvision::nms does not exist",
        "torchvision does not match torch",
        "torchvision's compiled operators were built for another torch (or another CUDA).",
@@ -122,6 +217,14 @@ PATTERNS: Tuple[Pattern, ...] = (
        "Reinstall torch and torchvision together, from one index, as a matching pair.",
        "the output of `pip list` (torch, torchvision)",
        explained_by=("EC301",)),
+    _p("torchaudio-cuda-major",
+       r"PyTorch and TorchAudio were compiled with different CUDA (?:major )?versions",
+       "torch and torchaudio were built for different CUDA versions",
+       "torchaudio's own check: torch and torchaudio come from different indexes or releases "
+       "(each torchaudio release is built for one torch release and its CUDA builds).",
+       "Reinstall torch and torchaudio together, from one index, as a matching pair.",
+       "the output of `pip list` (torch, torchaudio)",
+       explained_by=("EC302",)),
     _p("undefined-symbol", r"undefined symbol: (?P<detail>[A-Za-z_][\w.@$]{0,200})",
        "a compiled library was built against other library versions",
        "A compiled module (torch itself, torchvision, or an extension such as flash-attn) was "
@@ -207,6 +310,26 @@ PATTERNS: Tuple[Pattern, ...] = (
        "Update libstdc++ (`conda install -c conda-forge libstdcxx-ng` in conda) or use a newer "
        "OS image.",
        _ENV),
+    _p("torch-c-missing", r"No module named '?torch\._C'?",
+       "Python imported a torch without its compiled core",
+       "torch._C is the compiled part of the installed torch; a torch without it is a source "
+       "checkout or a folder named `torch` that Python found first (the working directory comes "
+       "first on sys.path).",
+       "Start Python from another folder (not the PyTorch source tree) or rename the local "
+       "`torch` folder, then import torch again.",
+       "`python -c \"import torch; print(torch.__file__)\"` run from the same folder",
+       explained_by=("EC315",)),
+    _p("shadowed-module", r"(?!)",  # not a line: the scan pairs a traceback frame with the error
+       "a local file is imported instead of a module",
+       "A file or folder in the script's folder (or the working directory) has the name of a "
+       "module Python or torch imports; Python puts that folder first on sys.path, so the local "
+       "file is imported instead of the real module.",
+       "Rename the local file or folder (and delete its __pycache__), or run from another "
+       "folder.",
+       "the full traceback and the folder's file list",
+       explained_by=("EC315",)),
+    _p("module-attr-missing", r"module '(?P<detail>[\w.]{1,80})' has no attribute",
+       "a module lacks an attribute", "", "", "", context=True),
     _p("no-module-torch", r"No module named '?(?P<detail>torch)'?(?![\w.])",
        "torch is not installed in the Python that ran",
        "The interpreter that ran the code has no torch: it was installed into another Python "

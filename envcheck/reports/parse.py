@@ -45,6 +45,8 @@ TORCH_PRINT = "torch print"
 PYTHON = "python --version"
 ERROR = "error line"
 PROC = "/proc/driver/nvidia/version"
+WSL_TEXT = "WSL mention"
+TYPED = "versions typed in the text"
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,9 @@ def _collect_env(s: Scan, n: int, key: str, value: str) -> None:
         if _VERSION.match(v):
             s.state("torch.version", v, COLLECT_ENV, n)
     elif k == "cuda used to build pytorch":
-        if low in ("none", "n/a"):
+        # collect_env prints torch.version.cuda, "Could not collect" (older: "None") when it is None:
+        # a CPU build (or ROCm, which its own line says); "N/A" when torch did not import.
+        if low in ("none", "n/a", "could not collect"):
             s.state("torch.cuda_build", "none", COLLECT_ENV, n)
         elif re.match(r"^\d+\.\d+", v):
             s.state("torch.cuda_build", ".".join(v.split(".")[:2]), COLLECT_ENV, n)
@@ -342,6 +346,7 @@ _FREEZE = re.compile(_BULLET + r"(" + _PKG_NAME + r")\s*==\s*(\S+)\s*$")
 _FREEZE_URL = re.compile(r"^\s*(" + _PKG_NAME + r")\s*@\s*(\S+)\s*$")
 _OLD_PIP = re.compile(r"^\s*(" + _PKG_NAME + r")\s+\((\S+?)\)\s*$")  # pip list (legacy), torch 1.0's [pip]
 _COLUMNS = re.compile(r"^\s*(" + _PKG_NAME + r")\s+(\d\S*)(?:\s+(\S+))?(?:\s+(\S+))?\s*$")
+_TYPED = re.compile(r"^\s*[-*\u2022]?\s*(" + _PKG_NAME + r")\s*(?::|==)?\s+v?(\d\S*)\s*$")
 _WHEEL_VERSION = re.compile(r"/(?:torch|torchvision|torchaudio)-([^-/]+)-cp", re.IGNORECASE)
 _KEEP = re.compile(
     r"^(torch|torchvision|torchaudio|triton|pytorch-triton(?:-rocm)?|pytorch|pytorch-cuda|pytorch-gpu|pytorch-cpu|"
@@ -383,6 +388,9 @@ def _package(s: Scan, n: int, line: str, kind: Optional[str]) -> bool:
         return _keep(s, Package(canon(m.group(1)), m.group(2), src or PIP_LIST, n, "pip"))
     m = _COLUMNS.match(line)
     if not m or not _VERSION.match(m.group(2)):
+        typed = _TYPED.match(line) if kind is None else None
+        if typed and _VERSION.match(typed.group(2)):  # "- torch    2.1.2", "PyTorch: 2.3.1+cu121"
+            return _keep(s, Package(canon(typed.group(1)), typed.group(2), TYPED, n, None))
         return False
     name, version, third, fourth = canon(m.group(1)), m.group(2), m.group(3), m.group(4)
     conda = kind == "[conda]" or (third is not None and (fourth is not None or "_" in third or third.startswith(("py", "h"))))
@@ -506,6 +514,9 @@ _NVRM = re.compile(r"NVRM version: NVIDIA [^\n]{0,60}?Kernel Module(?: for [\w]+
 _NVML_LIB = re.compile(r"NVML library version:\s*(\d+\.\d+(?:\.\d+)?)\b")
 
 
+_OOM = re.compile(r"CUDA out of memory\. Tried to allocate")
+
+
 def _error(s: Scan, n: int, line: str) -> bool:
     hit = False
     for p in PATTERNS:
@@ -528,6 +539,10 @@ def _error(s: Scan, n: int, line: str) -> bool:
             s.state("torch_runtime.devices[0].capability", _cc_of_sm(detail), ERROR, n)
         hit = True
         break  # one kind per line: the patterns are ordered most specific first
+    if not hit and _OOM.search(line):  # CUDA ran and allocated memory: torch's CUDA works
+        s.state("torch_runtime.is_available", True, ERROR, n)
+        s.errors.append(ReportedError("cuda-oom", n, re.sub(_BULLET, "", line).strip()[:300]))
+        hit = True
     archs = _ARCHS.search(line)
     if archs:
         s.state("torch_runtime.arch_list", tuple(archs.group(1).split()), ERROR, n)
@@ -554,14 +569,44 @@ _LIST_HEAD = re.compile(r"^\s*Package\s+Version(?:\s+(?:Editable project locatio
 _CONDA_HEAD = re.compile(r"^#\s*(?:packages in environment at|Name\s+Version\s+Build)")
 
 
+_WSL = re.compile(r"\bWSL ?2\b|\bWSL (?:Ubuntu|Debian|distro)|Windows Subsystem for Linux|/usr/lib/wsl/lib|"
+                  r"microsoft-standard-WSL", re.IGNORECASE)
+_FRAME = re.compile(r"""^\s*File "(?P<path>[^"]{1,300})", line \d+""")
+_SHADOWABLE = ("module-attr-missing", "partially-initialized", "torch-c-missing")
+
+
+def _shadow(s: Scan, frames: List[Tuple[int, str, str]]) -> None:
+    """A traceback that fails on ``module 'M'`` after a frame of a local ``M.py`` (or
+    ``M/__init__.py``) outside site-packages and the standard library: that file shadows M."""
+    for e in list(s.errors):
+        if e.kind not in _SHADOWABLE:
+            continue
+        module = (e.detail or "torch").split(".")[0]
+        for n, path, line in frames:
+            p = path.replace("\\", "/")
+            local = p.endswith(("/" + module + ".py", "/" + module + "/__init__.py")) or p in (
+                module + ".py", module + "/__init__.py")
+            installed = re.search(r"(?:site|dist)-packages/|/lib/python\d|Python\.framework/|/lib/Python\d", p)
+            if local and not installed:
+                s.errors.append(ReportedError("shadowed-module", n, line.strip()[:300], "{}: {}".format(module, path)))
+                return
+
+
 def scan(text: str) -> Scan:
     """Everything the text states (see the module docstring)."""
     lines = clean_lines(text)
     s = Scan(lines=len(lines))
     smi = _SmiState()
+    frames: List[Tuple[int, str, str]] = []
     for i, line in enumerate(lines):
         n = i + 1
         if not line.strip():
+            continue
+        if _WSL.search(line):
+            s.state("host.wsl", True, WSL_TEXT, n)
+        frame = _FRAME.match(line)
+        if frame:
+            frames.append((n, frame.group("path"), line))
             continue
         if _error(s, n, line):
             continue
@@ -595,6 +640,7 @@ def scan(text: str) -> Scan:
         if _LIST_HEAD.match(line) or _CONDA_HEAD.match(line):
             continue
         _package(s, n, line, None)
+    _shadow(s, frames)
     if COLLECT_ENV in s.spans and not any(p.kind == COLLECT_ENV for p in s.packages):
         keys = [st for st in s.statements if st.kind == COLLECT_ENV]
         if keys and not any("relevant libraries" in lines[ln - 1].lower() for ln in s.spans[COLLECT_ENV]):

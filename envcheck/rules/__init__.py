@@ -138,8 +138,8 @@ def _best_command(found: List[Finding]) -> Tuple[Optional[str], Tuple[str, ...]]
 def _healthy(v) -> Finding:
     d = v.facts.driver
     if v.is_cuda_build and d.gpus:
-        title = "{} (CUDA {}) fits driver {} and {}".format(
-            v.torch_text(), v.cuda_build, d.version, v.gpu_text(list(d.gpus)))
+        title = "{} (CUDA {}) fits {}{}".format(
+            v.torch_text(), v.cuda_build, "driver {} and ".format(d.version) if d.version else "", v.gpu_text(list(d.gpus)))
     elif v.variant_label == "cpu" and not v.nvidia_machine:
         title = "{} (CPU build) on a machine without an NVIDIA GPU: consistent".format(v.torch_text())
     elif v.torch_known:

@@ -229,8 +229,9 @@ def driver_not_loaded(v: View) -> Iterator[Finding]:
     d = v.facts.driver
     if d.error_code != "driver-not-loaded" or v.wsl:
         return
-    evidence = [ev("driver.error_code", d.error_code), ev("driver.detail", d.detail),
-                ev("driver.kernel_module.status", d.kernel_module.status)]
+    evidence = [ev("driver.error_code", d.error_code), ev("driver.detail", d.detail)]
+    if d.kernel_module.status != "unknown":  # a pasted report rarely says
+        evidence.append(ev("driver.kernel_module.status", d.kernel_module.status))
     if d.smi is not None and d.smi.status != "ok":
         evidence.append(ev("driver.smi.detail", d.smi.detail))
     yield finding(

@@ -65,11 +65,14 @@ def _check_partner(v: View, field: str) -> List[str]:
             # Same version as torch: trust the install over data that knows no partner.
             problems.append("torch {} has no torchaudio release; torchaudio {} was built for "
                             "another torch".format(rel.torch, base))
-    # The builds: a missing label means the PyPI default build of the partner's own release.
+    # The builds: a missing label means the PyPI default build of the partner's own release
+    # (for pip; conda's builds carry no label in the version, so theirs stays unknown).
     torch_label = v.variant_label
     partner_label: Optional[str]
     if label:
         partner_label = label
+    elif dist.installer == "conda":
+        partner_label = None
     else:
         owner = rel if (expected is not None and base == expected) else _release_of_partner(v, field, base)
         partner_label = _default_label(v, owner)

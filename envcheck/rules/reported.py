@@ -49,20 +49,49 @@ def stated_only(found: List[Finding], stated: Dict[str, str]) -> List[Finding]:
 
 def reported_errors(v: "View", others: List[Finding]) -> Iterator[Finding]:
     """EC007: an error line of the report that the other findings do not explain."""
-    from envcheck.reports.errors import by_kind
+    from envcheck.reports.errors import NO_GPU_KINDS, by_kind
 
     report = v.facts.report
     if report is None:
         return
     codes = {f.code for f in others if f.severity in ("error", "warning")}
+    kinds = {e.kind for e in report.errors}
+    docker = next((e for e in report.errors if e.kind == "docker-run-without-gpus"), None)
+    container = bool(kinds & {"container-no-driver", "container-toolkit-missing", "container-cli-error"})
     seen = set()
     for i, e in enumerate(report.errors):
         p = by_kind(e.kind)
-        if p is None or p.family in seen or codes & set(p.explained_by):
+        if p is None or p.context or p.family in seen or codes & set(p.explained_by):
             continue
+        if e.kind in NO_GPU_KINDS and container:
+            continue  # the container line says why there is no GPU
+        data = []
+        summary = p.summary
+        if e.kind in NO_GPU_KINDS and docker is not None:
+            summary = "{} after a `docker run` without `--gpus`".format(p.summary)
+            data = [ev("report.errors[{}]".format(report.errors.index(docker)),
+                       "line {}: {}".format(docker.line, docker.text))]
+            seen.add(p.family)
+            p = by_kind("container-without-gpus") or p
+            if p.family in seen:
+                continue
         seen.add(p.family)
-        title = "the report shows {}: {}".format(p.summary, _quote(e.text))
-        cause, fix, data = p.cause, p.fix, []
+        title = "the report shows {}: {}".format(summary, _quote(e.text))
+        cause, fix = p.cause, p.fix
+        if p.wsl is not None and v.wsl:
+            cause, fix = p.wsl
+        if e.kind == "undefined-symbol":
+            cause = _owner_cause(v, e, cause)
+        visible = next((x for x in report.errors if x.kind == "cuda-visible-devices-set"), None)
+        if e.kind in ("no-cuda-gpus", "invalid-device-ordinal") and visible is not None:
+            value = visible.detail or ""
+            data.append(ev("report.errors[{}]".format(report.errors.index(visible)),
+                           "line {}: {}".format(visible.line, visible.text)))
+            cause = ("The code sets CUDA_VISIBLE_DEVICES={!r} (line {}): CUDA then sees only the GPUs "
+                     "with those indices, and none at all when no GPU has them (a machine with one "
+                     "GPU has only index 0).".format(value, visible.line))
+            fix = ("Remove that setting, or set it to indices that exist on this machine (`nvidia-smi "
+                   "-L` lists them; `0` on a one-GPU machine) before torch is imported.")
         if e.kind == "no-matching-distribution":
             cause, fix, data = _pinned_release(v, e.detail, cause, fix)
         if p.family == "driver":  # upgrading the driver is the fix; a build it still runs is the way around
@@ -80,6 +109,39 @@ def reported_errors(v: "View", others: List[Finding]) -> Iterator[Finding]:
             fix=fix + " If that does not settle it, paste {}.".format(p.paste_next),
             command=p.command,
         )
+
+
+_OWNER = re.compile(r"(?:site|dist)-packages/(?P<pkg>[A-Za-z_]\w*)|(?P<so>[A-Za-z_]\w*?)(?:\.cpython-\w+|\.abi3)?[\w.-]*\.so\b")
+_FAMILY = {"torchaudio": "torchaudio", "_torch_sox": "torchaudio", "torchvision": "torchvision",
+           "flash_attn": "flash-attn", "flash_attn_2_cuda": "flash-attn", "torch": "torch"}
+
+
+# Packages whose compiled code links against torch's C++ library.
+_EXTENSIONS = ("flash-attn", "xformers", "apex", "deepspeed", "mmcv", "mmcv-full", "torch-scatter", "torch-sparse",
+               "torch-cluster", "torch-spline-conv", "pytorch3d", "detectron2", "bitsandbytes", "vllm",
+               "torchaudio", "torchvision")
+_TORCH_SYMBOL = re.compile(r"_ZN?K?(?:3c10|2at|5torch)")
+
+
+def _owner_cause(v: "View", e, cause: str) -> str:
+    """An undefined symbol in a named package's library (by its path, or the one torch extension
+    the report lists): say which package was built for another torch."""
+    pkg = None
+    for m in _OWNER.finditer(e.text):
+        name = m.group("pkg") or m.group("so")
+        pkg = _FAMILY.get(name) or (_FAMILY.get(name.split("_")[0]) if name.startswith("flash") else None)
+        if pkg and pkg != "torch":
+            break
+        pkg = None
+    if pkg is None and _TORCH_SYMBOL.match(e.detail or ""):
+        listed = [p.name for p in v.facts.torch.packages if p.name in _EXTENSIONS]
+        pkg = listed[0] if len(listed) == 1 else None
+    if pkg is None:
+        return cause
+    torch = v.facts.torch.version
+    return ("{pkg}'s compiled library was built against another torch than the installed one{t} "
+            "(C++ symbols change between torch releases, so each {pkg} build fits one torch "
+            "release, CUDA and C++ ABI).".format(pkg=pkg, t=" (torch {})".format(torch) if torch else ""))
 
 
 _PIN = re.compile(r"^torch==(\d+\.\d+(?:\.\d+)?)(?:\+(\w+))?$")

@@ -10,6 +10,9 @@ from envcheck.rules.view import View, cuda_tuple
 
 __all__ = ["nvcc_vs_torch", "nvcc_unusable", "RULES"]
 
+# Error lines of a pasted report that show a CUDA extension being built.
+_BUILDING = ("nvcc-mismatch", "cuda-home-unset")
+
 
 def nvcc_vs_torch(v: View) -> Iterator[Finding]:
     """EC501 (another major) and EC502 (another minor) for cpp_extension's toolkit."""
@@ -21,6 +24,9 @@ def nvcc_vs_torch(v: View) -> Iterator[Finding]:
     nvcc = cuda_tuple(tk.release)
     if nvcc is None or nvcc == torch_cuda:
         return
+    report = v.facts.report
+    if report is not None and not any(e.kind in _BUILDING for e in report.errors):
+        return  # a report's nvcc matters only where it shows an extension being built
     evidence = [
         ev("nvcc.release", tk.release),
         ev("nvcc.cpp_extension_home", n.cpp_extension_home),
@@ -38,8 +44,8 @@ def nvcc_vs_torch(v: View) -> Iterator[Finding]:
             " (install one, e.g. CUDA {}.{})".format(*torch_cuda)))
         yield finding(
             "EC501",
-            "nvcc {} (at {}) vs torch's CUDA {}: CUDA extensions will not build".format(
-                tk.release, n.cpp_extension_home, v.cuda_build),
+            "nvcc {}{} vs torch's CUDA {}: CUDA extensions will not build".format(
+                tk.release, "" if report is not None else " (at {})".format(n.cpp_extension_home), v.cuda_build),
             evidence,
             cause="torch.utils.cpp_extension builds with the toolkit it finds ({} from {}), and "
             "refuses another major than torch's: `The detected CUDA version ({}) mismatches the "
