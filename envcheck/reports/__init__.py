@@ -35,7 +35,10 @@ def read_report(text: str, source: str = "-") -> "Facts":
         raise InputError("{}: the report is empty".format(_name(source)),
                          hint="paste the output of `python -m torch.utils.collect_env` and `nvidia-smi`")
     found = scan(text)
-    if not found.statements and not found.packages and not found.errors:
+    from envcheck.reports.errors import by_kind
+
+    telling = [e for e in found.errors if not getattr(by_kind(e.kind), "context", False) or e.kind == "cuda-oom"]
+    if not found.statements and not found.packages and not telling:  # a `docker run` line alone says nothing
         raise InputError(
             "{}: nothing envcheck can read: no collect_env, nvidia-smi, nvcc -V, pip/conda list, "
             "torch print or known error line".format(_name(source)),

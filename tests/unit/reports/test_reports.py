@@ -344,3 +344,82 @@ def test_the_cli_refuses_report_with_machine_options_and_bad_files(cli, tmp_path
     assert result.returncode == 2 and "--report" in result.stderr
     result = cli("diagnose", "--report", str(tmp_path / "missing.txt"))
     assert result.returncode == 2 and "cannot read" in result.stderr
+
+
+def _codes_kinds(text, matrix):
+    diag = _diagnose(read_report(text, "-"), matrix)
+    return [(f.code, next((e.split(" = ", 1)[1] for e in f.evidence if ".kind = " in e), None)) for f in diag.findings]
+
+
+def test_a_container_without_gpus_is_the_cause_not_the_hosts_driver(matrix):
+    smi = "$ nvidia-smi\nNVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n"
+    plain = "$ docker run -it --rm myimage bash\n" + smi
+    assert _codes_kinds(plain, matrix) == [("EC007", "smi-no-driver")]
+    facts = read_report(plain, "-")
+    assert facts.driver.status == "unknown"  # the host's driver is not what nvidia-smi saw
+    [f] = _diagnose(facts, matrix).findings
+    assert "--gpus all" in f.fix and "docker run -it --rm myimage bash" in " ".join(f.evidence)
+    # with --gpus (or nvidia-docker) the container is not the cause: the driver's module is
+    for run in ("$ docker run --gpus all -it myimage bash\n", "$ nvidia-docker run -it myimage\n",
+                "$ docker run --runtime=nvidia -it myimage\n"):
+        assert [c for c, _ in _codes_kinds(run + smi, matrix)] == ["EC104"], run
+
+
+def test_a_traceback_through_a_local_module_is_shadowing_and_an_installed_one_is_not(matrix):
+    local = ('Traceback (most recent call last):\n  File "train.py", line 1, in <module>\n'
+             '  File "/home/me/proj/numpy.py", line 3, in <module>\n'
+             "AttributeError: module 'numpy' has no attribute 'ndarray'\n")
+    assert _codes_kinds(local, matrix) == [("EC007", "shadowed-module")]
+    installed = local.replace("/home/me/proj/numpy.py", "/usr/lib/python3/dist-packages/numpy.py")
+    with pytest.raises(InputError, match="nothing envcheck can read"):  # an attribute error alone says nothing
+        read_report(installed, "-")
+
+
+def test_cuda_visible_devices_set_by_the_code_is_named(matrix):
+    text = "os.environ['CUDA_VISIBLE_DEVICES'] = '3'\nRuntimeError: No CUDA GPUs are available\n"
+    [f] = _diagnose(read_report(text, "-"), matrix).findings
+    assert "CUDA_VISIBLE_DEVICES='3' (line 1)" in f.cause and "nvidia-smi -L" in f.fix
+    [g] = _diagnose(read_report("RuntimeError: No CUDA GPUs are available\n", "-"), matrix).findings
+    assert "CUDA_VISIBLE_DEVICES hides every GPU" in g.cause  # without the setting: the general cause
+
+
+def test_out_of_memory_means_cuda_works(matrix):
+    from envcheck.reports.reply import reply
+
+    text = "torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 MiB. GPU 0 has a total capacity of 5.80 GiB\n"
+    facts = read_report(text, "-")
+    assert facts.torch_runtime.is_available is True
+    diag = _diagnose(facts, matrix)
+    assert diag.healthy and "ran out of GPU memory" in reply(facts, diag).cause
+    assert reply(facts, diag).paste_next == ()
+
+
+def test_collect_env_could_not_collect_is_a_cpu_build_only_when_torch_imported():
+    cpu = read_report("PyTorch version: 2.2.2\nCUDA used to build PyTorch: Could not collect\n"
+                      "ROCM used to build PyTorch: N/A\n", "-")
+    assert cpu.torch.variant == "cpu"
+    rocm = read_report("PyTorch version: 2.2.2\nCUDA used to build PyTorch: Could not collect\n"
+                       "ROCM used to build PyTorch: 5.7.31921-d1770ee1b\n", "-")
+    assert rocm.torch.variant == "rocm5.7"
+    with pytest.raises(InputError):  # torch did not import: N/A everywhere states nothing
+        read_report("PyTorch version: N/A\nIs debug build: N/A\n", "-")
+
+
+def test_versions_typed_as_a_list_are_read():
+    facts = read_report("ENV\n- torch                     2.1.2\n- flash-attn  2.5.8\n- PyTorch: 2.1.2\n- cuda 11.7\n", "-")
+    assert facts.torch.version == "2.1.2" and [p.name for p in facts.torch.packages] == ["flash-attn"]
+
+
+def test_a_conda_partner_without_a_label_is_not_assumed_to_be_pypis_default(matrix):
+    text = ("PyTorch version: 1.13.0\nCUDA used to build PyTorch: 11.7\n"
+            "[conda] pytorch                   1.13.0          py3.9_cuda11.7_cudnn8.5.0_0    pytorch\n"
+            "[conda] torchaudio                0.13.0               py39_cu117    pytorch\n")
+    assert "EC302" not in [c for c, _ in _codes_kinds(text, matrix)]
+
+
+def test_a_reports_nvcc_is_judged_only_when_it_builds_an_extension(matrix):
+    env = "PyTorch version: 2.9.0+cu129\nCUDA used to build PyTorch: 12.9\nCUDA runtime version: 13.0.88\n"
+    assert "EC501" not in [c for c, _ in _codes_kinds(env, matrix)]
+    build = env + ("RuntimeError: The detected CUDA version (13.0) mismatches the version that was used to compile "
+                   "PyTorch (12.9). Please make sure to use the same CUDA versions.\n")
+    assert "EC501" in [c for c, _ in _codes_kinds(build, matrix)]
