@@ -452,9 +452,81 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+_COMMENT_VALUE = 90  # characters of one fact's value in an issue comment's table
+# A report states nvcc's facts by name; the model keeps them in the toolkit it describes.
+_MODEL_PATH = {"nvcc.release": "nvcc.toolkits[0].release", "nvcc.root": "nvcc.toolkits[0].root",
+               "nvcc.build": "nvcc.toolkits[0].build"}
+
+
+def _stated_value(data: Any, path: str) -> str:
+    """The value at a fact path ("driver.gpus[0].name") of the facts' JSON, in a few words."""
+    node = data
+    path = _MODEL_PATH.get(path, path)
+    for part in path.split("."):
+        name, _, index = part.partition("[")
+        if isinstance(node, list):  # build_tools.gcc: the entry of that name
+            node = next((x for x in node if isinstance(x, dict) and x.get("name") == name), None)
+            if node is None:
+                return "?"
+            continue
+        if not isinstance(node, dict) or name not in node:
+            return "?"
+        node = node[name]
+        if index:
+            i = index.rstrip("]")
+            if not (isinstance(node, list) and i.isdigit() and int(i) < len(node)):
+                return "?"
+            node = node[int(i)]
+    if isinstance(node, dict):
+        node = next((node[k] for k in ("version", "detected", "pretty_name", "status") if k in node), node)
+    if isinstance(node, list):
+        node = ", ".join(str(x) for x in node)
+    text = "null" if node is None else str(node).lower() if isinstance(node, bool) else str(node)
+    return text if len(text) <= _COMMENT_VALUE else text[:_COMMENT_VALUE - 3] + "..."
+
+
+def _comment(facts: "Facts", diag: "Diagnosis", facts_json: str, reply: List[str]) -> str:
+    """A pasted report's reading, short enough for an issue comment: the reply and the findings
+    in view, what was read from the report (each fact with its line) folded in <details>."""
+    import json
+
+    from envcheck import __version__
+
+    out = ["### envcheck's reading of this report: " + headline(diag), ""]
+    for line in reply:
+        if line.startswith("    "):
+            out += ["```sh", line.strip(), "```"]
+        else:
+            head, sep, rest = line.partition(": ")  # prose, not a table: no escaping
+            out.append("**{}**: {}".format(head, rest) if sep and head in ("Cause", "Fix", "Note") else line)
+        out.append("")
+    shown = [f for f in diag.findings if f.severity in ("error", "warning")]
+    if shown:
+        out += ["| finding | what envcheck sees |", "|---|---|"]
+        for f in shown:
+            out.append("| {} `{}` | {} |".format(f.severity, f.label, _md(f.title)))
+        out.append("")
+    data = json.loads(facts_json)
+    r = facts.report
+    stated = sorted(r.stated.items()) if r is not None else []
+    out += ["<details><summary>What envcheck read from the report ({} facts; what it does not state is "
+            "not judged)</summary>".format(len(stated)), ""]
+    out += ["- " + _md(line) for line in report_lines(facts)]
+    if stated:
+        out += ["", "| fact | value | where |", "|---|---|---|"]
+    for path, where in stated:
+        out.append("| `{}` | {} | {} |".format(path, _md(_stated_value(data, path)), _md(where)))
+    out += ["", "</details>", "",
+            "<sub>envcheck {} read only the text above; nothing was run. `envcheck explain CODE` explains a "
+            "finding.</sub>".format(__version__)]
+    return "\n".join(out) + "\n"
+
+
 def markdown(facts: "Facts", diag: "Diagnosis", facts_json: str, reply: Optional[List[str]] = None) -> str:
-    """The same report for pasting into a bug report, with the facts JSON folded away (for a
-    pasted report, ``reply`` comes first: it is what an issue comment needs)."""
+    """The same report for pasting into a bug report, with the facts JSON folded away. A pasted
+    report gives an issue comment instead: the reply first, then what was read from it."""
+    if facts.report is not None and reply is not None:
+        return _comment(facts, diag, facts_json, reply)
     m = machine(facts, diag.machine)
     out = ["## envcheck diagnose: " + headline(diag), ""]
     if reply:

@@ -91,7 +91,7 @@ PATTERNS: Tuple[Pattern, ...] = (
        "Start the container with GPUs: `docker run --gpus all ...` (older Docker: "
        "`nvidia-docker run` or `--runtime=nvidia`), with the NVIDIA Container Toolkit installed "
        "on the host.",
-       "the full `docker run` command and `nvidia-smi` on the host"),
+       "the output of `nvidia-smi` run on the host"),
     _p("docker-run-without-gpus",
        r"(?<![\w-])docker run\b(?![^\n]*--gpus)(?![^\n]*--runtime[= ]?nvidia)(?![^\n]*nvidia\.com/gpu)",
        "a container started without GPUs", "", "", "", context=True),

@@ -96,8 +96,10 @@ def reply(facts: "Facts", diag: "Diagnosis") -> Reply:
         command = diag.command or top.command
         fix = _sentence(top.fix) if top.fix and not command else None
         if top.code == "EC007" and report is not None:
-            kind = next((line.split(" = ", 1)[1] for line in top.evidence
-                         if line.startswith("report.errors[") and ".kind = " in line), None)
+            kind = next((line.split(" = ", 1)[1] for line in top.evidence  # how it was read, else its kind
+                         if line.startswith("report.errors[") and ".reading = " in line), None) or next(
+                (line.split(" = ", 1)[1] for line in top.evidence
+                 if line.startswith("report.errors[") and ".kind = " in line), None)
             pattern = by_kind(kind) if kind else None
             if pattern is not None:  # the finding's own fix (it may name the data's facts), less its "paste" tail
                 fix = _sentence((top.fix or pattern.fix).split(" If that does not settle it,")[0])

@@ -75,6 +75,7 @@ def reported_errors(v: "View", others: List[Finding]) -> Iterator[Finding]:
             p = by_kind("container-without-gpus") or p
             if p.family in seen:
                 continue
+            data.append(ev("report.errors[{}].reading".format(i), p.kind))
         seen.add(p.family)
         title = "the report shows {}: {}".format(summary, _quote(e.text))
         cause, fix = p.cause, p.fix

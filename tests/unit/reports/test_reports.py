@@ -423,3 +423,27 @@ def test_a_reports_nvcc_is_judged_only_when_it_builds_an_extension(matrix):
     build = env + ("RuntimeError: The detected CUDA version (13.0) mismatches the version that was used to compile "
                    "PyTorch (12.9). Please make sure to use the same CUDA versions.\n")
     assert "EC501" in [c for c, _ in _codes_kinds(build, matrix)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+def test_the_markdown_of_a_report_fits_an_issue_comment(case, matrix):
+    """--report --markdown is a comment: the reply and the findings in view, what was read folded
+    in <details>, never the whole snapshot."""
+    from envcheck.render.diagnose_text import result
+
+    try:
+        facts = load_report(str(DATA / case["file"]))
+    except InputError:
+        return  # unreadable: the triage workflow posts nothing
+    diag = _diagnose(facts, matrix)
+    text = "\n".join(result(facts, diag, matrix, source="report -", fmt="markdown").lines)
+    visible = text.split("<details>", 1)[0]
+    assert text.startswith("### envcheck's reading of this report: ")
+    assert len(text) <= 4000 and len(visible) <= 1200 and visible.count("\n") <= 20, (len(text), len(visible))
+    assert text.count("<details>") == 1 and "</details>" in text and "```json" not in text
+    for f in diag.findings:
+        if f.severity in ("error", "warning"):
+            assert f.label in visible
+    for path in facts.report.stated:
+        assert "| `{}` |".format(path) in text
+    assert "| ? |" not in text  # every stated fact's value is found
