@@ -227,8 +227,9 @@ def _report_host(facts: "Facts") -> str:
     return ", ".join(parts)
 
 
-def report_lines(facts: "Facts") -> List[str]:
-    """Which blocks of the report were read, and what it contradicts itself about."""
+def report_lines(facts: "Facts", name: Optional[str] = None) -> List[str]:
+    """Which blocks of the report were read, and what it contradicts itself about (``name``
+    replaces the report's file name)."""
     r = facts.report
     if r is None:
         return []
@@ -237,7 +238,7 @@ def report_lines(facts: "Facts") -> List[str]:
                                 b.first_line if b.first_line == b.last_line else
                                 "{}-{}".format(b.first_line, b.last_line)) + (": " + b.note if b.note else "")
         for b in r.blocks)
-    out = ["{}: {} lines; read {}".format("standard input" if r.source == "-" else r.source, r.lines,
+    out = ["{}: {} lines; read {}".format(name or ("standard input" if r.source == "-" else r.source), r.lines,
                                          blocks or "no block")]
     if r.errors:
         out.append("error lines: " + "; ".join("line {} ({})".format(e.line, e.kind) for e in r.errors[:6])
@@ -511,7 +512,7 @@ def _comment(facts: "Facts", diag: "Diagnosis", facts_json: str, reply: List[str
     stated = sorted(r.stated.items()) if r is not None else []
     out += ["<details><summary>What envcheck read from the report ({} facts; what it does not state is "
             "not judged)</summary>".format(len(stated)), ""]
-    out += ["- " + _md(line) for line in report_lines(facts)]
+    out += ["- " + _md(line) for line in report_lines(facts, name="the report")]
     if stated:
         out += ["", "| fact | value | where |", "|---|---|---|"]
     for path, where in stated:
