@@ -57,6 +57,7 @@ def reported_errors(v: "View", others: List[Finding]) -> Iterator[Finding]:
     codes = {f.code for f in others if f.severity in ("error", "warning")}
     kinds = {e.kind for e in report.errors}
     docker = next((e for e in report.errors if e.kind == "docker-run-without-gpus"), None)
+    visible = next((e for e in report.errors if e.kind == "cuda-visible-devices-set"), None)
     container = bool(kinds & {"container-no-driver", "container-toolkit-missing", "container-cli-error"})
     seen = set()
     for i, e in enumerate(report.errors):
@@ -65,32 +66,24 @@ def reported_errors(v: "View", others: List[Finding]) -> Iterator[Finding]:
             continue
         if e.kind in NO_GPU_KINDS and container:
             continue  # the container line says why there is no GPU
-        data = []
-        summary = p.summary
-        if e.kind in NO_GPU_KINDS and docker is not None:
+        seen.add(p.family)
+        summary, data = p.summary, []
+        if e.kind in NO_GPU_KINDS and docker is not None:  # no GPU inside a container started without one
             summary = "{} after a `docker run` without `--gpus`".format(p.summary)
-            data = [ev("report.errors[{}]".format(report.errors.index(docker)),
-                       "line {}: {}".format(docker.line, docker.text))]
-            seen.add(p.family)
             p = by_kind("container-without-gpus") or p
             if p.family in seen:
                 continue
-            data.append(ev("report.errors[{}].reading".format(i), p.kind))
-        seen.add(p.family)
+            seen.add(p.family)
+            data = [_line(report, docker), ev("report.errors[{}].reading".format(i), p.kind)]
         title = "the report shows {}: {}".format(summary, _quote(e.text))
-        cause, fix = p.cause, p.fix
-        if p.wsl is not None and v.wsl:
-            cause, fix = p.wsl
+        cause, fix = p.wsl if p.wsl is not None and v.wsl else (p.cause, p.fix)
         if e.kind == "undefined-symbol":
             cause = _owner_cause(v, e, cause)
-        visible = next((x for x in report.errors if x.kind == "cuda-visible-devices-set"), None)
         if e.kind in ("no-cuda-gpus", "invalid-device-ordinal") and visible is not None:
-            value = visible.detail or ""
-            data.append(ev("report.errors[{}]".format(report.errors.index(visible)),
-                           "line {}: {}".format(visible.line, visible.text)))
+            data.append(_line(report, visible))
             cause = ("The code sets CUDA_VISIBLE_DEVICES={!r} (line {}): CUDA then sees only the GPUs "
                      "with those indices, and none at all when no GPU has them (a machine with one "
-                     "GPU has only index 0).".format(value, visible.line))
+                     "GPU has only index 0).".format(visible.detail or "", visible.line))
             fix = ("Remove that setting, or set it to indices that exist on this machine (`nvidia-smi "
                    "-L` lists them; `0` on a one-GPU machine) before torch is imported.")
         if e.kind == "no-matching-distribution":
@@ -112,6 +105,11 @@ def reported_errors(v: "View", others: List[Finding]) -> Iterator[Finding]:
         )
 
 
+def _line(report, e) -> str:
+    """Evidence quoting another line of the report (the context that changes the reading)."""
+    return ev("report.errors[{}]".format(report.errors.index(e)), "line {}: {}".format(e.line, e.text))
+
+
 _OWNER = re.compile(r"(?:site|dist)-packages/(?P<pkg>[A-Za-z_]\w*)|(?P<so>[A-Za-z_]\w*?)(?:\.cpython-\w+|\.abi3)?[\w.-]*\.so\b")
 _FAMILY = {"torchaudio": "torchaudio", "_torch_sox": "torchaudio", "torchvision": "torchvision",
            "flash_attn": "flash-attn", "flash_attn_2_cuda": "flash-attn", "torch": "torch"}
@@ -130,7 +128,7 @@ def _owner_cause(v: "View", e, cause: str) -> str:
     pkg = None
     for m in _OWNER.finditer(e.text):
         name = m.group("pkg") or m.group("so")
-        pkg = _FAMILY.get(name) or (_FAMILY.get(name.split("_")[0]) if name.startswith("flash") else None)
+        pkg = _FAMILY.get(name)
         if pkg and pkg != "torch":
             break
         pkg = None
