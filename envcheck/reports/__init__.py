@@ -37,7 +37,7 @@ def read_report(text: str, source: str = "-") -> "Facts":
     found = scan(text)
     from envcheck.reports.errors import by_kind
 
-    telling = [e for e in found.errors if not getattr(by_kind(e.kind), "context", False) or e.kind == "cuda-oom"]
+    telling = [e for e in found.errors if not getattr(by_kind(e.kind), "context", False)]
     if not found.statements and not found.packages and not telling:  # a `docker run` line alone says nothing
         raise InputError(
             "{}: nothing envcheck can read: no collect_env, nvidia-smi, nvcc -V, pip/conda list, "

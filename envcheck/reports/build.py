@@ -19,6 +19,7 @@ from envcheck.facts.model import (
     WslFacts,
 )
 from envcheck.reports import parse as P
+from envcheck.reports.errors import CONTAINER_KINDS
 
 __all__ = ["to_facts", "REPORT_ROOT"]
 
@@ -309,8 +310,7 @@ def _driver(r: _Resolved, scan: "P.Scan", table: Any) -> DriverFacts:
         r.derive("driver.cuda_max", cuda_max, "{}, line {}".format(P.ERROR, too_old.line))
     where_error = {e.kind: "{}, line {}".format(P.ERROR, e.line) for e in scan.errors}
     module = KernelModuleFacts(status="unknown", detail="the report does not say")
-    in_container = bool(kinds & {"docker-run-without-gpus", "container-no-driver", "container-toolkit-missing",
-                                 "container-cli-error"})
+    in_container = bool(kinds & {"docker-run-without-gpus", *CONTAINER_KINDS})
     if in_container and not gpus and not r.has("driver.version"):
         # nvidia-smi or torch ran in a container started without GPUs (or whose toolkit failed):
         # what they say is about the container, not the host's driver.

@@ -46,6 +46,8 @@ _FAMILIES = {"arch-not-compatible": "gpu-code", "no-kernel-image": "gpu-code",
 # Lines that show torch (or nvidia-smi) found no GPU at all: inside a container started without
 # GPUs, the container is the cause, not the host's driver.
 NO_GPU_KINDS = ("smi-no-driver", "no-driver", "no-cuda-gpus", "libcuda-missing")
+# Lines that say the container itself has no GPU (its toolkit failed, or its image found no driver).
+CONTAINER_KINDS = ("container-no-driver", "container-toolkit-missing", "container-cli-error")
 
 
 def _p(kind, regex, summary, cause, fix, paste_next, explained_by=(), command=None, context=False,

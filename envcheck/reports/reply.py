@@ -50,11 +50,6 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def oom_only(report: Any, top: Any) -> bool:
-    """An out-of-memory line and no problem: nothing more to paste about the install."""
-    return top is None and report is not None and any(e.kind == "cuda-oom" for e in report.errors)
-
-
 def reply(facts: "Facts", diag: "Diagnosis") -> Reply:
     from envcheck.reports.errors import by_kind
 
@@ -73,13 +68,13 @@ def reply(facts: "Facts", diag: "Diagnosis") -> Reply:
         e.kind in ("no-kernel-image", "arch-not-compatible", "not-compiled-with-cuda", "no-driver",
                    "driver-too-old", "driver-insufficient", "cuda-init-unknown", "no-cuda-gpus")
         for e in (report.errors if report is not None else ()))
+    oom = top is None and any(e.kind == "cuda-oom" for e in (report.errors if report is not None else ()))
     if top is None:
         known = []
         if torch_known:
             known.append(facts.torch.version and "torch {}".format(facts.torch.version) or "torch")
         if driver_known:
             known.append("the driver" if facts.driver.version is None else "driver {}".format(facts.driver.version))
-        oom = any(e.kind == "cuda-oom" for e in (report.errors if report is not None else ()))
         cause = ("Nothing in the report points at the PyTorch/CUDA install (what it states of {} "
                  "is consistent); the problem is likely elsewhere.".format(" and ".join(known)) if known else
                  "The report states too little to tell what is wrong.")
@@ -104,7 +99,7 @@ def reply(facts: "Facts", diag: "Diagnosis") -> Reply:
             if pattern is not None:  # the finding's own fix (it may name the data's facts), less its "paste" tail
                 fix = _sentence((top.fix or pattern.fix).split(" If that does not settle it,")[0])
                 paste.append(pattern.paste_next)
-    if oom_only(report, top):
+    if oom:  # CUDA works and nothing is wrong: nothing more to paste about the install
         return Reply(cause, fix, command, tuple(paste), contradictions)
     if not torch_known and _COLLECT_ENV not in " ".join(paste):
         paste.append(_COLLECT_ENV)

@@ -49,16 +49,15 @@ def stated_only(found: List[Finding], stated: Dict[str, str]) -> List[Finding]:
 
 def reported_errors(v: "View", others: List[Finding]) -> Iterator[Finding]:
     """EC007: an error line of the report that the other findings do not explain."""
-    from envcheck.reports.errors import NO_GPU_KINDS, by_kind
+    from envcheck.reports.errors import CONTAINER_KINDS, NO_GPU_KINDS, by_kind
 
     report = v.facts.report
     if report is None:
         return
     codes = {f.code for f in others if f.severity in ("error", "warning")}
-    kinds = {e.kind for e in report.errors}
     docker = next((e for e in report.errors if e.kind == "docker-run-without-gpus"), None)
     visible = next((e for e in report.errors if e.kind == "cuda-visible-devices-set"), None)
-    container = bool(kinds & {"container-no-driver", "container-toolkit-missing", "container-cli-error"})
+    container = any(e.kind in CONTAINER_KINDS for e in report.errors)
     seen = set()
     for i, e in enumerate(report.errors):
         p = by_kind(e.kind)
