@@ -577,19 +577,23 @@ _SHADOWABLE = ("module-attr-missing", "partially-initialized", "torch-c-missing"
 
 def _shadow(s: Scan, frames: List[Tuple[int, str, str]]) -> None:
     """A traceback that fails on ``module 'M'`` after a frame of a local ``M.py`` (or
-    ``M/__init__.py``) outside site-packages and the standard library: that file shadows M."""
+    ``M/__init__.py``) outside site-packages and the standard library: that file shadows M.
+    One pass over the frames, one look-up per error (a hostile paste stays linear)."""
+    local: Dict[str, Tuple[int, str, str]] = {}
+    for n, path, line in frames:
+        p = path.replace("\\", "/")
+        if re.search(r"(?:site|dist)-packages/|/lib/python\d|Python\.framework/|/lib/Python\d", p):
+            continue  # installed or the standard library
+        parts = p.rsplit("/", 2)
+        name = parts[-2] if parts[-1] == "__init__.py" and len(parts) > 1 else parts[-1][:-3] if p.endswith(".py") else ""
+        if name:
+            local.setdefault(name, (n, path, line))
     for e in list(s.errors):
-        if e.kind not in _SHADOWABLE:
-            continue
         module = (e.detail or "torch").split(".")[0]
-        for n, path, line in frames:
-            p = path.replace("\\", "/")
-            local = p.endswith(("/" + module + ".py", "/" + module + "/__init__.py")) or p in (
-                module + ".py", module + "/__init__.py")
-            installed = re.search(r"(?:site|dist)-packages/|/lib/python\d|Python\.framework/|/lib/Python\d", p)
-            if local and not installed:
-                s.errors.append(ReportedError("shadowed-module", n, line.strip()[:300], "{}: {}".format(module, path)))
-                return
+        if e.kind in _SHADOWABLE and module in local:
+            n, path, line = local[module]
+            s.errors.append(ReportedError("shadowed-module", n, line.strip()[:300], "{}: {}".format(module, path)))
+            return
 
 
 def scan(text: str) -> Scan:
