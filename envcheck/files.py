@@ -1,4 +1,9 @@
-"""Writing files without clobbering or half-writing them: the one place envcheck writes files.
+"""Reading what a user names and writing files without clobbering them: the one place for both.
+
+:func:`read_input` reads a file given on the command line (``--facts``, ``--config``,
+``requirements --check``, ``--report``) or ``-`` (standard input): only a regular file (a FIFO
+with no writer, ``/dev/zero`` or a folder would hang or fill memory), and at most a stated
+number of bytes, so bad input is one line (exit 2) in bounded memory.
 
 A file is written to a temporary file in the same folder, flushed to disk, given the mode the
 old file had (else the mode any new file of the user's would get) and only then renamed over
@@ -8,12 +13,65 @@ the target, so a reader sees the old content or the new, never a mix.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
-from envcheck.errors import InputError, OutputExistsError
+from typing import IO, Optional, Type
 
-__all__ = ["write_temp", "write_atomic", "discard"]
+from envcheck.errors import EnvcheckError, InputError, OutputExistsError
+
+__all__ = ["read_input", "write_temp", "write_atomic", "discard", "MIB"]
+
+MIB = 1024 * 1024
+
+
+def _kind(mode: int) -> str:
+    import stat
+
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_input(path: str, what: str, limit: int, *, stdin: Optional[IO[bytes]] = None,
+               error: Type[EnvcheckError] = InputError) -> bytes:
+    """The bytes of ``path`` (``-``: standard input), at most ``limit`` of them.
+
+    ``what`` names the input in messages ("facts file"). Anything but a regular file is refused
+    before it is opened (a FIFO without a writer would block forever, ``/dev/zero`` never ends);
+    a file over ``limit`` is refused by its size, standard input by reading one byte past it.
+    Every refusal is ``error`` (default :class:`InputError`, exit 2) with one line.
+    """
+    import stat
+
+    name = "standard input" if path == "-" else path
+    too_big = error("{}: {} larger than {} MiB; is it the right file?".format(name, what, limit // MIB))
+    try:
+        if path == "-":
+            fh = stdin if stdin is not None else sys.stdin.buffer
+            data = fh.read(limit + 1)
+        else:
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode):
+                raise error("{}: {}, not a {} (give a regular file, or - for standard input)".format(
+                    path, _kind(st.st_mode), what))
+            if st.st_size > limit:
+                raise too_big
+            # O_NONBLOCK: if the path was swapped for a FIFO since the stat, open() cannot block on it
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise error("{}: not a regular file, not a {}".format(path, what))
+                data = fh.read(limit + 1)
+    except OSError as exc:
+        raise error("{}: cannot read ({})".format(name, exc.strerror or exc)) from None
+    if len(data) > limit:
+        raise too_big
+    return data
 
 
 def _mode_for(target: Path) -> int:
@@ -60,9 +118,16 @@ def write_atomic(path: Path, text: str, *, force: bool) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"cannot write {path}: folder {directory} does not exist")
-    tmp = write_temp(path, text)
+    try:
+        tmp = write_temp(path, text)
+    except OSError as exc:  # a read-only folder, a full disk, a path too long
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}",
+                         hint="choose a folder you can write to with -o") from None
     try:
         os.replace(tmp, path)
+    except OSError as exc:
+        discard(tmp)
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         discard(tmp)
         raise

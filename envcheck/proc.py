@@ -110,6 +110,24 @@ def _kill_tree(proc: subprocess.Popen) -> None:
             pass
 
 
+# Children started by run() that have not ended: threads run most of them (probes, verify's
+# per-device children), so an interrupt in the main thread cannot reach their `finally`.
+# kill_running() ends them all, so Ctrl-C or SIGTERM never leaves a GPU process behind.
+_RUNNING: "set[subprocess.Popen]" = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def kill_running() -> int:
+    """Kill every child of :func:`run` still running (with its process group); how many there were."""
+    with _RUNNING_LOCK:
+        procs = list(_RUNNING)
+        _RUNNING.clear()
+    for p in procs:
+        if p.poll() is None:
+            _kill_tree(p)
+    return len(procs)
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -147,6 +165,8 @@ def run(
         return ProcResult(args, None, "", "", time.monotonic() - start, not_found=True)
     except OSError as exc:
         return ProcResult(args, None, "", "", time.monotonic() - start, error=str(exc))
+    with _RUNNING_LOCK:
+        _RUNNING.add(proc)
     try:
         out, err = proc.communicate(input=stdin_text, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -159,6 +179,8 @@ def run(
             args, None, out or "", err or "", time.monotonic() - start, timed_out=True
         )
     finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc)
         if proc.poll() is None:  # pragma: no cover - interrupted
             _kill_tree(proc)
     return ProcResult(args, proc.returncode, out or "", err or "", time.monotonic() - start)

@@ -58,8 +58,32 @@ class LazyGroup(click.Group):
         if cmd_name in self.lazy and cmd_name not in self.commands:
             module, _, attr = self.lazy[cmd_name].partition(":")
             command = getattr(importlib.import_module(module), attr)
+            _refuse_empty_values(command)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+
+def _refuse_empty_values(command: click.Command) -> None:
+    """Every option that takes a text or a path refuses an empty one (``--cuda ""``): bad input,
+    exit 2, never read as "not given". Groups (``matrix update``) are walked too."""
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.is_flag or param.count:
+            continue
+        if not isinstance(param.type, (click.types.StringParamType, click.Path)):
+            continue
+        param.callback = _not_empty(param.callback)
+    for sub in getattr(command, "commands", {}).values():
+        _refuse_empty_values(sub)
+
+
+def _not_empty(then: Any) -> Any:
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            raise click.BadParameter("an empty value: give one, or leave the option out", ctx=ctx, param=param)
+        return then(ctx, param, value) if then is not None else value
+
+    return check
 
 
 def _version_text() -> str:
@@ -120,13 +144,89 @@ def _command_name(argv: List[str]) -> str:
     return " ".join(words[:2]) if words[:1] == ["matrix"] and words[1:2] == ["update"] else (words[0] if words else "")
 
 
+EXIT_PIPE = 141  # 128 + SIGPIPE, what a shell shows for a program its reader stopped reading
+MAX_MESSAGE = 500  # characters of an error line: bad input can be 100,000 digits long
+
+
+def _settle_streams() -> None:
+    """A closed stdout or stderr (``2>&-``) becomes /dev/null: envcheck still ends with its own code."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - for the process's life
+
+
+def _drop_stdout() -> None:
+    """The reader closed the pipe: send what is left to /dev/null so the exit flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # pragma: no cover - stdout is not a file descriptor
+        pass
+
+
+def _say(line: str) -> None:
+    """One line on stderr, never an error of its own (stderr may be closed or a full disk)."""
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _catch_signals() -> Dict[int, Any]:
+    """Ctrl-C (SIGINT) and SIGTERM both stop envcheck the same way: KeyboardInterrupt in the main
+    thread, so every child is killed and the exit is 130 with "interrupted". SIGINT is caught even
+    when the shell started envcheck with it ignored (a background job of a script)."""
+    import signal
+
+    def terminated(_sig: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous: Dict[int, Any] = {}
+    try:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, terminated)
+    except (ValueError, OSError):  # not the main thread (an embedding program): leave them be
+        pass
+    return previous
+
+
+def _restore_signals(previous: Dict[int, Any]) -> None:
+    import signal
+
+    for sig, handler in previous.items():
+        try:
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        except (ValueError, OSError, TypeError):  # pragma: no cover
+            pass
+
+
+def _interrupted() -> None:
+    from envcheck import proc
+
+    proc.kill_running()
+    _say("envcheck: interrupted")
+    sys.exit(EXIT_INTERRUPTED)
+
+
 def _leave(result: Any) -> None:
-    """Render a command's result and exit with its code (``os._exit`` where it asks for a hard exit)."""
+    """Render a command's result and exit with its code (``os._exit`` where it asks for a hard exit).
+
+    A reader that stops reading (``envcheck matrix | head``) ends the output quietly and the exit
+    code is still the command's; stdout that cannot be written (a full disk) is one line, exit 3.
+    """
+    from envcheck.errors import EXIT_CANNOT_RUN
     from envcheck.render import emit
 
     code = result.exit_code
     try:
         emit(result)
+    except BrokenPipeError:
+        _drop_stdout()
+    except OSError as exc:
+        _say(f"envcheck: error: could not write the output: {exc.strerror or exc}")
+        code = EXIT_CANNOT_RUN
     finally:
         if result.hard_exit:  # a distributed rank: no process-group destructors at exit, they can hang
             for stream in (sys.stdout, sys.stderr):
@@ -139,8 +239,21 @@ def _leave(result: Any) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    """Entry point: run the CLI, render its result and map every failure to a documented exit code."""
+    """Entry point: run the CLI, render its result and map every failure to a documented exit code.
+
+    It always ends in ``SystemExit`` with that code; the signal handlers it sets (Ctrl-C and
+    SIGTERM as an interrupt) are put back as it leaves, for a program that calls it in-process.
+    """
+    previous = _catch_signals()
+    try:
+        _main(argv)
+    finally:
+        _restore_signals(previous)
+
+
+def _main(argv: Optional[List[str]]) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    _settle_streams()
     debug = "--debug" in args
     as_json = _wants_json(args)
     if os.environ.get("ENVCHECK_FAULT"):  # a rehearsal: refuse a malformed one, say it is on
@@ -160,8 +273,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             _leave(result)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.stderr.write("envcheck: aborted\n")
+    except click.exceptions.Abort as exc:  # click's word for Ctrl-C, or end of input at a prompt
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            _interrupted()
+        _say("envcheck: aborted")
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:  # usage errors: unknown option, bad choice...
         _fail(args, as_json, "usage", exc.format_message(), EXIT_USAGE, hint="see envcheck --help")
@@ -172,12 +287,12 @@ def main(argv: Optional[List[str]] = None) -> None:
             as_json = False
         _fail(args, as_json, exc.kind, exc.message, exc.exit_code, hint=exc.hint)
     except KeyboardInterrupt:
-        sys.stderr.write("envcheck: interrupted\n")
-        sys.exit(EXIT_INTERRUPTED)
+        _interrupted()
     except SystemExit:
         raise
-    except BrokenPipeError:  # `envcheck matrix | head`
-        sys.exit(0)
+    except BrokenPipeError:  # the reader left before the command finished (`envcheck fix | head`)
+        _drop_stdout()
+        sys.exit(EXIT_PIPE)
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
         if debug:
             raise
@@ -186,6 +301,18 @@ def main(argv: Optional[List[str]] = None) -> None:
 
 
 def _fail(args: List[str], as_json: bool, kind: str, message: str, code: int, hint: Optional[str] = None) -> None:
+    if len(message) > MAX_MESSAGE:
+        message = "{}... ({:,} characters in all)".format(message[:MAX_MESSAGE], len(message))
+    try:
+        _write_failure(args, as_json, kind, message, code, hint)
+    except BrokenPipeError:
+        _drop_stdout()
+    except OSError:
+        pass
+    sys.exit(code)
+
+
+def _write_failure(args: List[str], as_json: bool, kind: str, message: str, code: int, hint: Optional[str]) -> None:
     if as_json:
         from envcheck.render import emit_json, envelope
 
@@ -197,5 +324,4 @@ def _fail(args: List[str], as_json: bool, kind: str, message: str, code: int, hi
         line = f"envcheck: error: {message}"
         if hint:
             line += f" ({hint})"
-        sys.stderr.write(line + "\n")
-    sys.exit(code)
+        _say(line)

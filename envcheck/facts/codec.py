@@ -22,7 +22,9 @@ from typing import Any, Dict, List, Optional
 from envcheck.errors import InputError
 from envcheck.facts.model import SCHEMA, STATUSES, Facts
 
-__all__ = ["to_dict", "to_json", "from_dict", "from_json", "load_facts", "redact", "unwrap"]
+MAX_BYTES = 32 * 1024 * 1024  # a snapshot of a 64-GPU node is well under 1 MiB
+
+__all__ = ["MAX_BYTES", "to_dict", "to_json", "from_dict", "from_json", "load_facts", "redact", "unwrap"]
 
 _REDACTED_HOST = "redacted-host"
 
@@ -73,17 +75,21 @@ def from_json(text: str, *, source: str = "<snapshot>") -> Facts:
         data = json.loads(text)
     except ValueError as exc:
         raise InputError("{}: not JSON ({})".format(source, exc)) from None
+    except RecursionError:  # arrays or objects nested thousands deep: no snapshot looks like that
+        raise InputError("{}: not a snapshot (JSON nested too deeply)".format(source)) from None
     return from_dict(unwrap(data), source=source)
 
 
 def load_facts(path: str) -> Facts:
     """The facts in ``path``: a bare snapshot or a ``--json`` envelope carrying one. A file that
     cannot be read, is not JSON or is not a valid snapshot is :class:`InputError` (exit 2)."""
+    from envcheck.files import read_input
+
+    raw = read_input(path, "facts file", MAX_BYTES)
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("{}: cannot read ({})".format(path, getattr(exc, "strerror", None) or exc)) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("{}: cannot read ({})".format(path, exc)) from None
     return from_json(text, source=path)
 
 

@@ -7,6 +7,7 @@ can only be met by PyTorch's own index: no other index can satisfy it by acciden
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,11 +119,13 @@ def check(
     python: str | None = None,
 ) -> CheckResult:
     """Problems in an existing requirements file: mismatched triple, pins the index lacks, a build the driver cannot run."""
+    from envcheck.files import MIB, read_input
+
+    if str(path) != "-" and not os.path.lexists(path):
+        raise InputError(f"no such file: {path}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"no such file: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_input(str(path), "requirements file", 4 * MIB).decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise InputError(f"cannot read {path}: {exc}") from None
     res = CheckResult(str(path))
     for no, raw in enumerate(text.splitlines(), 1):

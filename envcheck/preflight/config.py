@@ -222,15 +222,15 @@ def _toml_module():
 
 def load_file(path: str) -> Dict[str, Any]:
     """A TOML or JSON config as a dict. ConfigError for a missing or malformed file."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise ConfigError("{}: cannot read ({})".format(path, exc.strerror or exc)) from None
+    from envcheck.files import MIB, read_input
+
+    raw = read_input(path, "config file", 4 * MIB, error=ConfigError)
     text = raw.decode("utf-8", "replace")
     if path.lower().endswith(".json") or text.lstrip().startswith("{"):
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise ConfigError("{}: not a config (JSON nested too deeply)".format(path)) from None
         except ValueError as exc:
             raise ConfigError("{}: not valid JSON ({})".format(path, exc)) from None
     else:

@@ -69,32 +69,19 @@ def _name(path: str) -> str:
 
 
 def _read_bounded(path: str, stdin: Optional[IO[bytes]]) -> bytes:
-    too_big = InputError(
-        "{}: larger than {} MiB; paste only the relevant parts (collect_env, nvidia-smi, the "
-        "error)".format(_name(path), MAX_BYTES // (1024 * 1024)))
-    try:
-        if path == "-":
-            fh = stdin if stdin is not None else sys.stdin.buffer
-            if getattr(fh, "isatty", lambda: False)():
-                raise InputError("--report -: standard input is a terminal, not a report",
-                                 hint="pipe the report in: `envcheck diagnose --report - < issue.txt`")
-            data = fh.read(MAX_BYTES + 1)
-        else:
-            import os
-            import stat
+    from envcheck.files import read_input
 
-            st = os.stat(path)
-            if stat.S_ISDIR(st.st_mode):
-                raise InputError("{}: is a directory, not a report".format(path))
-            if stat.S_ISREG(st.st_mode) and st.st_size > MAX_BYTES:
-                raise too_big
-            with open(path, "rb") as fh:
-                data = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise InputError("{}: cannot read ({})".format(_name(path), exc.strerror or exc)) from None
-    if len(data) > MAX_BYTES:
-        raise too_big
-    return data
+    if path == "-":
+        fh = stdin if stdin is not None else sys.stdin.buffer
+        if getattr(fh, "isatty", lambda: False)():
+            raise InputError("--report -: standard input is a terminal, not a report",
+                             hint="pipe the report in: `envcheck diagnose --report - < issue.txt`")
+    try:
+        return read_input(path, "report", MAX_BYTES, stdin=stdin)
+    except InputError as exc:
+        if "larger than" in exc.message:
+            exc.message += " Paste only the relevant parts (collect_env, nvidia-smi, the error)."
+        raise
 
 
 def _binary(head: bytes) -> bool:

@@ -4,6 +4,8 @@
   every other layer reads.
 * ``envcheck.facts`` (the model, its codec and the derived machine) never imports a probe, a rule,
   the installer, verify or preflight: probes import the model, never the reverse.
+* ``envcheck.files`` (reading a user's file, writing atomically) is a leaf: it imports only
+  ``envcheck.errors``, so any layer may use it.
 """
 
 from __future__ import annotations
@@ -44,9 +46,15 @@ def test_the_model_imports_nothing_from_envcheck_and_no_io_module():
 
 @pytest.mark.parametrize("path", sorted((PKG / "facts").glob("*.py")), ids=lambda p: p.name)
 def test_the_facts_package_never_imports_a_consumer(path):
-    allowed = ("envcheck.facts", "envcheck.errors", "envcheck.matrix.variants")
+    # envcheck.files: the bounded reader of a user's file (it imports only envcheck.errors)
+    allowed = ("envcheck.facts", "envcheck.errors", "envcheck.files", "envcheck.matrix.variants")
     bad = [m for m in imports(path) if m.startswith("envcheck") and not m.startswith(allowed)]
     assert bad == [], f"{path.name} imports {bad}"
+
+
+def test_files_is_a_leaf():
+    found = [m for m in imports(PKG / "files.py") if m.startswith("envcheck")]
+    assert found == ["envcheck.errors"]
 
 
 # A parser's intermediate result (one ``nvcc --version``), folded into the model's Toolkit.

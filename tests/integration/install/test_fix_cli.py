@@ -35,7 +35,8 @@ def test_an_interpreter_that_does_not_run_is_one_clear_error(tmp_path):
 
 
 @pytest.mark.parametrize("args, code, words", [
-    (["--torch-index", ""], 2, "not an index URL"),
+    (["--torch-index", ""], 2, "an empty value"),
+    (["--torch-index", "ftp://x"], 2, "not an index URL"),
     (["--yes", "--dry-run"], 2, "only one of --yes and --dry-run"),
     (["--python", "/nonexistent/python"], 3, "not an executable file"),
     (["--python", "/bin/true", "--quick"], 3, "it printed nothing"),
