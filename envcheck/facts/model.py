@@ -271,8 +271,9 @@ class SmiGpu:
 @dataclass(frozen=True)
 class SmiFacts:
     status: str = "missing"  # ok | missing | failed | timed-out
-    detail: str = ""
+    detail: str = ""  # how it ended and the line it said: "exit status 9: NVIDIA-SMI has failed because ..."
     gpus: tuple[SmiGpu, ...] = ()
+    error_code: Optional[str] = None  # what its message means, in NVML's codes (probes.nvml.smi_error)
 
 
 @dataclass(frozen=True)

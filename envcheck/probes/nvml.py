@@ -33,6 +33,7 @@ __all__ = [
     "read_kernel_module",
     "probe_smi",
     "probe_nvml",
+    "smi_error",
 ]
 
 SMI_TIMEOUT = 4.0  # seconds for the nvidia-smi fallback
@@ -64,7 +65,9 @@ _MAIN_CODES = (
     "driver-library-mismatch",  # NVML_ERROR_LIB_RM_VERSION_MISMATCH (F4)
     "no-permission",
     "gpu-lost",  # NVML_ERROR_GPU_IS_LOST (Xid 79, fallen off the bus)
-    "timeout",  # NVML's own, or no answer within NVML_TIMEOUT
+    "timeout",  # NVML's own, or no answer within NVML_TIMEOUT (or nvidia-smi's SMI_TIMEOUT)
+    "crashed",  # the NVML child or nvidia-smi was killed by a signal (a segfault inside the driver)
+    "no-devices",  # nvidia-smi: "No devices were found"
     "unknown",
 )
 ERROR_CODES = tuple(dict.fromkeys(_MAIN_CODES + tuple(sorted(_NVML_CODES.values()))))
@@ -178,6 +181,36 @@ def read_kernel_module(root: str = "/") -> KernelModuleFacts:
     return parse_proc_driver_version(text)
 
 
+# What nvidia-smi prints when it fails, in NVML's error codes (first match wins). These are the
+# lines users paste most; each is read so that a failing nvidia-smi is never taken for "no GPU".
+_SMI_MESSAGES = (
+    (re.compile(r"couldn.t communicate with the NVIDIA driver", re.I), "driver-not-loaded"),
+    (re.compile(r"Driver/library version mismatch", re.I), "driver-library-mismatch"),
+    (re.compile(r"Insufficient Permissions|No permission", re.I), "no-permission"),
+    (re.compile(r"couldn.t find libnvidia-ml|NVML Shared Library Not Found", re.I), "library-not-found"),
+    (re.compile(r"GPU is lost|fallen off the bus", re.I), "gpu-lost"),
+    (re.compile(r"GPU access blocked by the operating system", re.I), "operating-system"),
+    (re.compile(r"No devices were found", re.I), "no-devices"),
+    (re.compile(r"Failed to initialize NVML|Unable to determine the device handle", re.I), "unknown"),
+)
+# nvidia-smi's documented exit codes, for a failure whose text is not one of the above.
+_SMI_EXIT_CODES = {4: "no-permission", 6: "no-devices", 9: "driver-not-loaded", 12: "library-not-found",
+                   15: "gpu-lost", 18: "driver-library-mismatch"}
+
+
+def smi_error(output: str, returncode: Optional[int]) -> Tuple[Optional[str], str]:
+    """(NVML error code, the line that says it) for a failed nvidia-smi: its message, else its
+    exit code; ``(None, last line)`` when neither is known."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    for pattern, code in _SMI_MESSAGES:
+        for line in lines:
+            if pattern.search(line):
+                extra = [ln for ln in lines if ln.startswith("NVML library version")][:1]
+                return code, "; ".join([line[:300]] + extra)
+    last = lines[-1][:300] if lines else ""
+    return _SMI_EXIT_CODES.get(returncode) if returncode is not None else None, last
+
+
 def probe_smi(smi: str = "nvidia-smi", timeout: float = SMI_TIMEOUT) -> SmiFacts:
     from envcheck.proc import run
 
@@ -185,12 +218,22 @@ def probe_smi(smi: str = "nvidia-smi", timeout: float = SMI_TIMEOUT) -> SmiFacts
     if res.not_found:
         return SmiFacts(status="missing", detail=res.describe())
     if res.timed_out:
-        return SmiFacts(status="timed-out", detail=res.describe())
-    if not res.ok:
+        return SmiFacts(status="timed-out", detail="no answer within {:.1f} s (killed)".format(res.seconds),
+                        error_code="timeout")
+    if res.signal is not None:
+        return SmiFacts(status="failed", detail="killed by {}".format(res.signal_name), error_code="crashed")
+    if res.error:
         return SmiFacts(status="failed", detail=res.describe())
+    if not res.ok:
+        code, line = smi_error(res.stdout + "\n" + res.stderr, res.returncode)
+        return SmiFacts(status="failed", detail="exit status {}{}".format(res.returncode, ": " + line if line else ""),
+                        error_code=code or "unknown")
     gpus = parse_smi_csv(res.stdout)
     if not gpus and res.stdout.strip():
-        return SmiFacts(status="failed", detail="unexpected output: " + res.stdout.strip()[:200])
+        code, line = smi_error(res.stdout, None)
+        if code is not None:  # exit 0, but the text is one of its failures ("No devices were found")
+            return SmiFacts(status="failed", detail=line, error_code=code)
+        return SmiFacts(status="failed", detail="unexpected output: " + res.stdout.strip()[:200], error_code="unknown")
     return SmiFacts(status="ok", detail="{} GPU(s)".format(len(gpus)), gpus=gpus)
 
 
@@ -502,7 +545,7 @@ def probe_nvml(
         return facts
     if smi:
         smi_facts = probe_smi(smi, smi_timeout)
-        facts = replace(facts, smi=smi_facts)
+        facts = _heard_from_smi(replace(facts, smi=smi_facts), smi_facts)
         if smi_facts.status == "ok" and smi_facts.gpus:
             first = smi_facts.gpus[0]
             facts = replace(
@@ -526,6 +569,22 @@ def probe_nvml(
     if facts.version is None and kernel.version is not None:
         facts = replace(facts, version=kernel.version, version_source="kernel-module")
     return facts
+
+
+def _heard_from_smi(facts: DriverFacts, smi: SmiFacts) -> DriverFacts:
+    """An nvidia-smi that is installed but fails says more than an NVML that could not start:
+    its failure becomes the driver's (status ``failed`` or ``timed-out``, its error code, its
+    words first in the detail), so that a broken driver is never read as "no driver". NVML's own
+    specific failure (a mismatch it reported) is kept."""
+    if smi.status not in ("failed", "timed-out") or not smi.error_code:
+        return facts
+    if facts.status != "missing" and facts.error_code not in (None, "unknown"):
+        return facts
+    detail = "nvidia-smi: {}".format(smi.detail)
+    if facts.detail:
+        detail += "; NVML: {}".format(facts.detail)
+    return replace(facts, status="timed-out" if smi.status == "timed-out" else "failed",
+                   error_code=smi.error_code, detail=detail)
 
 
 def _guarded(nvml: Any) -> DriverFacts:

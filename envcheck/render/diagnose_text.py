@@ -427,6 +427,8 @@ def text_lines(facts: "Facts", diag: "Diagnosis", *, color: bool = False,
     else:
         d = facts.driver
         out.append("  not in the report" if d.status == "unknown" or (facts.report is not None and d.status == "ok") else
+                   "  unknown: the driver did not answer ({})".format(d.error_code or d.status)
+                   if d.status in ("failed", "timed-out") else
                    "  none found ({})".format(d.error_code or d.detail or d.status))
     out += ["", paint("Findings", "bold")]
     for f in diag.findings:
@@ -616,6 +618,8 @@ def _driver_detail(facts: "Facts") -> str:
     if d.status == "ok" and d.gpus:
         return "a driver listing {} GPU(s); its version {}".format(
             len(d.gpus), "is not in the report" if facts.report is not None else "was not read")
+    if d.status in ("failed", "timed-out"):
+        return "the driver did not answer ({})".format(d.error_code or d.status)
     return "no NVIDIA driver ({})".format(d.error_code or d.status)
 
 

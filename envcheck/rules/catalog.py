@@ -223,6 +223,16 @@ CATALOG: Tuple[Doc, ...] = (
         "nvcc answered `--version`, NVML found no driver.",
         "Nothing, unless this machine has an NVIDIA GPU: then install the driver.",
     ),
+    _d(
+        "EC110", "driver-unresponsive", "error", "NVML or nvidia-smi hung or crashed", ("F2",),
+        "Asking the driver about its GPUs did not finish (NVML or nvidia-smi gave no answer within "
+        "its bound) or crashed (killed by a signal, a segfault inside the driver's library): the "
+        "driver or a GPU is wedged, and CUDA programs will hang or fail too.",
+        "`driver.status` is `timed-out`, or `driver.error_code` is `timeout` or `crashed`, from NVML "
+        "(run in a child process) or from nvidia-smi.",
+        "Read `sudo dmesg | grep -i -E 'xid|nvrm'`; stop the GPU's processes and reset it (`sudo "
+        "nvidia-smi -r`) or reboot; if it recurs, drain the node and reinstall the driver.",
+    ),
     # -- 2: torch build and GPU code -----------------------------------------------------------
     _d(
         "EC201", "torch-build-without-cuda", "error", "torch cannot use the NVIDIA GPU: not a CUDA build",

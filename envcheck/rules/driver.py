@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 from envcheck.rules.findings import Finding, ev, finding
 from envcheck.rules.view import View, fix_fields
@@ -15,6 +15,7 @@ __all__ = [
     "driver_not_loaded",
     "driver_library_mismatch",
     "nvml_unusable",
+    "failing_tool",
     "device_nodes",
     "wrong_libcuda",
     "RULES",
@@ -234,8 +235,11 @@ def driver_not_loaded(v: View) -> Iterator[Finding]:
         evidence.append(ev("driver.kernel_module.status", d.kernel_module.status))
     if d.smi is not None and d.smi.status != "ok":
         evidence.append(ev("driver.smi.detail", d.smi.detail))
+    tool, said = failing_tool(d)
     yield finding(
         "EC104",
+        "nvidia-smi cannot communicate with the NVIDIA driver: its kernel module is not loaded"
+        if tool == "nvidia-smi" else
         "the NVIDIA driver's libraries are installed but its kernel module is not loaded",
         evidence,
         cause="The kernel module is missing for the running kernel ({}): typical after a kernel "
@@ -289,45 +293,96 @@ def _smi_library_version(text: str) -> Optional[str]:
     return m.group(1) if m else None
 
 
+def failing_tool(d) -> Tuple[str, str]:
+    """(which tool failed, what it said): nvidia-smi where its failure became the driver's
+    (:func:`envcheck.probes.nvml.probe_nvml`), else NVML."""
+    smi = d.smi
+    if smi is not None and smi.error_code and smi.error_code == d.error_code and d.detail.startswith("nvidia-smi"):
+        return "nvidia-smi", smi.detail
+    return "NVML", d.detail
+
+
+_UNUSABLE_FIX = {
+    "no-permission": "Give this user access to /dev/nvidia* (the group that owns them, often `video`), "
+                     "or pass the devices to the container.",
+    "no-devices": "The driver is loaded but finds no GPU: check `lspci | grep -i nvidia` (a GPU missing "
+                  "there is a hardware or BIOS problem); in a container pass the devices (`--gpus all`).",
+    "library-not-found": "nvidia-smi is installed but libnvidia-ml is not: the driver install is broken or "
+                         "partial. Reinstall the NVIDIA driver (the same version as the kernel module).",
+    "operating-system": "The operating system blocks the GPU (WSL: a Windows driver too old for WSL, or GPU "
+                        "access disabled): update the Windows NVIDIA driver, then `wsl --shutdown`.",
+}
+
+
 def nvml_unusable(v: View) -> Iterator[Finding]:
-    """EC106: NVML failed for another reason (permission, timeout, unknown), or pynvml missing."""
+    """EC106: NVML or nvidia-smi failed for another reason (permission, no devices, unknown), or
+    pynvml is missing; a hang or a crash is EC110."""
     d = v.facts.driver
     code = d.error_code
-    if d.status in ("failed", "timed-out") and code not in (
-        "driver-not-loaded", "driver-library-mismatch", "gpu-lost",
-    ):
-        pass
+    if d.status == "timed-out" or code in ("timeout", "crashed"):
+        yield from _unresponsive(v)
+        return
+    if d.status == "failed" and code not in ("driver-not-loaded", "driver-library-mismatch", "gpu-lost"):
+        pass  # EC104, EC105 and EC601 (a lost GPU) say those
     elif d.status == "missing" and code == "pynvml-missing" and v.driver_present:
         pass
     else:
         return
+    tool, said = failing_tool(d)
     evidence = [ev("driver.status", d.status), ev("driver.error_code", code), ev("driver.detail", d.detail)]
     if d.smi is not None:
         evidence.append(ev("driver.smi.status", d.smi.status))
     if d.gpus:
         evidence.append(ev("driver.gpus (from nvidia-smi)", [g.name for g in d.gpus]))
-    if code == "no-permission":
-        fix = ("Give this user access to /dev/nvidia* (the group that owns them, often `video`), "
-               "or pass the devices to the container.")
-        command = None
-    elif code == "pynvml-missing":
+    command = None
+    if code == "pynvml-missing":
         fix = "Install NVML's Python binding: `pip install nvidia-ml-py`."
         command = "pip install nvidia-ml-py"
-    elif d.status == "timed-out" or code == "timeout":
-        fix = ("NVML hung: run `nvidia-smi` and check `sudo dmesg | grep -i xid`; a GPU or the "
-               "driver may need a reset or a reboot.")
-        command = None
+    elif code in _UNUSABLE_FIX:
+        fix = _UNUSABLE_FIX[code]
+    elif tool == "nvidia-smi":
+        fix = ("Look up nvidia-smi's message (above) in `sudo dmesg | grep -i nvidia`; in a container, "
+               "\"Failed to initialize NVML: Unknown Error\" means it lost its devices (restart it; "
+               "on the host, a `systemctl daemon-reload` with cgroups v2 causes this).")
     else:
         fix = "Run `nvidia-smi` to see the driver's own error."
-        command = None
+    if tool == "nvidia-smi":
+        title = "nvidia-smi fails ({}): {}".format(code, _said(said))
+        cause = "nvidia-smi is installed but cannot inspect the driver, so the GPUs are unknown and " \
+                "may be unusable; this is not a machine without a GPU."
+    else:
+        title = "NVML could not inspect the driver ({})".format(code or d.status)
+        cause = "NVML answered with `{}`, so the GPUs' details (and some checks) are missing.".format(code or d.status)
+    yield finding("EC106", title, evidence, cause=cause, fix=fix, command=command)
+
+
+def _said(text: str) -> str:
+    """nvidia-smi's message without its "exit status N: " prefix, shortened for a title."""
+    text = re.sub(r"^exit status -?\d+:\s*", "", text or "").strip()
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _unresponsive(v: View) -> Iterator[Finding]:
+    """EC110: NVML or nvidia-smi hung or crashed: the driver is wedged, never "no GPU"."""
+    d = v.facts.driver
+    tool, said = failing_tool(d)
+    crashed = d.error_code == "crashed"
+    evidence = [ev("driver.status", d.status), ev("driver.error_code", d.error_code), ev("driver.detail", d.detail)]
+    if d.smi is not None and tool != "nvidia-smi":
+        evidence.append(ev("driver.smi.status", d.smi.status))
+    if d.kernel_module.version:
+        evidence.append(ev("driver.kernel_module.version", d.kernel_module.version))
     yield finding(
-        "EC106",
-        "NVML could not inspect the driver ({})".format(code or d.status),
+        "EC110",
+        "{} {}: {}".format(tool, "crashed" if crashed else "hung", _said(said)),
         evidence,
-        cause="NVML answered with `{}`, so the GPUs' details (and some checks) are missing."
-        .format(code or d.status),
-        fix=fix,
-        command=command,
+        cause="{} {} while asking the driver about the GPUs. A healthy driver answers in well under a "
+        "second; a hang or a crash inside it means a wedged driver or GPU (an Xid error, a GPU that fell "
+        "off the bus, a driver/kernel mismatch), and CUDA programs on this machine will hang or fail "
+        "too.".format(tool, "crashed" if crashed else "did not answer"),
+        fix="Check `sudo dmesg | grep -i -E 'xid|nvrm'` for the driver's own error; stop the processes "
+        "using the GPUs, reset them (`sudo nvidia-smi -r`) or reboot; if it recurs, drain the node and "
+        "reinstall the driver.",
     )
 
 

@@ -315,3 +315,61 @@ def test_error_codes_cover_the_documented_failures():
         "unknown",
     ):
         assert code in probe.ERROR_CODES
+
+
+# -- nvidia-smi's failures, read (its real messages) ----------------------------------------------
+
+SMI_COULD_NOT = ("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure "
+                 "that the latest NVIDIA driver is installed and running.")
+
+
+@pytest.mark.parametrize("output, returncode, code", [
+    (SMI_COULD_NOT + "\n", 9, "driver-not-loaded"),
+    ("Failed to initialize NVML: Driver/library version mismatch\nNVML library version: 580.95\n", 18,
+     "driver-library-mismatch"),
+    ("Failed to initialize NVML: Insufficient Permissions\n", 4, "no-permission"),
+    ("NVIDIA-SMI couldn't find libnvidia-ml.so library in your system. Please make sure that the NVIDIA "
+     "Display Driver is properly installed and present in your system.\n", 12, "library-not-found"),
+    ("Unable to determine the device handle for GPU0000:3B:00.0: GPU is lost.  Reboot the system to "
+     "recover this GPU\n", 15, "gpu-lost"),
+    ("Failed to initialize NVML: GPU access blocked by the operating system\n", 255, "operating-system"),
+    ("No devices were found\n", 6, "no-devices"),
+    ("Failed to initialize NVML: Unknown Error\n", 255, "unknown"),
+    ("something new and strange\n", 9, "driver-not-loaded"),  # no known words: its documented exit code
+    ("something new and strange\n", 255, None),
+])
+def test_smi_error_reads_its_messages_and_exit_codes(output, returncode, code):
+    found, line = probe.smi_error(output, returncode)
+    assert found == code
+    assert line.split("; ")[0] == output.splitlines()[0]  # the line that says it, for the finding's title
+
+
+def test_smi_mismatch_keeps_the_library_version():
+    _, line = probe.smi_error("Failed to initialize NVML: Driver/library version mismatch\n"
+                              "NVML library version: 580.95\n", 18)
+    assert line == "Failed to initialize NVML: Driver/library version mismatch; NVML library version: 580.95"
+
+
+@pytest.mark.parametrize("nvml, smi, status, code", [
+    # NVML could not start (no library): a failing nvidia-smi's word is the driver's
+    (DriverFacts(status="missing", error_code="library-not-found", detail="nvmlInit: not found"),
+     probe.SmiFacts(status="failed", detail="exit status 9: " + SMI_COULD_NOT, error_code="driver-not-loaded"),
+     "failed", "driver-not-loaded"),
+    (DriverFacts(status="missing", error_code="pynvml-missing", detail="pynvml: no module"),
+     probe.SmiFacts(status="timed-out", detail="no answer within 4.0 s (killed)", error_code="timeout"),
+     "timed-out", "timeout"),
+    (DriverFacts(status="failed", error_code="unknown", detail="NVML: RuntimeError"),
+     probe.SmiFacts(status="failed", detail="killed by SIGSEGV", error_code="crashed"), "failed", "crashed"),
+    # NVML's own specific failure stands
+    (DriverFacts(status="failed", error_code="driver-library-mismatch", detail="nvmlInit: mismatch"),
+     probe.SmiFacts(status="failed", detail="exit status 255: x", error_code="unknown"),
+     "failed", "driver-library-mismatch"),
+    # no nvidia-smi at all: still "no driver"
+    (DriverFacts(status="missing", error_code="library-not-found", detail="nvmlInit: not found"),
+     probe.SmiFacts(status="missing", detail="nvidia-smi: not found"), "missing", "library-not-found"),
+])
+def test_a_failing_nvidia_smi_is_never_read_as_no_driver(nvml, smi, status, code):
+    facts = probe._heard_from_smi(nvml, smi)
+    assert (facts.status, facts.error_code) == (status, code)
+    if facts is not nvml:
+        assert facts.detail.startswith("nvidia-smi: " + smi.detail) and nvml.detail in facts.detail

@@ -57,7 +57,7 @@ def _generated(matrix, driver, ccs, python, cuda=None, torch=None, audio=False, 
     (H100, {"driver.status": "failed", "driver.error_code": "no-permission", "driver.gpus": (),
             "torch_runtime": None}, {"EC106"}, set()),
     (H100, {"driver.status": "timed-out", "driver.error_code": "timeout", "driver.gpus": (),
-            "torch_runtime": None}, {"EC106"}, set()),
+            "torch_runtime": None}, {"EC110"}, set()),  # a hung NVML: a wedged driver, an error
     # /dev/nvidia-uvm missing (after a suspend)
     (H100, {"host.nvidia_device_nodes": ("/dev/nvidia0", "/dev/nvidiactl")}, {"EC107"}, set()),
 ])
@@ -118,3 +118,46 @@ def test_wrong_libcuda_loaded(matrix):
 
 def test_healthy_h100_has_no_driver_findings(matrix):
     assert codes(load(H100), matrix) == (set(), {"EC001"})
+
+
+# An NVIDIA tool present but failing is never "healthy": nvidia-smi's failure (merged into the
+# driver's facts by the probe, probes.nvml._heard_from_smi) on a machine where NVML could not start.
+SMI_FAILURES = [
+    # (nvidia-smi's status, its detail, its code) -> (finding, words in its title, words in its fix)
+    (("failed", "exit status 9: NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.",
+      "driver-not-loaded"), ("EC104", "nvidia-smi cannot communicate", "reinstall the driver")),
+    (("failed", "exit status 18: Failed to initialize NVML: Driver/library version mismatch; NVML library "
+      "version: 580.95", "driver-library-mismatch"), ("EC105", "vs libraries 580.95", "Reboot")),
+    (("timed-out", "no answer within 4.0 s (killed)", "timeout"), ("EC110", "nvidia-smi hung", "sudo dmesg")),
+    (("failed", "killed by SIGSEGV", "crashed"), ("EC110", "nvidia-smi crashed: killed by SIGSEGV", "reboot")),
+    (("failed", "exit status 4: Failed to initialize NVML: Insufficient Permissions", "no-permission"),
+     ("EC106", "nvidia-smi fails (no-permission): Failed to initialize NVML: Insufficient Permissions",
+      "/dev/nvidia*")),
+    (("failed", "exit status 6: No devices were found", "no-devices"), ("EC106", "No devices were found", "lspci")),
+    (("failed", "exit status 255: Failed to initialize NVML: Unknown Error", "unknown"),
+     ("EC106", "Unknown Error", "daemon-reload")),
+    (("failed", "exit status 12: NVIDIA-SMI couldn't find libnvidia-ml.so library in your system.",
+      "library-not-found"), ("EC106", "couldn't find libnvidia-ml", "Reinstall the NVIDIA driver")),
+]
+
+
+@pytest.mark.parametrize("smi, expected", SMI_FAILURES, ids=[s[0][2] for s in SMI_FAILURES])
+@pytest.mark.parametrize("torch", ["cpu", "cu130"])
+def test_a_failing_nvidia_smi_is_a_finding_never_healthy(matrix, smi, expected, torch):
+    from envcheck.facts.model import SmiFacts
+    from envcheck.probes.nvml import _heard_from_smi
+
+    base = load("devbox-no-driver-nvcc13-torch-cpu")
+    smi_facts = SmiFacts(status=smi[0], detail=smi[1], error_code=smi[2])
+    driver = _heard_from_smi(dataclasses.replace(base.driver, smi=smi_facts), smi_facts)
+    changes = {"driver": driver}
+    if torch == "cu130":
+        changes.update({"torch.variant": "cu130", "torch.cuda_build": "13.0", "torch.version": "2.13.0+cu130",
+                        "torch_runtime": None})
+    facts = change(base, changes)
+    problems, notes = codes(facts, matrix)
+    code, title, fix = expected
+    assert code in problems
+    assert not {"EC001", "EC202", "EC103", "EC109"} & (problems | notes)  # not "no GPU here"
+    f = one(facts, matrix, code)
+    assert title in f.title and fix in f.fix
