@@ -124,6 +124,17 @@ CATALOG: Tuple[Doc, ...] = (
         "the finding asks for next (usually `python -m torch.utils.collect_env` and "
         "`nvidia-smi`).",
     ),
+    _d(
+        "EC008", "cuda-check-raised", "error", "torch.cuda.is_available() raised instead of answering",
+        ("F2",),
+        "torch imported, but asking it whether CUDA works raised an exception (\"CUDA-capable "
+        "device(s) is/are busy or unavailable\", \"unknown error\"...) instead of returning True or "
+        "False: CUDA initialisation fails, so every program that uses the GPU fails the same way.",
+        "The torch child recorded an exception for `torch.cuda.is_available()` or "
+        "`torch.cuda.device_count()` (`torch_runtime.errors`).",
+        "Check `nvidia-smi` (compute mode, processes holding the GPU) and `sudo dmesg` for Xid "
+        "errors; stop the holders, reset the GPU or reboot; then `envcheck verify`.",
+    ),
     # -- 1: driver -----------------------------------------------------------------------------
     _d(
         "EC101", "driver-too-old", "error", "The NVIDIA driver is too old for torch's CUDA",

@@ -1,4 +1,5 @@
-"""Whether torch is there and importable, and whether every probe answered (EC002-EC006)."""
+"""Whether torch is there and importable, whether torch.cuda answers, and whether every probe
+answered (EC002-EC006, EC008)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,10 @@ def _import_cause(error: str) -> str:
 def torch_child(v: View) -> Iterator[Finding]:
     """EC003-EC005 (and EC006 when the child could not start): the torch child's outcome."""
     rt = v.facts.torch_runtime
-    if rt is None or rt.status == "ok":
+    if rt is None:
+        return
+    if rt.status == "ok":
+        yield from _cuda_check_raised(v)
         return
     fix = v.install(keep_torch=True, keep_variant=True) if v.facts.torch.status == "ok" else None
     command = fix.command if fix else None
@@ -145,6 +149,43 @@ def torch_child(v: View) -> Iterator[Finding]:
             cause="The interpreter to inspect could not be run, so torch's run-time state is "
             "unknown.",
         )
+
+
+# torch's own words when CUDA initialisation raises, and what each means.
+_RAISED_CAUSES = (
+    ("busy or unavailable", "Another process holds the GPU in exclusive-process compute mode, or the "
+     "GPU is in a bad state (a previous job's context was never released)."),
+    ("no cuda gpus are available", "CUDA sees no GPU: CUDA_VISIBLE_DEVICES hides them all, or the "
+     "container was started without them."),
+    ("out of memory", "The GPU's memory is taken by other processes before torch even starts."),
+    ("unknown error", "The driver failed to initialise CUDA: often after a suspend/resume, a lost "
+     "nvidia_uvm module, or a container that lost its devices."),
+)
+
+
+def _cuda_check_raised(v: View) -> Iterator[Finding]:
+    """EC008: ``torch.cuda.is_available()`` (or ``device_count()``) raised instead of answering."""
+    rt = v.facts.torch_runtime
+    assert rt is not None
+    steps = [k for k in ("is_available", "device_count") if k in rt.errors]
+    if not steps:
+        return
+    error = rt.errors[steps[0]]
+    low = error.lower()
+    cause = next((c for words, c in _RAISED_CAUSES if words in low),
+                 "CUDA's initialisation inside torch failed with an exception: the driver or a GPU "
+                 "is in a bad state.")
+    yield finding(
+        "EC008",
+        "torch.cuda.{}() raised instead of answering: {}".format(steps[0], error.splitlines()[0][:160]),
+        [ev("torch_runtime.errors[{}]".format(k), rt.errors[k]) for k in steps]
+        + [ev("torch_runtime.is_available", rt.is_available), ev("torch_runtime.version", rt.version)],
+        cause=cause + " Code that calls torch.cuda will fail the same way: the GPU is not usable "
+        "as things stand.",
+        fix="Run `nvidia-smi` (compute mode, the processes on each GPU) and `sudo dmesg | grep -i "
+        "xid`; stop the processes holding the GPU, or reset it (`sudo nvidia-smi -r`) or reboot; "
+        "then `envcheck verify` proves CUDA works again.",
+    )
 
 
 def probes_incomplete(v: View) -> Iterator[Finding]:

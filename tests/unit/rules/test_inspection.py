@@ -93,3 +93,22 @@ def test_the_one_command_is_the_one_most_findings_share(matrix):
     diag = diagnose(load(H100), matrix, rules=[many])
     assert (diag.command, diag.command_fixes) == ("cmd-b", ("EC206", "EC301"))
     assert [f.severity for f in diag.findings] == ["error", "error", "warning", "info"]
+
+
+@pytest.mark.parametrize("error, cause_words", [
+    ("RuntimeError: CUDA error: CUDA-capable device(s) is/are busy or unavailable", "exclusive-process"),
+    ("RuntimeError: CUDA unknown error - this may be due to an incorrectly set up environment", "suspend/resume"),
+    ("RuntimeError: No CUDA GPUs are available", "CUDA_VISIBLE_DEVICES"),
+    ("RuntimeError: something torch has never said", "bad state"),
+])
+@pytest.mark.parametrize("base", [H100, "devbox-no-driver-nvcc13-torch-cpu"])
+def test_is_available_that_raises_is_an_error_never_healthy(matrix, error, cause_words, base):
+    facts = load(base)
+    runtime = rt(status="ok", version=facts.torch.version, is_available=None, device_count=None,
+                 errors={"is_available": error, "device_count": error})
+    facts = change(facts, {"torch_runtime": runtime})
+    problems, notes = codes(facts, matrix)
+    assert "EC008" in problems and "EC001" not in notes
+    f = one(facts, matrix, "EC008")
+    assert f.severity == "error" and error.split(": ", 1)[1][:60] in f.title
+    assert cause_words in f.cause and "nvidia-smi" in f.fix
