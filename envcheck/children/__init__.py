@@ -15,9 +15,11 @@ Children:
 ``inventory``      every distribution and whether installing there is safe (``envcheck fix``)
 ``verify_device``  verify's correctness checks and performance measurements on one device
 ``verify_multi``   verify's peer-to-peer copies and one all-reduce rank
+``nvml_driver``    the driver and GPUs through NVML (in envcheck's own interpreter: a crash in
+                   ``libnvidia-ml`` kills this child, not envcheck)
 
 Shared by them: :mod:`~envcheck.children.checks` (verify's check machinery) and
 :mod:`~envcheck.children.timing` (matmul and copy timing).
 """
 
-NAMES = ("torch_static", "torch_runtime", "inventory", "verify_device", "verify_multi")
+NAMES = ("torch_static", "torch_runtime", "inventory", "verify_device", "verify_multi", "nvml_driver")

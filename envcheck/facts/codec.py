@@ -24,7 +24,7 @@ from envcheck.facts.model import SCHEMA, STATUSES, Facts
 
 MAX_BYTES = 32 * 1024 * 1024  # a snapshot of a 64-GPU node is well under 1 MiB
 
-__all__ = ["MAX_BYTES", "to_dict", "to_json", "from_dict", "from_json", "load_facts", "redact", "unwrap"]
+__all__ = ["MAX_BYTES", "encode", "decode", "to_dict", "to_json", "from_dict", "from_json", "load_facts", "redact", "unwrap"]
 
 _REDACTED_HOST = "redacted-host"
 
@@ -129,6 +129,17 @@ def _swap_strings(value: Any, swaps: Dict[str, str]) -> Any:
     if isinstance(value, dict):
         return {k: _swap_strings(v, swaps) for k, v in value.items()}
     return value
+
+
+def encode(obj: Any) -> Any:
+    """Any part of the facts (a DriverFacts...) as plain JSON-able data."""
+    return _to_data(obj)
+
+
+def decode(tp: Any, data: Any, *, source: str = "<data>") -> Any:
+    """Data made by :func:`encode` back into ``tp``, checked as a snapshot's part would be
+    (:class:`InputError` names the field that is wrong)."""
+    return _decode(tp, data, "", source)
 
 
 def _to_data(obj: Any) -> Any:

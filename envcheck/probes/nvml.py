@@ -1,8 +1,9 @@
 """The NVIDIA driver and its GPUs, through NVML (``pynvml``, package ``nvidia-ml-py``).
 
-NVML never creates a CUDA context, so it is safe in envcheck's own process; it can still hang
-on a wedged driver, which is why :func:`envcheck.probes.collect` runs this probe in a daemon
-thread with a deadline. Each per-field call is wrapped: ``NOT_SUPPORTED`` becomes ``None``,
+NVML never creates a CUDA context, but it is a C library talking to the kernel driver: on a
+broken driver ``nvmlInit`` can hang or crash the process that loaded it. So the real pynvml runs
+in a child process (:mod:`envcheck.children.nvml_driver`) with a deadline, and a crash or a hang
+is a fact (``crashed``, ``timed-out``), never a dead or stuck envcheck. Each per-field call is wrapped: ``NOT_SUPPORTED`` becomes ``None``,
 any other error is kept as a :class:`FieldError`, and a lost GPU stops its own queries.
 
 When NVML cannot start (no library, no driver, driver/library mismatch, no permission ...) the
@@ -18,8 +19,9 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
+from envcheck.children.nvml_driver import NVML_CODES, cuda_version_string, import_pynvml, read
 from envcheck.facts.model import DriverFacts, FieldError, GpuFacts, KernelModuleFacts, SmiFacts, SmiGpu
 
 __all__ = [
@@ -34,30 +36,13 @@ __all__ = [
     "probe_smi",
     "probe_nvml",
     "smi_error",
+    "facts_from",
 ]
 
 SMI_TIMEOUT = 4.0  # seconds for the nvidia-smi fallback
 NVML_TIMEOUT = 6.0  # seconds for init + all queries (in-process, so bounded by a thread)
 SMI_QUERY = "index,name,uuid,pci.bus_id,driver_version,memory.total,compute_cap"
 
-# NVML return codes (stable C ABI values) -> envcheck's error codes.
-_NVML_CODES = {
-    1: "uninitialized",
-    2: "invalid-argument",
-    3: "not-supported",
-    4: "no-permission",
-    9: "driver-not-loaded",
-    10: "timeout",
-    12: "library-not-found",
-    13: "function-not-found",
-    14: "corrupted-inforom",
-    15: "gpu-lost",
-    16: "reset-required",
-    17: "operating-system",
-    18: "driver-library-mismatch",
-    20: "memory",
-    999: "unknown",
-}
 _MAIN_CODES = (
     "pynvml-missing",  # the Python binding is not installed (status missing)
     "library-not-found",  # libnvidia-ml.so.1 / nvml.dll not found (status missing)
@@ -70,21 +55,8 @@ _MAIN_CODES = (
     "no-devices",  # nvidia-smi: "No devices were found"
     "unknown",
 )
-ERROR_CODES = tuple(dict.fromkeys(_MAIN_CODES + tuple(sorted(_NVML_CODES.values()))))
-_MISSING_CODES = ("pynvml-missing", "library-not-found", "driver-not-loaded")
+ERROR_CODES = tuple(dict.fromkeys(_MAIN_CODES + tuple(sorted(NVML_CODES.values()))))
 
-_COMPUTE_MODES = {0: "default", 1: "exclusive-thread", 2: "prohibited", 3: "exclusive-process"}
-_THROTTLE_BITS = (
-    (0x1, "gpu-idle"),
-    (0x2, "applications-clocks-setting"),
-    (0x4, "sw-power-cap"),
-    (0x8, "hw-slowdown"),
-    (0x10, "sync-boost"),
-    (0x20, "sw-thermal-slowdown"),
-    (0x40, "hw-thermal-slowdown"),
-    (0x80, "hw-power-brake-slowdown"),
-    (0x100, "display-clock-setting"),
-)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,11 +71,6 @@ _NVRM = re.compile(
     r"(?:\s+for\s+(?P<arch2>\S+))?\s+(?P<version>\d+(?:\.\d+)+)"
 )
 _GCC = re.compile(r"^GCC version:\s*(.+?)\s*$", re.MULTILINE)
-
-
-def cuda_version_string(raw: int) -> str:
-    """NVML's integer CUDA version to text: 12080 -> "12.8", 11020 -> "11.2"."""
-    return "{}.{}".format(raw // 1000, (raw % 1000) // 10)
 
 
 def parse_proc_driver_version(text: str) -> KernelModuleFacts:
@@ -237,268 +204,6 @@ def probe_smi(smi: str = "nvidia-smi", timeout: float = SMI_TIMEOUT) -> SmiFacts
     return SmiFacts(status="ok", detail="{} GPU(s)".format(len(gpus)), gpus=gpus)
 
 
-def _text(value: Any) -> Optional[str]:
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-def _error_code(exc: BaseException) -> str:
-    value = getattr(exc, "value", None)
-    return _NVML_CODES.get(value, "unknown") if isinstance(value, int) else "unknown"
-
-
-class _GpuLost(Exception):
-    pass
-
-
-class _Device:
-    """Queries of one GPU: each wrapped, errors collected."""
-
-    def __init__(self, nvml: Any, handle: Any) -> None:
-        self.nvml = nvml
-        self.handle = handle
-        self.errors: List[FieldError] = []
-
-    def call(self, field: str, names: Tuple[str, ...], *args: Any) -> Any:
-        fn = None
-        for name in names:
-            fn = getattr(self.nvml, name, None)
-            if fn is not None:
-                break
-        if fn is None:
-            return None
-        try:
-            return fn(self.handle, *args)
-        except self.nvml.NVMLError as exc:
-            code = _error_code(exc)
-            if code == "not-supported":
-                return None
-            self.errors.append(FieldError(field, code, str(exc)))
-            if code == "gpu-lost":
-                raise _GpuLost() from None
-            return None
-        except Exception as exc:  # noqa: BLE001 - a binding bug is a fact, not a crash
-            self.errors.append(
-                FieldError(field, "unknown", "{}: {}".format(type(exc).__name__, exc))
-            )
-            return None
-
-
-def _const(nvml: Any, name: str, default: int) -> int:
-    value = getattr(nvml, name, default)
-    return value if isinstance(value, int) else default
-
-
-def _pair(value: Any) -> Tuple[Any, Any]:
-    if isinstance(value, (tuple, list)) and len(value) >= 2:
-        return value[0], value[1]
-    return None, None
-
-
-def _attr(obj: Any, name: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-def _gpu(nvml: Any, index: int) -> GpuFacts:
-    try:
-        handle = nvml.nvmlDeviceGetHandleByIndex(index)
-    except nvml.NVMLError as exc:
-        code = _error_code(exc)
-        return GpuFacts(
-            index=index,
-            status="lost" if code == "gpu-lost" else "failed",
-            errors=(FieldError("handle", code, str(exc)),),
-        )
-    except Exception as exc:  # noqa: BLE001 - a binding bug is a fact, not a crash
-        message = "{}: {}".format(type(exc).__name__, exc)
-        return GpuFacts(
-            index=index, status="failed", errors=(FieldError("handle", "unknown", message),)
-        )
-    dev = _Device(nvml, handle)
-    values: dict = {}
-    try:
-        _query(nvml, dev, values)
-        status = "ok"
-    except _GpuLost:
-        status = "lost"
-    return GpuFacts(index=index, status=status, errors=tuple(dev.errors), **values)
-
-
-def _query(nvml: Any, dev: _Device, v: dict) -> None:
-    """Fill ``v`` field by field; raises _GpuLost to stop at a lost GPU (keeping what it has)."""
-    c = dev.call
-    v["name"] = _text(c("name", ("nvmlDeviceGetName",)))
-    v["uuid"] = _text(c("uuid", ("nvmlDeviceGetUUID",)))
-    v["serial"] = _text(c("serial", ("nvmlDeviceGetSerial",)))
-    pci = c("pci_bus_id", ("nvmlDeviceGetPciInfo",))
-    bus = _text(_attr(pci, "busId")) or _text(_attr(pci, "busIdLegacy"))
-    v["pci_bus_id"] = bus
-    cc = c("compute_capability", ("nvmlDeviceGetCudaComputeCapability",))
-    if isinstance(cc, (tuple, list)) and len(cc) == 2:
-        v["compute_capability"] = "{}.{}".format(cc[0], cc[1])
-    mem = c("memory", ("nvmlDeviceGetMemoryInfo",))
-    total, used = _attr(mem, "total"), _attr(mem, "used")
-    v["memory_total_mib"] = int(total) // (1 << 20) if isinstance(total, int) else None
-    v["memory_used_mib"] = int(used) // (1 << 20) if isinstance(used, int) else None
-
-    mig_cur, mig_pend = _pair(c("mig_mode", ("nvmlDeviceGetMigMode",)))
-    v["mig_enabled"] = bool(mig_cur) if mig_cur is not None else None
-    v["mig_enabled_after_reset"] = bool(mig_pend) if mig_pend is not None else None
-    mode = c("compute_mode", ("nvmlDeviceGetComputeMode",))
-    v["compute_mode"] = _COMPUTE_MODES.get(mode, str(mode)) if mode is not None else None
-    pers = c("persistence_mode", ("nvmlDeviceGetPersistenceMode",))
-    v["persistence_mode"] = bool(pers) if pers is not None else None
-
-    ecc_cur, ecc_pend = _pair(c("ecc_mode", ("nvmlDeviceGetEccMode",)))
-    v["ecc_enabled"] = bool(ecc_cur) if ecc_cur is not None else None
-    v["ecc_enabled_after_reboot"] = bool(ecc_pend) if ecc_pend is not None else None
-    unc = _const(nvml, "NVML_MEMORY_ERROR_TYPE_UNCORRECTED", 1)
-    v["ecc_uncorrected_volatile"] = c(
-        "ecc_uncorrected_volatile",
-        ("nvmlDeviceGetTotalEccErrors",),
-        unc,
-        _const(nvml, "NVML_VOLATILE_ECC", 0),
-    )
-    v["ecc_uncorrected_aggregate"] = c(
-        "ecc_uncorrected_aggregate",
-        ("nvmlDeviceGetTotalEccErrors",),
-        unc,
-        _const(nvml, "NVML_AGGREGATE_ECC", 1),
-    )
-    sbe = c(
-        "retired_pages_sbe",
-        ("nvmlDeviceGetRetiredPages",),
-        _const(nvml, "NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS", 0),
-    )
-    dbe = c(
-        "retired_pages_dbe",
-        ("nvmlDeviceGetRetiredPages",),
-        _const(nvml, "NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR", 1),
-    )
-    v["retired_pages_sbe"] = len(sbe) if isinstance(sbe, (list, tuple)) else None
-    v["retired_pages_dbe"] = len(dbe) if isinstance(dbe, (list, tuple)) else None
-    pend = c("retired_pages_pending", ("nvmlDeviceGetRetiredPagesPendingStatus",))
-    v["retired_pages_pending"] = bool(pend) if pend is not None else None
-    rows = c("remapped_rows", ("nvmlDeviceGetRemappedRows",))
-    if isinstance(rows, (tuple, list)) and len(rows) >= 4:
-        v["remapped_rows_correctable"] = int(rows[0])
-        v["remapped_rows_uncorrectable"] = int(rows[1])
-        v["remap_pending"] = bool(rows[2])
-        v["remap_failed"] = bool(rows[3])
-
-    v["temperature_c"] = c(
-        "temperature", ("nvmlDeviceGetTemperature",), _const(nvml, "NVML_TEMPERATURE_GPU", 0)
-    )
-    draw = c("power_draw", ("nvmlDeviceGetPowerUsage",))
-    limit = c("power_limit", ("nvmlDeviceGetPowerManagementLimit",))
-    v["power_draw_w"] = round(draw / 1000.0, 1) if isinstance(draw, (int, float)) else None
-    v["power_limit_w"] = round(limit / 1000.0, 1) if isinstance(limit, (int, float)) else None
-    sm = _const(nvml, "NVML_CLOCK_SM", 1)
-    memclk = _const(nvml, "NVML_CLOCK_MEM", 2)
-    v["clock_sm_mhz"] = c("clock_sm", ("nvmlDeviceGetClockInfo",), sm)
-    v["clock_sm_max_mhz"] = c("clock_sm_max", ("nvmlDeviceGetMaxClockInfo",), sm)
-    v["clock_mem_mhz"] = c("clock_mem", ("nvmlDeviceGetClockInfo",), memclk)
-    v["clock_mem_max_mhz"] = c("clock_mem_max", ("nvmlDeviceGetMaxClockInfo",), memclk)
-    mask = c(
-        "throttle_reasons",
-        ("nvmlDeviceGetCurrentClocksEventReasons", "nvmlDeviceGetCurrentClocksThrottleReasons"),
-    )
-    if isinstance(mask, int):
-        v["throttle_reasons"] = tuple(name for bit, name in _THROTTLE_BITS if mask & bit)
-    v["pcie_gen_current"] = c("pcie_gen_current", ("nvmlDeviceGetCurrPcieLinkGeneration",))
-    v["pcie_gen_max"] = c("pcie_gen_max", ("nvmlDeviceGetMaxPcieLinkGeneration",))
-    v["pcie_width_current"] = c("pcie_width_current", ("nvmlDeviceGetCurrPcieLinkWidth",))
-    v["pcie_width_max"] = c("pcie_width_max", ("nvmlDeviceGetMaxPcieLinkWidth",))
-
-
-def _system(nvml: Any, name: str, errors: List[FieldError]) -> Any:
-    fn = getattr(nvml, name, None)
-    if fn is None:
-        return None
-    try:
-        return fn()
-    except nvml.NVMLError as exc:
-        code = _error_code(exc)
-        if code != "not-supported":
-            errors.append(FieldError(name, code, str(exc)))
-        return None
-
-
-def _nvml_query(nvml: Any) -> DriverFacts:
-    """Init, read, shut down. Returns NVML's part of the facts (no fallbacks)."""
-    try:
-        nvml.nvmlInit()
-    except nvml.NVMLError as exc:
-        code = _error_code(exc)
-        return DriverFacts(
-            status="missing" if code in _MISSING_CODES else "failed",
-            detail="nvmlInit: {}".format(exc),
-            error_code=code,
-        )
-    try:
-        errors: List[FieldError] = []
-        version = _text(_system(nvml, "nvmlSystemGetDriverVersion", errors))
-        raw = _system(nvml, "nvmlSystemGetCudaDriverVersion_v2", errors)
-        if raw is None:
-            raw = _system(nvml, "nvmlSystemGetCudaDriverVersion", errors)
-        nvml_version = _text(_system(nvml, "nvmlSystemGetNVMLVersion", errors))
-        try:
-            count = int(nvml.nvmlDeviceGetCount())
-        except nvml.NVMLError as exc:
-            code = _error_code(exc)
-            return DriverFacts(
-                status="failed",
-                detail="nvmlDeviceGetCount: {}".format(exc),
-                error_code=code,
-                version=version,
-                version_source="nvml" if version else None,
-                cuda_max=cuda_version_string(raw) if isinstance(raw, int) else None,
-                cuda_max_raw=raw if isinstance(raw, int) else None,
-                nvml_version=nvml_version,
-            )
-        gpus = tuple(_gpu(nvml, i) for i in range(count))
-        lost = [g.index for g in gpus if g.status == "lost"]
-        detail = "driver {}, CUDA {}, {} GPU(s)".format(
-            version, cuda_version_string(raw) if isinstance(raw, int) else "?", count
-        )
-        if lost:
-            detail += "; lost: " + ", ".join(str(i) for i in lost)
-        if errors:
-            detail += "; " + "; ".join("{}: {}".format(e.field, e.message) for e in errors)
-        return DriverFacts(
-            status="ok",
-            detail=detail,
-            error_code="gpu-lost" if lost else None,
-            version=version,
-            version_source="nvml" if version else None,
-            cuda_max=cuda_version_string(raw) if isinstance(raw, int) else None,
-            cuda_max_raw=raw if isinstance(raw, int) else None,
-            nvml_version=nvml_version,
-            gpu_count=count,
-            gpus=gpus,
-        )
-    finally:
-        try:
-            nvml.nvmlShutdown()
-        except Exception:  # noqa: BLE001 - shutting down is best effort
-            pass
-
-
-def _import_pynvml() -> Tuple[Any, Optional[str]]:
-    try:
-        import pynvml  # type: ignore[import-not-found]
-    except Exception as exc:  # noqa: BLE001 - ImportError, or a broken install
-        return None, "{}: {}".format(type(exc).__name__, exc)
-    return pynvml, None
-
-
 def probe_nvml(
     nvml: Any = None,
     *,
@@ -507,31 +212,44 @@ def probe_nvml(
     smi_timeout: float = SMI_TIMEOUT,
     nvml_timeout: Optional[float] = NVML_TIMEOUT,
     importer: Optional[Callable[[], Tuple[Any, Optional[str]]]] = None,
+    in_child: bool = True,
 ) -> DriverFacts:
-    """Driver and GPUs. ``nvml``: a pynvml-like module (default: import pynvml).
+    """Driver and GPUs. ``nvml``: a pynvml-like module (default: the real pynvml).
 
-    ``root`` prefixes ``/proc/driver/nvidia/version``; ``smi`` is the nvidia-smi to run when
-    NVML fails (None: do not run it); ``nvml_timeout`` bounds NVML (init and every query) by
-    running it in a daemon thread (None: run inline). Never raises for an absent or broken
-    driver.
+    By default NVML runs in the ``nvml_driver`` child, bounded by ``nvml_timeout``: a segfault in
+    ``libnvidia-ml`` is then a ``crashed`` fact, not a dead envcheck. A given ``nvml`` module (a
+    recording) or ``importer`` runs in this process, in a daemon thread bounded by
+    ``nvml_timeout`` (None: inline). ``root`` prefixes ``/proc/driver/nvidia/version``; ``smi``
+    is the nvidia-smi to run when NVML fails (None: do not run it). Never raises for an absent
+    or broken driver. ``in_child=False`` runs the real pynvml here (verify's samples during a run,
+    on a driver that has already answered the child: no process per sample).
     """
     kernel = read_kernel_module(root)
     err: Optional[str] = None
-    if nvml is None:
-        nvml, err = (importer or _import_pynvml)()
+    if nvml is None and importer is None and nvml_timeout is not None and in_child:
+        facts = _nvml_in_child(nvml_timeout)  # the real library: a crash in it must not kill envcheck
+    else:
+        if nvml is None:
+            nvml, err = (importer or import_pynvml)()
+        facts = _nvml_here(nvml, err, nvml_timeout)
+    return _with_fallbacks(facts, kernel, smi, smi_timeout)
+
+
+def _nvml_here(nvml: Any, err: Optional[str], nvml_timeout: Optional[float]) -> DriverFacts:
+    """NVML in this process: a recorded module (tests), or pynvml when asked with no bound."""
     if nvml is None:
         facts = DriverFacts(
             status="missing", detail="pynvml: " + str(err), error_code="pynvml-missing"
         )
     elif nvml_timeout is None:
-        facts = _guarded(nvml)
+        facts = facts_from(read(nvml))
     else:
         from envcheck import faults
         from envcheck.probes.bounded import run_bounded
 
         module = nvml
         nvml_timeout = faults.bound("nvml", nvml_timeout)  # ENVCHECK_FAULT=timeout.nvml=S cuts it
-        finished, result, _ = run_bounded(lambda: _guarded(module), nvml_timeout, "nvml")
+        finished, result, _ = run_bounded(lambda: facts_from(read(module)), nvml_timeout, "nvml")
         if finished and result is not None:
             facts = result
         else:
@@ -540,6 +258,39 @@ def probe_nvml(
                 error_code="timeout",
                 detail="NVML: no answer within {:.1f} s".format(nvml_timeout),
             )
+    return facts
+
+
+def _nvml_in_child(timeout: float) -> DriverFacts:
+    """NVML read by the ``nvml_driver`` child in envcheck's own interpreter, with a deadline.
+    A child killed by a signal is ``crashed`` (with the NVML call it was in), one that does not
+    finish is ``timed-out``: both findings, never a dead envcheck or a hang."""
+    import sys
+
+    from envcheck import faults
+    from envcheck.proc import run_child
+
+    timeout = faults.bound("nvml", timeout)  # ENVCHECK_FAULT=timeout.nvml=S cuts it
+    ran = run_child(sys.executable, "nvml_driver", timeout=timeout, bound="nvml")
+    res = ran.result
+    stages = [e.get("name") for e in ran.events if e.get("event") == "stage"]
+    during = " during {}".format(stages[-1]) if stages else ""
+    result = next((e for e in ran.events if e.get("event") == "result"), None)
+    if result is not None:
+        return facts_from(result.get("driver"))
+    if res.timed_out:
+        return DriverFacts(status="timed-out", error_code="timeout",
+                           detail="NVML: no answer within {:.1f} s{}".format(timeout, during))
+    if res.signal is not None:
+        return DriverFacts(status="failed", error_code="crashed",
+                           detail="NVML: the probe process was killed by {}{}".format(res.signal_name, during))
+    what = "exited without a result" if res.ok else res.describe()
+    return DriverFacts(status="failed", error_code="unknown", detail="NVML child: {}{}".format(what, during))
+
+
+def _with_fallbacks(facts: DriverFacts, kernel: KernelModuleFacts, smi: Optional[str],
+                    smi_timeout: float) -> DriverFacts:
+    """The kernel module's version, and nvidia-smi when NVML failed."""
     facts = replace(facts, kernel_module=kernel)
     if facts.status == "ok":
         return facts
@@ -578,8 +329,8 @@ def _heard_from_smi(facts: DriverFacts, smi: SmiFacts) -> DriverFacts:
     specific failure (a mismatch it reported) is kept."""
     if smi.status not in ("failed", "timed-out") or not smi.error_code:
         return facts
-    if facts.status != "missing" and facts.error_code not in (None, "unknown"):
-        return facts
+    if facts.error_code not in (None, "unknown", "pynvml-missing", "library-not-found"):
+        return facts  # NVML said what is wrong (not loaded, a mismatch, no permission...)
     detail = "nvidia-smi: {}".format(smi.detail)
     if facts.detail:
         detail += "; NVML: {}".format(facts.detail)
@@ -587,12 +338,18 @@ def _heard_from_smi(facts: DriverFacts, smi: SmiFacts) -> DriverFacts:
                    error_code=smi.error_code, detail=detail)
 
 
-def _guarded(nvml: Any) -> DriverFacts:
+def facts_from(data: Any) -> DriverFacts:
+    """DriverFacts from the plain data of :func:`envcheck.children.nvml_driver.read`; data that
+    does not fit (another envcheck's child, a binding returning odd types) is a ``failed``
+    reading, never an exception."""
     try:
-        return _nvml_query(nvml)
-    except Exception as exc:  # noqa: BLE001 - a binding bug must not take the tool down
-        return DriverFacts(
-            status="failed",
-            detail="NVML: {}: {}".format(type(exc).__name__, exc),
-            error_code=_error_code(exc),
+        d = dict(data)
+        gpus = tuple(
+            GpuFacts(**dict(g, errors=tuple(FieldError(**e) for e in g.get("errors") or ()),
+                            throttle_reasons=tuple(g.get("throttle_reasons") or ())))
+            for g in d.pop("gpus", None) or ()
         )
+        return DriverFacts(**d, gpus=gpus)
+    except (TypeError, ValueError) as exc:
+        return DriverFacts(status="failed", error_code="unknown",
+                           detail="NVML: unreadable result ({}: {})".format(type(exc).__name__, exc))

@@ -358,7 +358,7 @@ def nvml_unusable(v: View) -> Iterator[Finding]:
 
 def _said(text: str) -> str:
     """nvidia-smi's message without its "exit status N: " prefix, shortened for a title."""
-    text = re.sub(r"^exit status -?\d+:\s*", "", text or "").strip()
+    text = re.sub(r"^(?:NVML:\s*|exit status -?\d+:\s*)", "", text or "").strip()
     return text if len(text) <= 120 else text[:117] + "..."
 
 

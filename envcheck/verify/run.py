@@ -111,7 +111,7 @@ def _nvml_default() -> Any:
 def _nvml_sample() -> Any:
     from envcheck.probes import nvml
 
-    return nvml.probe_nvml(smi=None, nvml_timeout=2.0)
+    return nvml.probe_nvml(smi=None, nvml_timeout=2.0, in_child=False)  # many samples: no child each
 
 
 class _Job:

@@ -74,7 +74,8 @@ def test_probes_take_their_types_from_the_model():
 # What runs inside the target interpreter: the standard library and torch only, plus the other
 # children and envcheck.faults (stdlib only, imported only while ENVCHECK_FAULT is set).
 CHILDREN = sorted((PKG / "children").glob("*.py"))
-CHILD_MAY_IMPORT = ("envcheck.children", "envcheck.faults", "torch", "torchvision", "fcntl")
+# pynvml: the nvml_driver child runs in envcheck's own interpreter, where nvidia-ml-py is a dependency
+CHILD_MAY_IMPORT = ("envcheck.children", "envcheck.faults", "torch", "torchvision", "fcntl", "pynvml")
 
 
 @pytest.mark.parametrize("path", CHILDREN, ids=lambda p: p.name)
