@@ -120,6 +120,8 @@ def from_machine(machine: "Machine", *, source: str = "this machine") -> Target:
         why = driver.detail or driver.error_code or "not found"
         if listed:
             detected.append(f"{listed} NVIDIA GPU(s) listed, but the driver's version could not be read: {why}")
+        elif driver.status in ("failed", "timed-out"):  # a driver is there but broken: not a CPU machine
+            detected.append(f"an NVIDIA driver that does not answer (`envcheck diagnose` says why): {why}")
         else:
             detected.append(f"no NVIDIA driver: {why}")
     nvcc = next((tk.release for tk in machine.facts.nvcc.toolkits if tk.release), None)

@@ -352,6 +352,21 @@ def gpus_unused(torch_info: Mapping[str, Any], count: int, driver: Any, env: Map
     return CheckResult("cuda", "failed", f.summary, failure=f)
 
 
+def driver_silent(driver: Any) -> CheckResult:
+    """An NVIDIA driver is there but does not answer (nvidia-smi fails, NVML hangs or crashes):
+    the GPUs could not even be counted, so a pass on the CPU must not read as a healthy node."""
+    detail = str(getattr(driver, "detail", "") or getattr(driver, "error_code", "") or "no answer")
+    f = Failure(
+        "driver",
+        "the NVIDIA driver does not answer ({}): no GPU could be verified, only the CPU".format(
+            getattr(driver, "error_code", None) or getattr(driver, "status", "failed")),
+        detail,
+        "`envcheck diagnose` names the cause and the fix (a driver reload, a reboot, a reinstall)",
+        None,
+    )
+    return CheckResult("cuda", "failed", f.summary, failure=f)
+
+
 def torch_warnings(info: Mapping[str, Any]) -> List[str]:
     out = []
     cudnn = info.get("cudnn") if isinstance(info.get("cudnn"), dict) else None

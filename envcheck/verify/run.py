@@ -43,6 +43,7 @@ from envcheck.verify.report import (
     device_report,
     find_gpu,
     first_event,
+    driver_silent,
     gpus_unused,
     health_check,
     perf_measurements,
@@ -415,6 +416,8 @@ def verify(
             r.perf = _perf.judge(r.device, r.name, perf_measurements(j.events), readings)
         if r.kind == "cpu" and not specs and guess > 0:
             r.checks.insert(0, gpus_unused(report_torch, guess, before, env_map))
+        elif r.kind == "cpu" and not specs and getattr(before, "status", None) in ("failed", "timed-out"):
+            r.checks.insert(0, driver_silent(before))
 
     multi: List[CheckResult] = []
     usable = [r for r in reports if r.kind == "cuda" and any(c.name == "tensor" and c.status == "passed" for c in r.checks)]
