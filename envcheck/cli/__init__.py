@@ -122,7 +122,7 @@ def cli(ctx: click.Context, debug: bool) -> Any:
 
     Exit codes: 0 ok, 1 problems found, 2 bad input, 3 could not inspect or run,
     4 corrupt data, 5 network failure, 6 fix: what remains needs you, 70 internal error,
-    130 interrupted.
+    130 interrupted (Ctrl-C, SIGTERM), 141 stdout closed before the command finished.
     """
     ctx.obj = {"debug": debug}
     if ctx.invoked_subcommand is None:  # bare `envcheck`: the help, not a usage error

@@ -124,3 +124,20 @@ def test_each_command_body_is_short():
                 sizes[node.name] = body[-1].end_lineno - body[0].lineno + 1
     assert len(sizes) >= 12, sizes  # every command and group was found
     assert {name: n for name, n in sizes.items() if n > 25} == {}
+
+
+def test_exit_codes_in_help_and_readme_agree():
+    """`envcheck --help` and README's exit-code table list the same codes (130 and 141 included)."""
+    import re
+
+    from envcheck.cli import EXIT_INTERNAL, EXIT_PIPE, cli
+    from envcheck.outcome import EXIT_INTERRUPTED
+
+    from helpers.paths import ROOT
+
+    help_codes = set(re.findall(r"(?<![\d.])(\d{1,3}) [a-z]", cli.help.split("Exit codes:", 1)[1]))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Exit codes", 1)[1].split("\n## ", 1)[0]
+    readme_codes = set(re.findall(r"^\| (\d+) \|", table, flags=re.M))
+    assert help_codes == readme_codes
+    assert {str(EXIT_INTERNAL), str(EXIT_INTERRUPTED), str(EXIT_PIPE)} <= readme_codes
