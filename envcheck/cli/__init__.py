@@ -249,6 +249,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         _main(argv)
     finally:
         _restore_signals(previous)
+        from envcheck import proc
+
+        proc.kill_running()  # however it ends (a closed pipe, an internal error): no child left behind
 
 
 def _main(argv: Optional[List[str]]) -> None:
@@ -264,7 +267,7 @@ def _main(argv: Optional[List[str]]) -> None:
         except faults.FaultSpecError as exc:
             _fail(args, as_json, "input", str(exc), EXIT_USAGE, hint="README: Rehearsing failures")
         if entries:  # a value of only separators injects nothing
-            sys.stderr.write("envcheck: warning: {}\n".format(faults.describe()))
+            _say("envcheck: warning: {}".format(faults.describe()))
     try:
         result = cli.main(args=args, prog_name="envcheck", standalone_mode=False)
         if isinstance(result, int):  # ctx.exit(code): --version, --help

@@ -113,6 +113,11 @@ def out(lines: List[str]) -> None:
 
 
 def err(line: str) -> None:
-    """A log line for people: stderr, never mixed into the product on stdout."""
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
+    """A log line for people: stderr, never mixed into the product on stdout. A stderr that
+    cannot be written (closed, a pipe whose reader left, a full disk) loses the line, never the
+    command: the product and the exit code do not depend on the logs."""
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass

@@ -203,3 +203,52 @@ def test_an_interrupt_in_verify_is_130_and_claims_nothing(sig, inherited_ignore)
     left = subprocess.run(["pgrep", "-f", "envcheck/children/__runner__.py verify_device"], capture_output=True,
                           text=True).stdout.split()
     assert left == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_an_interrupt_during_diagnose_kills_the_hanging_torch_child(tmp_path):
+    from helpers.faultbox import FaultBox
+
+    box = FaultBox(tmp_path)
+    box.module("torch.__init__", "import time\ntime.sleep(600)\n")  # an `import torch` that hangs
+    env = _env(box.env())
+    proc = subprocess.Popen([sys.executable, "-m", "envcheck", "diagnose", "--timeout", "300"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(ROOT))
+    child = None
+    deadline = time.monotonic() + 30
+    while child is None and time.monotonic() < deadline:  # wait until the torch child is running
+        found = subprocess.run(["pgrep", "-f", "__runner__.py torch_runtime"], capture_output=True, text=True)
+        pids = [int(p) for p in found.stdout.split() if _env_of(int(p)).get("PYTHONPATH") == env["PYTHONPATH"]]
+        child = pids[0] if pids else None
+        time.sleep(0.1)
+    assert child is not None, "the torch child never started"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "envcheck: interrupted" and out == ""
+    time.sleep(0.3)
+    assert not os.path.exists(f"/proc/{child}") or _zombie(child), "the torch child outlived envcheck"
+
+
+def _env_of(pid):
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            items = fh.read().split(b"\0")
+    except OSError:
+        return {}
+    return dict(i.decode("utf-8", "replace").split("=", 1) for i in items if b"=" in i)
+
+
+def _zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_logs_that_cannot_be_written_do_not_change_the_result():
+    with open("/dev/full", "w") as full:
+        res = subprocess.run([sys.executable, "-m", "envcheck", "requirements", "--cuda", "12.8"], stdout=subprocess.PIPE,
+                             stderr=full, text=True, timeout=60, env=_env(), cwd=str(ROOT))
+    assert res.returncode == 0 and res.stdout.startswith("# ")
