@@ -202,10 +202,15 @@ def _restore_signals(previous: Dict[int, Any]) -> None:
             pass
 
 
-def _interrupted() -> None:
-    from envcheck import proc
+def _kill_children() -> None:
+    """Kill every child still running; a command that started none never imports envcheck.proc."""
+    proc = sys.modules.get("envcheck.proc")
+    if proc is not None:
+        proc.kill_running()
 
-    proc.kill_running()
+
+def _interrupted() -> None:
+    _kill_children()
     _say("envcheck: interrupted")
     sys.exit(EXIT_INTERRUPTED)
 
@@ -249,9 +254,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         _main(argv)
     finally:
         _restore_signals(previous)
-        from envcheck import proc
-
-        proc.kill_running()  # however it ends (a closed pipe, an internal error): no child left behind
+        _kill_children()  # however it ends (a closed pipe, an internal error): no child left behind
 
 
 def _main(argv: Optional[List[str]]) -> None:
