@@ -16,6 +16,51 @@ import stat
 from pathlib import Path
 from typing import Dict, Optional
 
+# A pynvml stand-in whose behaviour FAKE_NVML picks: hang, segv (in nvmlInit), abort-in-count (in
+# nvmlDeviceGetCount), lost (the GPU's handle), or an NVML error code from nvmlInit: not-found (12),
+# not-loaded (9), mismatch (18), permission (4), unknown (999). Anything else: one healthy H100.
+FAKE_PYNVML = '''
+import os, signal, time
+
+class NVMLError(Exception):
+    def __init__(self, value):
+        self.value = value
+        super().__init__("NVML error {}".format(value))
+
+_MODE = os.environ.get("FAKE_NVML", "")
+
+def nvmlInit():
+    if _MODE == "segv":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if _MODE == "hang":
+        time.sleep(600)
+    codes = {"not-found": 12, "mismatch": 18, "not-loaded": 9, "permission": 4, "unknown": 999}
+    if _MODE in codes:
+        raise NVMLError(codes[_MODE])
+
+def nvmlShutdown():
+    pass
+
+def nvmlSystemGetDriverVersion():
+    return "580.82.07"
+
+def nvmlSystemGetCudaDriverVersion_v2():
+    return 13000
+
+def nvmlDeviceGetCount():
+    if _MODE == "abort-in-count":
+        os.abort()
+    return 1
+
+def nvmlDeviceGetHandleByIndex(index):
+    if _MODE == "lost":
+        raise NVMLError(15)
+    return ("handle", index)
+
+def nvmlDeviceGetName(handle):
+    return "NVIDIA H100 80GB HBM3"
+'''
+
 
 class FaultBox:
     def __init__(self, root: Path) -> None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import importlib.util
 
 from helpers import paths
+from helpers.faultbox import FAKE_PYNVML, FaultBox
 import json
-import os
 import stat
 import time
 
@@ -27,41 +27,6 @@ import pytest
 pytestmark: list = []
 
 HERE = str(paths.TESTS)
-
-FAKE_PYNVML = '''
-import os, time
-
-class NVMLError(Exception):
-    def __init__(self, value):
-        self.value = value
-        super().__init__("NVML error {}".format(value))
-
-_MODE = os.environ.get("FAKE_NVML", "")
-
-def nvmlInit():
-    if _MODE == "hang":
-        time.sleep(600)
-    codes = {"mismatch": 18, "not-loaded": 9, "permission": 4, "unknown": 999}
-    if _MODE in codes:
-        raise NVMLError(codes[_MODE])
-
-def nvmlShutdown():
-    pass
-
-def nvmlSystemGetDriverVersion():
-    return "580.82.07"
-
-def nvmlSystemGetCudaDriverVersion_v2():
-    return 13000
-
-def nvmlDeviceGetCount():
-    return 1
-
-def nvmlDeviceGetHandleByIndex(index):
-    if _MODE == "lost":
-        raise NVMLError(15)
-    return ("handle", index)
-'''
 
 FAKE_TORCH = {
     "raise": 'raise RuntimeError("injected failure: this torch is broken")\n',
@@ -86,27 +51,20 @@ def _exe(path, text):
 
 
 def _env(tmp_path, *, nvcc=None, smi=None, torch=None, nvml=None):
-    env = {"CUDA_HOME": "", "CUDA_PATH": ""}
-    if nvcc or smi:
-        bindir = tmp_path / "fakecuda" / "bin"
-        if nvcc:
-            _exe(bindir / "nvcc", FAKE_NVCC[nvcc])
-        if smi:
-            _exe(bindir / "nvidia-smi", "#!/bin/sh\nsleep 600\n")
-        env["PATH"] = str(bindir) + os.pathsep + os.environ.get("PATH", "")
-    pkgs = tmp_path / "pkgs"
+    """The faults, injected through the one seam (helpers.faultbox.FaultBox)."""
+    box = FaultBox(tmp_path / "faults")
+    if nvcc:
+        box.program("nvcc", FAKE_NVCC[nvcc].split("\n", 1)[1])
+    if smi:
+        box.program("nvidia-smi", "sleep 600")
     if torch:
-        (pkgs / "torch").mkdir(parents=True)
-        (pkgs / "torch" / "__init__.py").write_text(FAKE_TORCH[torch])
+        box.module("torch.__init__", FAKE_TORCH[torch])
     if nvml:
-        pkgs.mkdir(exist_ok=True)
-        (pkgs / "pynvml.py").write_text(FAKE_PYNVML)
-        env["FAKE_NVML"] = nvml
-    if torch or nvml:
-        env["PYTHONPATH"] = str(pkgs)
+        box.module("pynvml", FAKE_PYNVML, FAKE_NVML=nvml)
+    extra = {}
     if "hang" in (nvcc, nvml) or smi or torch == "sleep":
-        env["ENVCHECK_FAULT"] = SHORT  # every bound cut to half a second: no test waits out a real one
-    return env
+        extra["ENVCHECK_FAULT"] = SHORT  # every bound cut to half a second: no test waits out a real one
+    return box.env(extra)
 
 
 # The fake torch these tests put first on PYTHONPATH shadows a real one where one is installed:

@@ -23,49 +23,10 @@ import time
 import pytest
 
 from helpers.cli import NO_USER_DATA
-from helpers.faultbox import FaultBox
+from helpers.faultbox import FAKE_PYNVML, FaultBox
 from helpers.paths import ROOT
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="fake programs are POSIX shell scripts")
-
-FAKE_PYNVML = '''
-import os, signal, time
-
-class NVMLError(Exception):
-    def __init__(self, value):
-        self.value = value
-        super().__init__("NVML error {}".format(value))
-
-_MODE = os.environ.get("FAKE_NVML", "")
-
-def nvmlInit():
-    if _MODE == "segv":
-        os.kill(os.getpid(), signal.SIGSEGV)
-    if _MODE == "hang":
-        time.sleep(600)
-    if _MODE == "not-found":
-        raise NVMLError(12)
-
-def nvmlShutdown():
-    pass
-
-def nvmlSystemGetDriverVersion():
-    return "580.82.07"
-
-def nvmlSystemGetCudaDriverVersion_v2():
-    return 13000
-
-def nvmlDeviceGetCount():
-    if _MODE == "abort-in-count":
-        os.abort()
-    return 1
-
-def nvmlDeviceGetHandleByIndex(index):
-    return ("handle", index)
-
-def nvmlDeviceGetName(handle):
-    return "NVIDIA H100 80GB HBM3"
-'''
 
 FAKE_TORCH = '''
 __version__ = "2.11.0+cu130"
