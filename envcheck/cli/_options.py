@@ -21,6 +21,23 @@ DEFAULT_TIMEOUT = 10.0
 
 OS_CHOICE = click.Choice(["linux", "windows", "macos"])
 
+class Seconds(click.FloatRange):
+    """A number of seconds: finite (``nan`` and ``inf`` refused, which FloatRange lets through or
+    turns into waits that never end) and within the range."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
+        rv = super().convert(value, param, ctx)
+        if rv != rv:  # nan compares unequal to itself and slips past the range check
+            self.fail("{!r} is not a number of seconds".format(value), param, ctx)
+        return rv
+
+
+def seconds(low: float = 1.0, high: float = 86400.0) -> Seconds:
+    return Seconds(min=low, max=high)
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one versioned JSON envelope on stdout.")
 quick_option = click.option("--quick", is_flag=True, help="Skip importing torch in a child process (fast).")
 
@@ -40,7 +57,7 @@ def output_option(what: str) -> Callable[[F], F]:
 
 redact_option = click.option("--no-redact", is_flag=True, help="Keep the hostname and GPU UUIDs/serials in the facts.")
 timeout_option = click.option(
-    "--timeout", type=click.FloatRange(min=1.0), default=DEFAULT_TIMEOUT, show_default=True,
+    "--timeout", type=seconds(), default=DEFAULT_TIMEOUT, show_default=True,
     help="Seconds allowed for the torch child (import torch, CUDA queries).",
 )
 torch_spec_option = click.option("--torch", "torch_spec", metavar="VERSION|SPEC",

@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional
 
 import click
 
-from envcheck.cli._options import json_option, python_option, quick_option, quiet_option, timeout_option
+from envcheck.cli._options import json_option, python_option, quick_option, quiet_option, seconds, timeout_option
 from envcheck.outcome import Result
 
 __all__ = ["fix"]
@@ -27,7 +27,7 @@ __all__ = ["fix"]
 @quick_option
 @click.option("--no-verify", is_flag=True, help="Do not run verify's quick checks after the install.")
 @timeout_option
-@click.option("--install-timeout", type=click.FloatRange(min=1.0), default=1800.0, show_default=True,
+@click.option("--install-timeout", type=seconds(), default=1800.0, show_default=True,
               help="Seconds allowed for each install.")
 @quiet_option("No progress and no installer output on stderr.")
 @json_option

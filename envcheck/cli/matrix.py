@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import click
 
-from envcheck.cli._options import OS_CHOICE, json_option, torch_spec_option
+from envcheck.cli._options import OS_CHOICE, json_option, seconds, torch_spec_option
 from envcheck.outcome import Result
 
 __all__ = ["matrix", "matrix_update"]
@@ -48,7 +48,7 @@ def matrix(ctx: click.Context, torch_spec: Optional[str], cuda: Optional[str], r
 @click.option("--output", type=click.Path(file_okay=False), help="Write to this folder instead of the user data folder (maintainers: matrices/).")
 @click.option("--check", is_flag=True, help="Exit 1 when upstream has releases or builds the data lacks (for scheduled CI).")
 @click.option("--from", "source", type=click.Path(exists=True, file_okay=False), help="Read recorded index pages from this folder instead of the network.")
-@click.option("--timeout", type=float, default=20.0, show_default=True, help="Seconds per HTTP request.")
+@click.option("--timeout", type=seconds(1.0, 600.0), default=20.0, show_default=True, help="Seconds per HTTP request.")
 @click.option("--index-url", "index_url", metavar="URL",
               help="The package index to read (default: pip's own: PIP_INDEX_URL, pip.conf, else https://pypi.org/simple).")
 @json_option

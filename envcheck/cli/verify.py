@@ -10,7 +10,7 @@ from typing import Optional, Tuple
 
 import click
 
-from envcheck.cli._options import json_option, quiet_option
+from envcheck.cli._options import json_option, quiet_option, seconds
 from envcheck.outcome import Result
 
 __all__ = ["verify"]
@@ -22,7 +22,7 @@ __all__ = ["verify"]
                    "or the CPU when there is none.")
 @click.option("--perf", is_flag=True,
               help="Also measure matmul TFLOP/s and copy bandwidths against the GPU's datasheet.")
-@click.option("--timeout", type=click.FloatRange(min=1.0), metavar="SECONDS",
+@click.option("--timeout", type=seconds(), metavar="SECONDS",
               help="Per device process (default 120, 300 with --perf); a check that hangs is killed then.")
 @quiet_option()
 @json_option

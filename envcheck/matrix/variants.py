@@ -35,7 +35,7 @@ class InvalidVersion(InputError):
     pass
 
 
-_NUM = re.compile(r"^\d+(\.\d+)*$")
+_NUM = re.compile(r"^\d{1,9}(\.\d{1,9})*$")  # a part of more than 9 digits is no version (and int() refuses 4,300)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -138,6 +138,8 @@ def collect(
             return missing(
                 "failed", "probe error: {}: {}".format(type(job.error).__name__, job.error)
             )
+        if job.result is None:  # the probe's thread ended without a result (a SystemExit inside it)
+            return missing("failed", "probe ended without a result")
         return job.result
 
     driver = outcome(

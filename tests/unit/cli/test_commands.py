@@ -141,3 +141,30 @@ def test_exit_codes_in_help_and_readme_agree():
     readme_codes = set(re.findall(r"^\| (\d+) \|", table, flags=re.M))
     assert help_codes == readme_codes
     assert {str(EXIT_INTERNAL), str(EXIT_INTERRUPTED), str(EXIT_PIPE)} <= readme_codes
+
+
+HUGE = "1" * 100_000
+
+
+@pytest.mark.parametrize("args, words", [
+    (["matrix", "--torch", "2." + HUGE], "Invalid torch version"),  # int() refuses 4,300 digits: was exit 70
+    (["install-command", "--cuda", "12.8", "--torch", "2." + HUGE], "Invalid torch version"),
+    (["install-command", "--driver", HUGE, "--cc", "8.6", "--python-version", "3.11"], "Invalid driver version"),
+    (["install-command", "--cuda", "12." + HUGE], "Invalid CUDA version"),
+    (["explain", "EC" + HUGE], "unknown finding code"),
+    (["diagnose", "--quick", "--timeout", "nan"], "not a number of seconds"),
+    (["diagnose", "--quick", "--timeout", HUGE], "not in the range"),
+    (["verify", "--timeout", "inf"], "not in the range"),
+    (["preflight", "--budget", "-3"], "not in the range"),
+    (["matrix", "update", "--timeout", "nan"], "not a number of seconds"),
+    (["fix", "--install-timeout", "nan"], "not a number of seconds"),
+    (["install-command", "--cuda", ""], "an empty value"),
+    (["requirements", "--cc", " "], "an empty value"),
+])
+def test_hostile_values_are_one_short_line_and_exit_2(args, words):
+    from helpers.cli import invoke
+
+    res = invoke(*args)
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1 and words in lines[0], res.stderr[-300:]
+    assert len(lines[0]) < 1000 and "internal error" not in lines[0]
