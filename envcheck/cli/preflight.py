@@ -14,7 +14,7 @@ from typing import Any, Iterator, Mapping, Tuple
 
 import click
 
-from envcheck.cli._options import debug, json_option, python_option, quiet_option, seconds
+from envcheck.cli._options import debug, json_option, python_option, quiet_option
 from envcheck.errors import EnvcheckError, InputError
 from envcheck.outcome import Result
 
@@ -88,10 +88,10 @@ def _errors_off_rank_0(distributed: bool) -> Iterator[None]:
 @click.option("--no-verify", is_flag=True, help="Skip the quick verify.")
 @click.option("--no-perf", is_flag=True, help="Skip the performance sanity check.")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
-@click.option("--budget", type=seconds(), default=55.0, show_default=True,
+@click.option("--budget", type=float, default=55.0, show_default=True,
               help="Seconds for a node run, all steps together (at least 10).")
 @click.option("--distributed", is_flag=True, help="One rank of a job started by torchrun or srun: node, GPU and collective checks; rank 0 prints the cluster report.")
-@click.option("--timeout", "timeout_s", type=seconds(), metavar="SECONDS", help="--distributed: bound on joining, each collective and the gather.")
+@click.option("--timeout", "timeout_s", type=float, metavar="SECONDS", help="--distributed: bound on joining, each collective and the gather.")
 @click.option("--backend", type=click.Choice(["auto", "nccl", "gloo"]), default="auto", show_default=True, help="--distributed: NCCL on GPUs, gloo on CPUs.")
 @click.option("--allreduce-sizes", metavar="SIZES", help="--distributed: comma-separated message sizes (1MiB,16MiB,256MiB).")
 @click.option("--min-busbw-intra", "min_busbw_intra_gbs", type=float, metavar="GB/S", help="--distributed: all-reduce bus bandwidth within a node.")

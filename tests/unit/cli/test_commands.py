@@ -155,7 +155,7 @@ HUGE = "1" * 100_000
     (["diagnose", "--quick", "--timeout", "nan"], "not a number of seconds"),
     (["diagnose", "--quick", "--timeout", HUGE], "not in the range"),
     (["verify", "--timeout", "inf"], "not in the range"),
-    (["preflight", "--budget", "-3"], "not in the range"),
+    (["preflight", "--budget", "nan"], "--budget nan"),  # preflight checks its own: seconds >= 10
     (["matrix", "update", "--timeout", "nan"], "not a number of seconds"),
     (["fix", "--install-timeout", "nan"], "not a number of seconds"),
     (["install-command", "--cuda", ""], "an empty value"),
