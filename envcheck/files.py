@@ -53,6 +53,9 @@ def read_input(path: str, what: str, limit: int, *, stdin: Optional[IO[bytes]] =
     try:
         if path == "-":
             fh = stdin if stdin is not None else sys.stdin.buffer
+            if getattr(fh, "isatty", lambda: False)():  # it would wait for typing, not for a file
+                raise error("-: standard input is a terminal, not a {}".format(what),
+                            hint="pipe it in: `... - < FILE`")
             data = fh.read(limit + 1)
         else:
             st = os.stat(path)

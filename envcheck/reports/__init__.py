@@ -11,7 +11,6 @@ ever run.
 
 from __future__ import annotations
 
-import sys
 from typing import IO, TYPE_CHECKING, Optional
 
 from envcheck.errors import InputError
@@ -71,11 +70,6 @@ def _name(path: str) -> str:
 def _read_bounded(path: str, stdin: Optional[IO[bytes]]) -> bytes:
     from envcheck.files import read_input
 
-    if path == "-":
-        fh = stdin if stdin is not None else sys.stdin.buffer
-        if getattr(fh, "isatty", lambda: False)():
-            raise InputError("--report -: standard input is a terminal, not a report",
-                             hint="pipe the report in: `envcheck diagnose --report - < issue.txt`")
     try:
         return read_input(path, "report", MAX_BYTES, stdin=stdin)
     except InputError as exc:
