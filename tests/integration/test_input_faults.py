@@ -183,8 +183,10 @@ def _ignore_sigint():  # what a non-interactive shell does to a background job (
 ], ids=["ctrl-c", "sigint-to-a-background-job", "sigterm"])
 def test_an_interrupt_in_verify_is_130_and_claims_nothing(sig, inherited_ignore):
     pytest.importorskip("torch")
+    mark = "verify-{}-{}".format(os.getpid(), time.monotonic_ns())
     proc = subprocess.Popen([sys.executable, "-m", "envcheck", "verify", "--device", "cpu"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=str(ROOT),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env({"ENVCHECK_TEST_MARK": mark}), cwd=str(ROOT),
                             preexec_fn=_ignore_sigint if inherited_ignore else None)
     assert proc.stderr is not None
     seen = []
@@ -200,9 +202,19 @@ def test_an_interrupt_in_verify_is_130_and_claims_nothing(sig, inherited_ignore)
     assert "verify passed" not in out and "passed" not in out  # no claim of success on stdout
     # no check process is left behind: its children were killed with it
     time.sleep(0.5)
-    left = subprocess.run(["pgrep", "-f", "envcheck/children/__runner__.py verify_device"], capture_output=True,
-                          text=True).stdout.split()
-    assert left == []
+    assert _left_behind(mark) == []
+
+
+def _left_behind(mark):
+    """Live processes (not zombies) started with ENVCHECK_TEST_MARK=mark: this test's own only,
+    whatever else runs on the machine."""
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("needs /proc to find the children")
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        if _env_of(int(pid)).get("ENVCHECK_TEST_MARK") == mark and not _zombie(int(pid)):
+            found.append(int(pid))
+    return found
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
@@ -211,22 +223,29 @@ def test_an_interrupt_during_diagnose_kills_the_hanging_torch_child(tmp_path):
 
     box = FaultBox(tmp_path)
     box.module("torch.__init__", "import time\ntime.sleep(600)\n")  # an `import torch` that hangs
-    env = _env(box.env())
+    mark = "diagnose-{}-{}".format(os.getpid(), time.monotonic_ns())
+    env = _env(box.env({"ENVCHECK_TEST_MARK": mark}))
     proc = subprocess.Popen([sys.executable, "-m", "envcheck", "diagnose", "--timeout", "300"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(ROOT))
-    child = None
+    children = []
     deadline = time.monotonic() + 30
-    while child is None and time.monotonic() < deadline:  # wait until the torch child is running
-        found = subprocess.run(["pgrep", "-f", "__runner__.py torch_runtime"], capture_output=True, text=True)
-        pids = [int(p) for p in found.stdout.split() if _env_of(int(p)).get("PYTHONPATH") == env["PYTHONPATH"]]
-        child = pids[0] if pids else None
+    while not children and time.monotonic() < deadline:  # wait until the torch child is running
+        children = [p for p in _left_behind(mark) if p != proc.pid and "torch_runtime" in _cmdline(p)]
         time.sleep(0.1)
-    assert child is not None, "the torch child never started"
+    assert children, "the torch child never started"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and err.strip().splitlines()[-1] == "envcheck: interrupted" and out == ""
     time.sleep(0.3)
-    assert not os.path.exists(f"/proc/{child}") or _zombie(child), "the torch child outlived envcheck"
+    assert _left_behind(mark) == [], "the torch child outlived envcheck"
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def _env_of(pid):
