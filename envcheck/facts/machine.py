@@ -103,7 +103,11 @@ class Machine:
         gpus = tuple(d.gpus) or _torch_devices(runtime)
         # a driver's CUDA ceiling is only ever read from a driver (NVML, or torch's "found version")
         present = bool(d.version or gpus or d.cuda_max or d.kernel_module.status == "ok")
-        nvidia = present or d.error_code in NVIDIA_ERRORS
+        # broken, not absent: NVML's or nvidia-smi's error says a driver is there, an installed
+        # nvidia-smi that fails (hangs, crashes) says so too, and so do GPUs on the PCI bus
+        smi_failed = d.smi is not None and d.smi.status in ("failed", "timed-out")
+        nvidia = present or d.error_code in NVIDIA_ERRORS or d.error_code == "crashed" or smi_failed \
+            or bool(host.nvidia_pci_gpus)
         unread = d.status in ("failed", "timed-out") or d.error_code == "pynvml-missing"
         is_cuda = variant is not None and variant.kind == "cuda"
         return cls(

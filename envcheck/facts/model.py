@@ -182,6 +182,9 @@ class HostFacts:
     open_files_soft: Optional[int] = None  # -1: unlimited
     open_files_hard: Optional[int] = None
     nvidia_device_nodes: tuple[str, ...] = ()  # /dev/nvidia0, /dev/nvidiactl, /dev/nvidia-uvm ...
+    # NVIDIA GPUs on the PCI bus (Linux sysfs: vendor 0x10de, a display or 3D controller), driver or
+    # not: "0000:3b:00.0". The hardware's word, for telling "no GPU" from "a GPU without a driver".
+    nvidia_pci_gpus: tuple[str, ...] = ()
     env: EnvFacts = EnvFacts()
     rocm: RocmFacts = RocmFacts()
     apple_mps: bool = False  # macOS on arm64: torch's MPS backend can exist

@@ -122,6 +122,9 @@ def from_machine(machine: "Machine", *, source: str = "this machine") -> Target:
             detected.append(f"{listed} NVIDIA GPU(s) listed, but the driver's version could not be read: {why}")
         elif driver.status in ("failed", "timed-out"):  # a driver is there but broken: not a CPU machine
             detected.append(f"an NVIDIA driver that does not answer (`envcheck diagnose` says why): {why}")
+        elif machine.facts.host.nvidia_pci_gpus:  # the hardware is there, the driver is not
+            pci = machine.facts.host.nvidia_pci_gpus
+            detected.append(f"{len(pci)} NVIDIA GPU(s) on the PCI bus but no NVIDIA driver (install it): {why}")
         else:
             detected.append(f"no NVIDIA driver: {why}")
     nvcc = next((tk.release for tk in machine.facts.nvcc.toolkits if tk.release), None)

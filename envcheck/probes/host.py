@@ -353,6 +353,21 @@ def _cwd() -> str:
         return "."
 
 
+def _nvidia_pci_gpus(root: str) -> Tuple[str, ...]:
+    """PCI addresses of NVIDIA GPUs from sysfs, with or without a driver: vendor 0x10de and class
+    0x0300 (VGA) or 0x0302 (3D controller); not their audio or USB functions, nor NVSwitches."""
+    base = _path(root, "sys", "bus", "pci", "devices")
+    found = []
+    for name in sorted(_listdir(base) or []):
+        vendor = (_read(os.path.join(base, name, "vendor"), 64) or "").strip().lower()
+        if vendor != "0x10de":
+            continue
+        cls = (_read(os.path.join(base, name, "class"), 64) or "").strip().lower()
+        if cls.startswith(("0x0300", "0x0302")):
+            found.append(name)
+    return tuple(found)
+
+
 def probe_host(
     environ: Optional[Mapping[str, str]] = None,
     *,
@@ -396,6 +411,7 @@ def probe_host(
         open_files_soft=soft,
         open_files_hard=hard,
         nvidia_device_nodes=nodes,
+        nvidia_pci_gpus=_nvidia_pci_gpus(root) if system == "Linux" else (),
         env=parse_cuda_env(env),
         rocm=_rocm(root),
         apple_mps=system == "Darwin" and machine == "arm64",

@@ -429,6 +429,9 @@ def text_lines(facts: "Facts", diag: "Diagnosis", *, color: bool = False,
         out.append("  not in the report" if d.status == "unknown" or (facts.report is not None and d.status == "ok") else
                    "  unknown: the driver did not answer ({})".format(d.error_code or d.status)
                    if d.status in ("failed", "timed-out") else
+                   "  {} on the PCI bus ({}), no driver answering".format(
+                       len(facts.host.nvidia_pci_gpus), ", ".join(facts.host.nvidia_pci_gpus))
+                   if facts.host.nvidia_pci_gpus else
                    "  none found ({})".format(d.error_code or d.detail or d.status))
     out += ["", paint("Findings", "bold")]
     for f in diag.findings:

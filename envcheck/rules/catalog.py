@@ -244,6 +244,19 @@ CATALOG: Tuple[Doc, ...] = (
         "Read `sudo dmesg | grep -i -E 'xid|nvrm'`; stop the GPU's processes and reset it (`sudo "
         "nvidia-smi -r`) or reboot; if it recurs, drain the node and reinstall the driver.",
     ),
+    _d(
+        "EC111", "gpu-without-driver", "error", "An NVIDIA GPU is installed but no driver answers",
+        ("F2",),
+        "The PCI bus lists an NVIDIA GPU, but no NVIDIA driver is loaded (no NVML library or kernel "
+        "module answers): never installed, removed, built for another kernel, refused by Secure "
+        "Boot, or, in a container, the container was started without its GPUs. Such a machine is "
+        "not a CPU machine, and a CPU build of torch is not its fix.",
+        "Linux sysfs (`/sys/bus/pci/devices/*/vendor` 0x10de with class 0x0300 or 0x0302) lists "
+        "GPUs while the driver's status is `missing`.",
+        "`lspci -k -d 10de:` shows the module in use; install or load the NVIDIA driver for the "
+        "running kernel (DKMS, Secure Boot signing) and reboot; in a container start it with "
+        "`--gpus all`.",
+    ),
     # -- 2: torch build and GPU code -----------------------------------------------------------
     _d(
         "EC201", "torch-build-without-cuda", "error", "torch cannot use the NVIDIA GPU: not a CUDA build",

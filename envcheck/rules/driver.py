@@ -160,7 +160,10 @@ def no_driver(v: View) -> Iterator[Finding]:
     ]
     if d.smi is not None:
         evidence.append(ev("driver.smi.status", d.smi.status))
-    if v.is_cuda_build and v.facts.host.system != "Darwin":
+    pci = v.facts.host.nvidia_pci_gpus
+    if pci and not v.wsl:
+        yield _gpu_without_driver(v, evidence)
+    elif v.is_cuda_build and v.facts.host.system != "Darwin":
         host = v.facts.host
         if v.wsl:
             fix = ("This is WSL: install (or update) the NVIDIA driver on Windows, not inside WSL; "
@@ -194,7 +197,7 @@ def no_driver(v: View) -> Iterator[Finding]:
             command=command,
         )
     tk = _working_toolkit(v)
-    if tk is not None:
+    if tk is not None and not pci:
         state = "no torch" if not v.torch_known else (
             "a CPU build of torch" if v.variant is not None and v.variant.kind == "cpu" else v.torch_text()
         )
@@ -212,6 +215,32 @@ def no_driver(v: View) -> Iterator[Finding]:
             ),
             fix="Nothing, unless this machine has an NVIDIA GPU: then install the driver.",
         )
+
+
+def _gpu_without_driver(v: View, evidence: List[str]) -> Finding:
+    """EC111: NVIDIA GPUs on the PCI bus and no driver answering (the hardware says a GPU is here)."""
+    host = v.facts.host
+    pci = host.nvidia_pci_gpus
+    evidence = [ev("host.nvidia_pci_gpus", list(pci))] + evidence
+    where = "{} NVIDIA GPU(s) on the PCI bus ({}{})".format(len(pci), pci[0], ", ..." if len(pci) > 1 else "")
+    if host.container.detected:
+        evidence.append(ev("host.container.kind", host.container.kind))
+        cause = ("This {} container sees the host's PCI devices but was started without its GPUs, so "
+                 "no driver is reachable inside it.".format(host.container.kind or ""))
+        fix = ("Start the container with the GPUs: `docker run --gpus all ...` (needs the NVIDIA "
+               "Container Toolkit on the host); in Kubernetes request `nvidia.com/gpu`.")
+        command = None
+    else:
+        cause = ("The GPU is installed but no NVIDIA driver is loaded: it was never installed, was "
+                 "removed, or its kernel module was not built for the running kernel ({}) (a kernel "
+                 "upgrade without DKMS), or Secure Boot refused it. Nothing can use the GPU until it "
+                 "is.".format(host.kernel or "unknown"))
+        fix = ("Check which module claims the GPU: `lspci -k -d 10de:` (nouveau or none); install the "
+               "NVIDIA driver for this kernel (with DKMS) or load it (`sudo modprobe nvidia`), sign it "
+               "for Secure Boot if needed, then reboot.")
+        command = None  # no one command installs a driver on every distribution
+    return finding("EC111", "{} but no NVIDIA driver answers".format(where), evidence,
+                   cause=cause, fix=fix, command=command)
 
 
 def _working_toolkit(v: View):

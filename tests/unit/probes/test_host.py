@@ -259,3 +259,18 @@ def test_real_machine():
         assert facts.glibc is None or facts.glibc.count(".") >= 1
         assert facts.open_files_soft is not None
         assert facts.os.id is not None
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="sysfs is Linux's")
+def test_nvidia_gpus_on_the_pci_bus_are_read_from_sysfs(tmp_path):
+    dev = "sys/bus/pci/devices/"
+    files = {
+        dev + "0000:3b:00.0/vendor": "0x10de\n", dev + "0000:3b:00.0/class": "0x030200\n",  # H100: 3D controller
+        dev + "0000:3b:00.1/vendor": "0x10de\n", dev + "0000:3b:00.1/class": "0x040300\n",  # its audio function
+        dev + "0000:01:00.0/vendor": "0x10de\n", dev + "0000:01:00.0/class": "0x030000\n",  # a VGA GeForce
+        dev + "0000:c1:00.0/vendor": "0x10de\n", dev + "0000:c1:00.0/class": "0x068000\n",  # an NVSwitch
+        dev + "0000:00:02.0/vendor": "0x8086\n", dev + "0000:00:02.0/class": "0x030000\n",  # Intel graphics
+    }
+    facts = probe_host({}, root=_tree(tmp_path, files), cwd=str(tmp_path))
+    assert facts.nvidia_pci_gpus == ("0000:01:00.0", "0000:3b:00.0")
+    assert probe_host({}, root=str(tmp_path / "empty"), cwd=str(tmp_path)).nvidia_pci_gpus == ()

@@ -11,6 +11,7 @@ from envcheck.facts.model import LoadedLibrary
 
 from helpers.facts import change, load
 from helpers.findings import codes, one
+from envcheck.rules.view import View
 
 H100 = "h100x8-torch2.11-cu130-driver580"
 TOO_OLD = ("CUDA initialization: The NVIDIA driver on your system is too old (found version 12020). "
@@ -161,3 +162,30 @@ def test_a_failing_nvidia_smi_is_a_finding_never_healthy(matrix, smi, expected, 
     assert not {"EC001", "EC202", "EC103", "EC109"} & (problems | notes)  # not "no GPU here"
     f = one(facts, matrix, code)
     assert title in f.title and fix in f.fix
+
+
+PCI = ("0000:3b:00.0", "0000:5e:00.0")
+
+
+@pytest.mark.parametrize("torch", ["cpu", "cu130"])
+def test_a_gpu_on_the_pci_bus_without_a_driver_is_never_a_cpu_machine(matrix, torch):
+    changes = {"host.nvidia_pci_gpus": PCI, "host.container.detected": False, "host.container.kind": None}
+    if torch == "cu130":
+        changes.update({"torch.variant": "cu130", "torch.cuda_build": "13.0", "torch.version": "2.13.0+cu130",
+                        "torch_runtime": None})
+    facts = change(load("devbox-no-driver-nvcc13-torch-cpu"), changes)
+    problems, notes = codes(facts, matrix)
+    assert "EC111" in problems
+    assert not {"EC001", "EC202", "EC109", "EC103"} & (problems | notes)
+    f = one(facts, matrix, "EC111")
+    assert f.severity == "error" and f.title.startswith("2 NVIDIA GPU(s) on the PCI bus (0000:3b:00.0, ...)")
+    assert "kernel module" in f.cause and "lspci -k -d 10de:" in f.fix and f.command is None
+    fix = View(facts, matrix).install()
+    assert fix is not None and fix.variant != "cpu"  # never the CPU wheel for a machine with a GPU
+
+
+def test_a_gpu_on_the_pci_bus_in_a_container_wants_the_gpus_passed(matrix):
+    facts = change(load("devbox-no-driver-nvcc13-torch-cpu"), {
+        "host.nvidia_pci_gpus": PCI[:1], "host.container.detected": True, "host.container.kind": "docker"})
+    f = one(facts, matrix, "EC111")
+    assert "--gpus all" in f.fix and f.command is None and "docker container" in f.cause
