@@ -165,14 +165,25 @@ def measure_disks(paths: Sequence[str], timeout: float = _DISK_TIMEOUT) -> Tuple
     return tuple(out)
 
 
+class _NoNvml:
+    """A pynvml stand-in whose init refuses: the sampler then records why and takes no samples."""
+
+    class NVMLError(Exception):
+        pass
+
+    def nvmlInit(self) -> None:
+        raise self.NVMLError("NVML did not answer envcheck's probe; not sampled in this process")
+
+
 class PcieSampler:
     """Samples every GPU's current PCIe generation and width through NVML while a load runs.
 
     A sample counts only while that GPU is busy: utilisation >= 50% when NVML reports it,
     else an SM clock at >= 50% of its maximum (an idle GPU's link trains down; that says
     nothing). :attr:`best` maps a GPU index to the highest (gen, width) seen in at least two
-    busy samples. NVML creates no CUDA context, so this is safe in envcheck's process;
-    ``nvml`` is a pynvml-like module (tests pass a recorded one).
+    busy samples. NVML creates no CUDA context; it runs in envcheck's process only on a driver
+    whose NVML already answered the probe's child. ``nvml`` is a pynvml-like module (tests pass a
+    recorded one).
     """
 
     def __init__(self, nvml: Any = None, interval: float = 0.2) -> None:
@@ -453,7 +464,9 @@ def run_node(
                 vchecks, extra = verify(replace(th, perf=False), left(), ["cpu"], facts.driver, python)
                 checks += apply_severity([c for c in vchecks if c.id == "verify"], th)
         else:
-            smp = sampler() if sampler else PcieSampler()
+            # NVML in this process only once its child answered: on a driver that crashed or hung
+            # the child, the sampler would take envcheck down with it (the GPUs came from nvidia-smi)
+            smp = sampler() if sampler else PcieSampler(None if facts.driver.status == "ok" else _NoNvml())
             with smp:
                 vchecks, extra = verify(th, left(), None, facts.driver, python)
             under_load = smp.best

@@ -315,7 +315,9 @@ def verify(
 
     all_gpus = not specs or "cuda" in specs
     labels = device_labels(specs, guess)
-    sampler = _Sampler(nvml_sample or _nvml_sample) if perf and wants_gpu and before is not None else None
+    # samples read NVML in this process: only once NVML answered the probe's child (no crash, no hang)
+    sampler = _Sampler(nvml_sample or _nvml_sample) \
+        if perf and wants_gpu and before is not None and getattr(before, "status", None) == "ok" else None
     report_torch: Dict[str, Any] = {}
     # Several GPUs: peer-to-peer and the all-reduce start now, beside the per-GPU children, so
     # that eight GPUs take about as long as one (each child's `import torch` alone is ~2 s).
