@@ -209,8 +209,23 @@ def _kill_children() -> None:
         proc.kill_running()
 
 
-def _interrupted() -> None:
+def _interrupted(args: List[str], as_json: bool) -> None:
+    """Children killed, then one line on stderr (and, with --json, the one envelope its contract
+    promises, status "error"): nothing that reads as a finished, passing run. A second Ctrl-C
+    while it cleans up is ignored, so it cannot end in a traceback."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except (ValueError, OSError):  # not the main thread
+            pass
     _kill_children()
+    if as_json:
+        try:
+            _write_failure(args, True, "interrupted", "interrupted before the command finished", EXIT_INTERRUPTED, None)
+        except OSError:
+            pass
     _say("envcheck: interrupted")
     sys.exit(EXIT_INTERRUPTED)
 
@@ -281,7 +296,7 @@ def _main(argv: Optional[List[str]]) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort as exc:  # click's word for Ctrl-C, or end of input at a prompt
         if isinstance(exc.__context__, KeyboardInterrupt):
-            _interrupted()
+            _interrupted(args, as_json)
         _say("envcheck: aborted")
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:  # usage errors: unknown option, bad choice...
@@ -293,7 +308,7 @@ def _main(argv: Optional[List[str]]) -> None:
             as_json = False
         _fail(args, as_json, exc.kind, exc.message, exc.exit_code, hint=exc.hint)
     except KeyboardInterrupt:
-        _interrupted()
+        _interrupted(args, as_json)
     except SystemExit:
         raise
     except BrokenPipeError:  # the reader left before the command finished (`envcheck fix | head`)

@@ -271,3 +271,19 @@ def test_logs_that_cannot_be_written_do_not_change_the_result():
         res = subprocess.run([sys.executable, "-m", "envcheck", "requirements", "--cuda", "12.8"], stdout=subprocess.PIPE,
                              stderr=full, text=True, timeout=60, env=_env(), cwd=str(ROOT))
     assert res.returncode == 0 and res.stdout.startswith("# ")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_an_interrupt_with_json_still_prints_its_one_envelope():
+    pytest.importorskip("torch")
+    proc = subprocess.Popen([sys.executable, "-m", "envcheck", "verify", "--device", "cpu", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=str(ROOT))
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if " passed (" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    doc = json.loads(out)
+    assert proc.returncode == 130 == doc["exit_code"] and doc["status"] == "error" and doc["data"] is None
+    assert doc["errors"] == [{"kind": "interrupted", "message": "interrupted before the command finished"}]
