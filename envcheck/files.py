@@ -38,10 +38,11 @@ def _kind(mode: int) -> str:
 
 
 def read_input(path: str, what: str, limit: int, *, stdin: Optional[IO[bytes]] = None,
-               error: Type[EnvcheckError] = InputError) -> bytes:
+               error: Type[EnvcheckError] = InputError, too_big: str = "is it the right file?") -> bytes:
     """The bytes of ``path`` (``-``: standard input), at most ``limit`` of them.
 
-    ``what`` names the input in messages ("facts file"). Anything but a regular file is refused
+    ``what`` names the input in messages ("facts file"), ``too_big`` is the advice after "larger
+    than N MiB". Anything but a regular file is refused
     before it is opened (a FIFO without a writer would block forever, ``/dev/zero`` never ends);
     a file over ``limit`` is refused by its size, standard input by reading one byte past it.
     Every refusal is ``error`` (default :class:`InputError`, exit 2) with one line.
@@ -49,7 +50,7 @@ def read_input(path: str, what: str, limit: int, *, stdin: Optional[IO[bytes]] =
     import stat
 
     name = "standard input" if path == "-" else path
-    too_big = error("{}: {} larger than {} MiB; is it the right file?".format(name, what, limit // MIB))
+    too_big_error = error("{}: {} larger than {} MiB; {}".format(name, what, limit // MIB, too_big))
     try:
         if path == "-":
             fh = stdin if stdin is not None else sys.stdin.buffer
@@ -63,7 +64,7 @@ def read_input(path: str, what: str, limit: int, *, stdin: Optional[IO[bytes]] =
                 raise error("{}: {}, not a {} (give a regular file, or - for standard input)".format(
                     path, _kind(st.st_mode), what))
             if st.st_size > limit:
-                raise too_big
+                raise too_big_error
             # O_NONBLOCK: if the path was swapped for a FIFO since the stat, open() cannot block on it
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
             with os.fdopen(fd, "rb") as fh:
@@ -73,7 +74,7 @@ def read_input(path: str, what: str, limit: int, *, stdin: Optional[IO[bytes]] =
     except OSError as exc:
         raise error("{}: cannot read ({})".format(name, exc.strerror or exc)) from None
     if len(data) > limit:
-        raise too_big
+        raise too_big_error
     return data
 
 

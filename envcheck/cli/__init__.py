@@ -167,11 +167,9 @@ def _drop_stdout() -> None:
 
 def _say(line: str) -> None:
     """One line on stderr, never an error of its own (stderr may be closed or a full disk)."""
-    try:
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
+    from envcheck.render import err
+
+    err(line)
 
 
 def _catch_signals() -> Dict[int, Any]:

@@ -24,8 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Machine", "split_version", "cuda_tuple", "os_of_platform", "NVIDIA_ERRORS"]
 
-# NVML failures that still mean an NVIDIA GPU and driver are there (they are broken, not absent).
-NVIDIA_ERRORS = ("driver-not-loaded", "driver-library-mismatch", "no-permission", "gpu-lost")
+# NVML failures that still mean an NVIDIA GPU and driver are there (they are broken, not absent);
+# "crashed": NVML's child or nvidia-smi died inside the driver's library.
+NVIDIA_ERRORS = ("driver-not-loaded", "driver-library-mismatch", "no-permission", "gpu-lost", "crashed")
 
 
 def split_version(text: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
@@ -106,8 +107,7 @@ class Machine:
         # broken, not absent: NVML's or nvidia-smi's error says a driver is there, an installed
         # nvidia-smi that fails (hangs, crashes) says so too, and so do GPUs on the PCI bus
         smi_failed = d.smi is not None and d.smi.status in ("failed", "timed-out")
-        nvidia = present or d.error_code in NVIDIA_ERRORS or d.error_code == "crashed" or smi_failed \
-            or bool(host.nvidia_pci_gpus)
+        nvidia = present or d.error_code in NVIDIA_ERRORS or smi_failed or bool(host.nvidia_pci_gpus)
         unread = d.status in ("failed", "timed-out") or d.error_code == "pynvml-missing"
         is_cuda = variant is not None and variant.kind == "cuda"
         return cls(

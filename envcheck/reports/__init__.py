@@ -70,12 +70,8 @@ def _name(path: str) -> str:
 def _read_bounded(path: str, stdin: Optional[IO[bytes]]) -> bytes:
     from envcheck.files import read_input
 
-    try:
-        return read_input(path, "report", MAX_BYTES, stdin=stdin)
-    except InputError as exc:
-        if "larger than" in exc.message:
-            exc.message += " Paste only the relevant parts (collect_env, nvidia-smi, the error)."
-        raise
+    return read_input(path, "report", MAX_BYTES, stdin=stdin,
+                      too_big="paste only the relevant parts (collect_env, nvidia-smi, the error)")
 
 
 def _binary(head: bytes) -> bool:
