@@ -335,6 +335,15 @@ def test_lint_job(needle):
     assert any(re.search(needle, line) for line in lines), (needle, lines)
 
 
+def test_lint_job_checks_the_pins_online_with_the_read_only_token():
+    lint = job(load(CI), "lint")
+    (step,) = [s for s in lint["steps"] if str(s.get("run", "")).startswith("zizmor ")]
+    assert "--offline" not in step["run"] and "--no-online-audits" not in step["run"]
+    assert ".github" in step["run"].split() and "examples/issue-triage/envcheck-triage.yml" in step["run"]
+    assert step["env"] == {"GH_TOKEN": "${{ github.token }}"}
+    assert lint["permissions"] == {"contents": "read"}
+
+
 def test_lint_job_static_test_files_exist():
     named = " ".join(run_lines(job(load(CI), "lint")))
     for name in re.findall(r"tests/[\w/]+\.py", named):
