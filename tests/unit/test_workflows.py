@@ -264,7 +264,10 @@ def test_jobs_on_windows_run_scripts_with_bash(path):
 
 
 def test_ci_runs_on_push_and_pull_request():
-    assert {"push", "pull_request"} <= set(triggers(load(CI)))
+    on = triggers(load(CI))
+    assert {"push", "pull_request", "workflow_dispatch"} <= set(on)
+    # A branch under review is built as its pull request, not twice; main is built on each push.
+    assert on["push"] == {"branches": ["main"]}
 
 
 def test_test_matrix_covers_three_oses_and_pythons_3_9_to_newest():
