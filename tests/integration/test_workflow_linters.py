@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 from helpers import paths
 from packaging.requirements import Requirement
+from unit.test_workflows import DEPENDABOT, all_workflows  # shared with the unit twin
 
 ROOT = paths.ROOT
 GITHUB = ROOT / ".github"
@@ -57,10 +58,7 @@ jobs:
 
 
 def workflows() -> list[Path]:
-    found = sorted((GITHUB / "workflows").glob("*.yml")) + sorted(
-        (GITHUB / "workflows").glob("*.yaml")
-    )
-    return found + [EXAMPLE]
+    return all_workflows() + [EXAMPLE]
 
 
 def requirement(dist: str) -> Requirement:
@@ -218,7 +216,7 @@ def test_actionlint_finds_nothing_in_any_workflow():
 def test_zizmor_finds_nothing_in_github_or_the_example():
     findings, log = zizmor([GITHUB, EXAMPLE])
     assert findings == [], "zizmor (offline audits):\n" + show_zizmor(findings)
-    expected = {str(p.resolve()) for p in workflows() + [GITHUB / "dependabot.yml"]}
+    expected = {str(p.resolve()) for p in workflows() + [DEPENDABOT]}
     missed = expected - audited(log)
     assert not missed, f"zizmor did not audit {sorted(missed)}; its log:\n{log}"
 
